@@ -1,0 +1,3 @@
+"""Ridgeline: Cloud Security Posture Management."""
+
+__version__ = "0.1.0"

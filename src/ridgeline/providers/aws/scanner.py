@@ -1,0 +1,171 @@
+"""Collection of one AWS account: regions and services fanned out over a thread pool.
+
+The unit of work is (account, region, service); global services (IAM, S3) run once per account. Units
+run concurrently, and collectors fan their per-resource calls out on a second pool, so a unit waiting
+for its details never blocks another unit from starting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ridgeline.model.resource import Resource
+from ridgeline.model.scan import Completeness, Coverage
+from ridgeline.providers.aws.calls import ApiCall, CallFailed, api_calls
+from ridgeline.providers.aws.collector import CollectorSpec
+from ridgeline.providers.aws.collectors import all_collectors
+from ridgeline.providers.aws.session import AwsSession
+from ridgeline.providers.aws.unit import UnitContext
+
+logger = logging.getLogger(__name__)
+
+# Calls the scanner itself makes before any collector runs.
+SCANNER_CALLS = (*api_calls("sts", "GetCallerIdentity"), *api_calls("ec2", "DescribeRegions"))
+
+
+class ScanSetupError(RuntimeError):
+    """The scan cannot start (no credentials, unknown service, ...); the message says what to do."""
+
+
+@dataclass(slots=True)
+class AwsScanOptions:
+    """What to scan and how."""
+
+    profile: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+    regions: Sequence[str] | None = None
+    """Regions to scan; None means every region enabled for the account."""
+
+    services: Sequence[str] | None = None
+    """Collector services to run; None means all."""
+
+    unit_workers: int = 8
+    detail_workers: int = 32
+
+
+@dataclass(slots=True)
+class Collection:
+    """Everything one collection produced."""
+
+    provider: str
+    accounts: list[str]
+    regions: list[str]
+    resources: list[Resource] = field(default_factory=list)
+    coverage: list[Coverage] = field(default_factory=list)
+    api_calls: int = 0
+    duration_s: float = 0.0
+
+
+ProgressCallback = Callable[[str, Coverage], None]
+"""Called as `callback(event, coverage)` with event "planned" or "done" for each unit."""
+
+
+def select_collectors(services: Sequence[str] | None) -> list[CollectorSpec]:
+    """Return the collectors for `services` (all when None); raise ScanSetupError on an unknown name."""
+    collectors = all_collectors()
+    if not services:
+        return collectors
+    by_name = {collector.service: collector for collector in collectors}
+    unknown = [name for name in services if name not in by_name]
+    if unknown:
+        raise ScanSetupError(f"unknown service(s) {', '.join(unknown)}; available: {', '.join(sorted(by_name))}")
+    return [by_name[name] for name in dict.fromkeys(services)]
+
+
+def declared_calls() -> list[ApiCall]:
+    """Return every call any part of an AWS scan may make."""
+    calls = list(SCANNER_CALLS)
+    for collector in all_collectors():
+        calls.extend(collector.calls)
+    return calls
+
+
+def collect_aws(options: AwsScanOptions, progress: ProgressCallback | None = None,
+                session: AwsSession | None = None) -> Collection:
+    """Collect one account: identify it, choose regions, run every (region, service) unit."""
+    started = time.monotonic()
+    collectors = select_collectors(options.services)
+    session = session or AwsSession(profile=options.profile, role_arn=options.role_arn,
+                                    external_id=options.external_id)
+    account, partition = _identify(session)
+    regions = list(options.regions) if options.regions else _enabled_regions(session, account)
+    logger.info("scanning account %s in %d region(s) for %d service(s)", account, len(regions), len(collectors))
+
+    plan: list[tuple[CollectorSpec, str]] = []
+    for collector in collectors:
+        for region in ["global"] if collector.global_service else regions:
+            plan.append((collector, region))
+
+    collection = Collection(provider="aws", accounts=[account], regions=regions)
+    with ThreadPoolExecutor(options.detail_workers, thread_name_prefix="detail") as detail_pool, \
+            ThreadPoolExecutor(options.unit_workers, thread_name_prefix="unit") as unit_pool:
+        futures = {}
+        for collector, region in plan:
+            unit = UnitContext(session, account=account, partition=partition, region=region,
+                               service=collector.service, declared=(*collector.calls, *SCANNER_CALLS),
+                               detail_pool=detail_pool, regions=set(regions))
+            if progress:
+                progress("planned", unit.coverage)
+            futures[unit_pool.submit(_run_unit, collector, unit)] = unit
+        for future in as_completed(futures):
+            unit = futures[future]
+            coverage = future.result()
+            collection.resources.extend(unit.resources)
+            collection.coverage.append(coverage)
+            if progress:
+                progress("done", coverage)
+
+    collection.coverage.sort(key=lambda unit: (unit.account, unit.service, unit.region))
+    collection.api_calls = session.recorder.total
+    collection.duration_s = time.monotonic() - started
+    return collection
+
+
+def _run_unit(collector: CollectorSpec, unit: UnitContext) -> Coverage:
+    try:
+        collector.collect(unit)
+    except CallFailed as failure:
+        # A collector lets a failure escape only when nothing of the unit could be read.
+        unit.coverage.status = Completeness.FAILED
+        unit.coverage.errors.append(failure.to_error())
+        for type_name in collector.resource_types:
+            unit.coverage.failed_types.setdefault(type_name, failure.describe())
+        logger.warning("account %s region %s service %s failed: %s", unit.account, unit.region, unit.service,
+                       failure.describe())
+    coverage = unit.finish(collector.resource_types)
+    logger.info("account %s region %s service %s: %s, %d resource(s) in %.1fs", unit.account, unit.region,
+                unit.service, coverage.status.value, len(unit.resources), coverage.duration_s)
+    return coverage
+
+
+def _identify(session: AwsSession) -> tuple[str, str]:
+    sts = session.client("sts")
+    call = SCANNER_CALLS[0]
+    try:
+        identity = sts.get_caller_identity()
+    except (ClientError, BotoCoreError) as error:
+        raise ScanSetupError(
+            f"cannot identify the AWS account ({call.action} failed: {error}). Configure credentials "
+            "(aws configure, aws sso login, AWS_PROFILE or --profile) and try again."
+        ) from error
+    arn = identity["Arn"]
+    return identity["Account"], arn.split(":")[1]
+
+
+def _enabled_regions(session: AwsSession, account: str) -> list[str]:
+    ec2 = session.client("ec2")
+    try:
+        response = ec2.describe_regions(AllRegions=False)
+    except (ClientError, BotoCoreError) as error:
+        raise ScanSetupError(
+            f"cannot list the regions enabled for account {account} (ec2:DescribeRegions failed: {error}); "
+            "grant ec2:DescribeRegions or pass --regions"
+        ) from error
+    return sorted(region["RegionName"] for region in response.get("Regions", []))

@@ -1,0 +1,34 @@
+"""Report renderers: each turns a ScanResult into one output format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ridgeline.pipeline import ScanResult
+
+Renderer = Callable[[ScanResult], bytes]
+
+
+def renderers() -> dict[str, tuple[Renderer, str]]:
+    """Return the file formats: name -> (renderer, file suffix)."""
+    from ridgeline.report import native, ocsf
+
+    return {
+        "json": (native.render, ".json"),
+        "ocsf": (ocsf.render, ".ocsf.json"),
+    }
+
+
+def write_reports(result: ScanResult, formats: Sequence[str], output_dir: Path) -> list[Path]:
+    """Write one file per format into `output_dir`; return their paths."""
+    available = renderers()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"ridgeline-{result.scan.provider}-{result.scan.started_at.replace(':', '').replace('+0000', 'Z')}"
+    written = []
+    for name in formats:
+        render, suffix = available[name]
+        path = output_dir / f"{stem}{suffix}"
+        path.write_bytes(render(result))
+        written.append(path)
+    return written

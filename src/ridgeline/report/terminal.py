@@ -1,0 +1,123 @@
+"""The terminal summary printed at the end of a scan."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from rich.console import Console
+from rich.table import Table
+
+from ridgeline.model.finding import CATEGORIES, Finding, Severity, Status
+from ridgeline.model.scan import Completeness
+from ridgeline.pipeline import ScanResult
+from ridgeline.report.text import terminal_safe
+
+_SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFORMATIONAL: "dim",
+}
+_SEVERITY_WEIGHT = {Severity.CRITICAL: 40, Severity.HIGH: 10, Severity.MEDIUM: 3, Severity.LOW: 1,
+                    Severity.INFORMATIONAL: 0}
+
+
+def print_summary(result: ScanResult, console: Console, *, top: int = 15) -> None:
+    """Print findings by severity and category, the worst resources, the top failures and coverage gaps."""
+    findings = result.findings
+    failed = [f for f in findings if f.status is Status.FAIL]
+    scan = result.scan
+
+    console.print()
+    console.print(
+        f"[bold]Scan {terminal_safe(scan.id)}[/bold]: {scan.provider} account(s) "
+        f"{terminal_safe(', '.join(scan.accounts))}, {len(scan.regions)} region(s), "
+        f"{len(result.collection.resources)} resources, {scan.api_calls} API calls, {scan.duration_s:.1f}s"
+    )
+
+    console.print(_status_table(findings))
+    if failed:
+        console.print(_category_table(failed))
+        console.print(_worst_resources(failed, top=10))
+        console.print(_top_failures(failed, result, top=top))
+    _print_gaps(result, console)
+
+
+def _status_table(findings: list[Finding]) -> Table:
+    table = Table(title="Findings by severity", title_justify="left")
+    table.add_column("Severity")
+    for status in Status:
+        table.add_column(status.value, justify="right")
+    counts = Counter((f.severity, f.status) for f in findings)
+    for severity in Severity:
+        style = _SEVERITY_STYLE[severity]
+        table.add_row(f"[{style}]{severity.value}[/{style}]",
+                      *(str(counts.get((severity, status), 0)) for status in Status))
+    totals = Counter(f.status for f in findings)
+    table.add_row("[bold]total[/bold]", *(f"[bold]{totals.get(status, 0)}[/bold]" for status in Status))
+    return table
+
+
+def _category_table(failed: list[Finding]) -> Table:
+    table = Table(title="Failures by category", title_justify="left")
+    table.add_column("Category")
+    for severity in Severity:
+        table.add_column(severity.value, justify="right")
+    counts = Counter((f.category, f.severity) for f in failed)
+    categories = [c for c in CATEGORIES if any(f.category == c for f in failed)]
+    categories += sorted({f.category for f in failed} - set(CATEGORIES))
+    for category in categories:
+        table.add_row(category, *(str(counts.get((category, severity), 0)) for severity in Severity))
+    return table
+
+
+def _worst_resources(failed: list[Finding], *, top: int) -> Table:
+    scores: dict[tuple[str, str], int] = defaultdict(int)
+    rules: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for finding in failed:
+        key = (finding.resource_type, finding.resource_id)
+        scores[key] += _SEVERITY_WEIGHT[finding.severity]
+        rules[key].append(finding)
+    table = Table(title="Worst resources", title_justify="left")
+    table.add_column("Resource")
+    table.add_column("Type")
+    table.add_column("Failures", justify="right")
+    table.add_column("Worst")
+    for key in sorted(scores, key=lambda k: (-scores[k], k))[:top]:
+        items = rules[key]
+        worst = max(items, key=lambda f: f.severity.rank).severity
+        style = _SEVERITY_STYLE[worst]
+        table.add_row(terminal_safe(items[0].resource_name), terminal_safe(key[0]), str(len(items)),
+                      f"[{style}]{worst.value}[/{style}]")
+    return table
+
+
+def _top_failures(failed: list[Finding], result: ScanResult, *, top: int) -> Table:
+    ordered = sorted(failed, key=lambda f: (-f.severity.rank, f.rule_id, f.resource_id))
+    table = Table(title=f"Top failures ({min(top, len(ordered))} of {len(ordered)})", title_justify="left")
+    table.add_column("Severity")
+    table.add_column("Rule")
+    table.add_column("Resource")
+    table.add_column("Message", overflow="fold")
+    for finding in ordered[:top]:
+        style = _SEVERITY_STYLE[finding.severity]
+        table.add_row(f"[{style}]{finding.severity.value}[/{style}]", finding.rule_id,
+                      terminal_safe(finding.resource_name), terminal_safe(finding.message))
+    return table
+
+
+def _print_gaps(result: ScanResult, console: Console) -> None:
+    incomplete = [unit for unit in result.collection.coverage if unit.status is not Completeness.COMPLETE]
+    errors = [f for f in result.findings if f.status is Status.ERROR]
+    if not incomplete and not errors:
+        console.print("[green]Collection complete: every check was assessed.[/green]")
+        return
+    console.print(f"[bold yellow]Not assessed: {len(errors)} check(s) could not be evaluated[/bold yellow] "
+                  f"({len(incomplete)} collection unit(s) partial or failed):")
+    for unit in incomplete[:10]:
+        first = unit.errors[0].describe() if unit.errors else "no detail"
+        console.print(f"  {terminal_safe(unit.service)} {terminal_safe(unit.region)}: {unit.status.value}, "
+                      f"{len(unit.errors)} error(s); first: {terminal_safe(first)}")
+    if len(incomplete) > 10:
+        console.print(f"  ... and {len(incomplete) - 10} more (see the JSON report's 'collection')")

@@ -1,0 +1,46 @@
+"""Safe rendering of attacker-controlled text (resource names, tags, policy text).
+
+Names and tags are chosen by whoever can create resources; a name can hold terminal escape sequences,
+Rich markup or shell metacharacters. Every renderer passes such values through one of these helpers.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from rich.markup import escape as rich_escape
+
+from ridgeline.model.finding import Finding
+from ridgeline.rules.model import Remediation, fill_template
+
+# C0 and C1 control characters, DEL, and the Unicode bidirectional overrides that can reorder text.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(value: object) -> str:
+    """Return `value` as text safe for a terminal and for Rich markup: control characters are shown escaped."""
+    text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", str(value))
+    return rich_escape(text)
+
+
+def placeholder_values(finding: Finding) -> dict[str, str]:
+    """Return the values that fill `${name}`-style placeholders for a finding."""
+    return {
+        "name": finding.resource_name,
+        "id": finding.resource_id,
+        "account": finding.account,
+        "region": finding.region,
+        "type": finding.resource_type,
+    }
+
+
+def render_remediation(remediation: Remediation, finding: Finding) -> dict[str, str]:
+    """Fill a rule's remediation for one finding; values in the CLI command are shell-quoted."""
+    values = placeholder_values(finding)
+    quoted = {key: shlex.quote(value) for key, value in values.items()}
+    return {
+        "text": fill_template(remediation.text, values),
+        "cli": fill_template(remediation.cli, quoted),
+        "terraform": remediation.terraform,
+    }

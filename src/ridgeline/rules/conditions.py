@@ -1,0 +1,581 @@
+"""The condition language of rules, compiled once into a tree of nodes.
+
+A condition evaluates to True, False or None. None means "cannot tell" because a value the condition
+needs could not be collected (the resource's `errors` name the path) or had an unexpected type. Logic is
+three-valued (Kleene): `any` is True as soon as one branch is True even if another is unknown, and the
+engine turns an unknown result into an ERROR finding with the reasons, never into PASS.
+
+Forms (each a YAML mapping):
+- `{all: [C, ...]}`, `{any: [C, ...]}`, `{not: C}`
+- `{path: P, OP: VALUE, ...}` with OP one of the keys of `OPERATORS`; several OPs must all hold
+- `{any_item: P, where: C}`, `{all_items: P, where: C}`, `{no_item: P, where: C}`: quantify over a list;
+  paths in `where` are relative to the item (`@` is the item itself)
+- `{check: NAME, args: {...}}`: call an analysis function (see `ridgeline.rules.functions`)
+- `{related: {type: T, match: account|region|{name_from: P}|{id_from: P}}, where: C, missing: ...}`:
+  evaluate C on a related resource of type T; `missing` (unknown, true or false) says what a missing
+  related resource means, and defaults to unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ridgeline.model.resource import Resource
+from ridgeline.rules.errors import RuleError
+from ridgeline.rules.functions import CheckFunction, get_check_function
+from ridgeline.rules.paths import MISSING, Path
+
+_EVIDENCE_TEXT_LIMIT = 2000
+
+
+class RelatedIndex(Protocol):
+    """Lookups of other resources of the same scan, used by `related` conditions."""
+
+    def find(self, type_name: str, resource: Resource, match: str, value: Any) -> Resource | None:
+        """Return the related resource, or None when it was not collected."""
+        ...
+
+
+class EvalContext:
+    """State of one evaluation: why things were unknown and, when explaining, the evidence."""
+
+    __slots__ = ("evidence", "index", "reasons", "resource")
+
+    def __init__(self, index: RelatedIndex | None, *, explain: bool = False) -> None:
+        self.index = index
+        self.reasons: list[str] = []
+        self.evidence: dict[str, Any] | None = {} if explain else None
+        self.resource: Resource | None = None
+
+    def unknown(self, reason: str) -> None:
+        """Record why a value is unknown; return None so callers can `return ctx.unknown(...)`."""
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def note(self, key: str, value: Any) -> None:
+        """Record evidence when explaining; free otherwise."""
+        if self.evidence is not None and key not in self.evidence:
+            self.evidence[key] = _evidence_value(value)
+
+
+def _evidence_value(value: Any) -> Any:
+    if value is MISSING:
+        return None
+    if isinstance(value, str) and len(value) > _EVIDENCE_TEXT_LIMIT:
+        return value[:_EVIDENCE_TEXT_LIMIT] + "...(truncated)"
+    return value
+
+
+class Node:
+    """A compiled condition."""
+
+    __slots__ = ()
+
+    def evaluate(self, subject: Any, ctx: EvalContext) -> bool | None:
+        """Return True, False, or None when it cannot tell (with reasons added to ctx)."""
+        raise NotImplementedError
+
+    def paths(self) -> set[str]:
+        """Return the absolute envelope paths this condition reads."""
+        return set()
+
+    def related_types(self) -> set[str]:
+        """Return the resource types this condition looks up through `related`."""
+        return set()
+
+
+class AllNode(Node):
+    __slots__ = ("children",)
+
+    def __init__(self, children: list[Node]) -> None:
+        self.children = children
+
+    def evaluate(self, subject: Any, ctx: EvalContext) -> bool | None:
+        result: bool | None = True
+        for child in self.children:
+            value = child.evaluate(subject, ctx)
+            if value is False:
+                return False
+            if value is None:
+                result = None
+        return result
+
+    def paths(self) -> set[str]:
+        return set().union(*(child.paths() for child in self.children))
+
+    def related_types(self) -> set[str]:
+        return set().union(*(child.related_types() for child in self.children))
+
+
+class AnyNode(AllNode):
+    __slots__ = ()
+
+    def evaluate(self, subject: Any, ctx: EvalContext) -> bool | None:
+        result: bool | None = False
+        for child in self.children:
+            value = child.evaluate(subject, ctx)
+            if value is True:
+                return True
+            if value is None:
+                result = None
+        return result
+
+
+class NotNode(Node):
+    __slots__ = ("child",)
+
+    def __init__(self, child: Node) -> None:
+        self.child = child
+
+    def evaluate(self, subject: Any, ctx: EvalContext) -> bool | None:
+        value = self.child.evaluate(subject, ctx)
+        return None if value is None else not value
+
+    def paths(self) -> set[str]:
+        return self.child.paths()
+
+    def related_types(self) -> set[str]:
+        return self.child.related_types()
+
+
+class _TypeMismatch(Exception):
+    """An operator met a value of the wrong type; the condition becomes unknown, not False."""
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise _TypeMismatch(f"expected a number, found {value!r}") from None
+        raise _TypeMismatch(f"expected a number, found {type(value).__name__}")
+    return float(value)
+
+
+def _age_days(value: Any) -> float | None:
+    """Days since an ISO 8601 time; None for the "never" markers of AWS reports (N/A, no_information)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        if value in ("N/A", "not_supported", "no_information", ""):
+            return None
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise _TypeMismatch(f"expected an ISO 8601 time, found {value!r}") from None
+    else:
+        raise _TypeMismatch(f"expected an ISO 8601 time, found {type(value).__name__}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - moment).total_seconds() / 86400
+
+
+def _is_empty(value: Any) -> bool:
+    return value is MISSING or value is None or value == "" or value == [] or value == {}
+
+
+def _op_equals(actual: Any, expected: Any) -> bool:
+    if actual is MISSING:
+        return expected is None
+    return bool(actual == expected)
+
+
+def _op_in(actual: Any, expected: Any) -> bool:
+    return actual is not MISSING and actual in expected
+
+
+def _op_contains(actual: Any, expected: Any) -> bool:
+    if actual is MISSING or actual is None:
+        return False
+    if isinstance(actual, str | list | tuple | dict):
+        return expected in actual
+    raise _TypeMismatch(f"expected a list or string, found {type(actual).__name__}")
+
+
+def _op_matches(actual: Any, expected: re.Pattern[str]) -> bool:
+    if actual is MISSING or actual is None:
+        return False
+    if not isinstance(actual, str):
+        raise _TypeMismatch(f"expected a string, found {type(actual).__name__}")
+    return expected.fullmatch(actual) is not None
+
+
+def _compare(check: Callable[[float, float], bool]) -> Callable[[Any, Any], bool]:
+    def compare(actual: Any, expected: Any) -> bool:
+        if actual is MISSING or actual is None:
+            return False
+        return check(_number(actual), float(expected))
+
+    return compare
+
+
+def _older_than(actual: Any, expected: Any) -> bool:
+    if actual is MISSING or actual is None:
+        return False
+    age = _age_days(actual)
+    return age is not None and age > float(expected)
+
+
+def _newer_than(actual: Any, expected: Any) -> bool:
+    if actual is MISSING or actual is None:
+        return False
+    age = _age_days(actual)
+    return age is not None and age <= float(expected)
+
+
+def _length(check: Callable[[float, float], bool]) -> Callable[[Any, Any], bool]:
+    def compare(actual: Any, expected: Any) -> bool:
+        if actual is MISSING or actual is None:
+            return check(0, float(expected))
+        if not isinstance(actual, list | dict | str):
+            raise _TypeMismatch(f"expected a list, found {type(actual).__name__}")
+        return check(len(actual), float(expected))
+
+    return compare
+
+
+# Operators of `{path: P, OP: VALUE}`: (function, expected type for validation). On a missing value
+# comparisons are False; `exists: false` and `empty: true` are how a rule asks for absence.
+OPERATORS: dict[str, tuple[Callable[[Any, Any], bool], type | tuple[type, ...] | None]] = {
+    "equals": (_op_equals, None),
+    "not_equals": (lambda actual, expected: not _op_equals(actual, expected), None),
+    "in": (_op_in, list),
+    "not_in": (lambda actual, expected: not _op_in(actual, expected), list),
+    "contains": (_op_contains, None),
+    "not_contains": (lambda actual, expected: not _op_contains(actual, expected), None),
+    "matches": (_op_matches, str),
+    "exists": (lambda actual, expected: (actual is not MISSING and actual is not None) == expected, bool),
+    "empty": (lambda actual, expected: _is_empty(actual) == expected, bool),
+    "gt": (_compare(lambda a, b: a > b), (int, float)),
+    "gte": (_compare(lambda a, b: a >= b), (int, float)),
+    "lt": (_compare(lambda a, b: a < b), (int, float)),
+    "lte": (_compare(lambda a, b: a <= b), (int, float)),
+    "older_than_days": (_older_than, (int, float)),
+    "newer_than_days": (_newer_than, (int, float)),
+    "length_gt": (_length(lambda a, b: a > b), int),
+    "length_lt": (_length(lambda a, b: a < b), int),
+}
+
+
+class LeafNode(Node):
+    __slots__ = ("operations", "path")
+
+    def __init__(self, path: Path, operations: list[tuple[str, Callable[[Any, Any], bool], Any]]) -> None:
+        self.path = path
+        self.operations = operations
+
+    def evaluate(self, subject: Any, ctx: EvalContext) -> bool | None:
+        if not self.path.relative and subject.errors:
+            reason = self.path.error_for(subject)
+            if reason is not None:
+                ctx.unknown(f"{self.path.text}: {reason}")
+                return None
+        actual = self.path.get(subject)
+        ctx.note(self.path.text, actual)
+        for name, operation, expected in self.operations:
+            try:
+                if not operation(actual, expected):
+                    return False
+            except _TypeMismatch as mismatch:
+                ctx.unknown(f"{self.path.text} ({name}): {mismatch}")
+                return None
+        return True
+
+    def paths(self) -> set[str]:
+        return set() if self.path.relative else {self.path.text}
+
+
+class ItemsNode(Node):
+    """`any_item`, `all_items` or `no_item` over the list at a path."""
+
+    __slots__ = ("path", "quantifier", "where")
+
+    def __init__(self, quantifier: str, path: Path, where: Node) -> None:
+        self.quantifier = quantifier
+        self.path = path
+        self.where = where
+
+    def evaluate(self, subject: Any, ctx: EvalContext) -> bool | None:
+        if not self.path.relative and subject.errors:
+            reason = self.path.error_for(subject)
+            if reason is not None:
+                ctx.unknown(f"{self.path.text}: {reason}")
+                return None
+        items = self.path.get(subject)
+        if items is MISSING or items is None:
+            items = []
+        elif isinstance(items, dict):
+            items = list(items.values())
+        elif not isinstance(items, list):
+            ctx.unknown(f"{self.path.text}: expected a list, found {type(items).__name__}")
+            return None
+
+        matched = []
+        unknown = False
+        for item in items:
+            value = self.where.evaluate(item, ctx)
+            if value is None:
+                unknown = True
+            elif value:
+                matched.append(item)
+                if self.quantifier != "all_items" and ctx.evidence is None:
+                    break
+        if matched:
+            ctx.note(f"{self.path.text} (matching items)", matched[:5])
+
+        if self.quantifier == "any_item":
+            return True if matched else (None if unknown else False)
+        if self.quantifier == "no_item":
+            return False if matched else (None if unknown else True)
+        if unknown:
+            return None
+        return len(matched) == len(items)
+
+    def paths(self) -> set[str]:
+        own = set() if self.path.relative else {self.path.text}
+        return own | self.where.paths()
+
+    def related_types(self) -> set[str]:
+        return self.where.related_types()
+
+
+class CheckNode(Node):
+    """A call to a registered analysis function."""
+
+    __slots__ = ("function", "literals", "path_values")
+
+    def __init__(self, function: CheckFunction, path_values: dict[str, Path], literals: dict[str, Any]) -> None:
+        self.function = function
+        self.path_values = path_values
+        self.literals = literals
+
+    def evaluate(self, subject: Any, ctx: EvalContext) -> bool | None:
+        arguments = dict(self.literals)
+        for name, path in self.path_values.items():
+            if not path.relative and subject.errors:
+                reason = path.error_for(subject)
+                if reason is not None:
+                    ctx.unknown(f"{path.text}: {reason}")
+                    return None
+            value = path.get(subject)
+            arguments[name] = None if value is MISSING else value
+        if "subject" in self.function.literal_args:
+            arguments["subject"] = subject
+
+        outcome = self.function.func(**arguments)
+
+        if outcome.matched is None:
+            ctx.unknown(f"{self.function.name}: {outcome.detail}")
+        elif outcome.detail and outcome.matched:
+            ctx.note(self.function.name, outcome.detail)
+        return outcome.matched
+
+    def paths(self) -> set[str]:
+        return {path.text for path in self.path_values.values() if not path.relative}
+
+
+class RelatedNode(Node):
+    """Evaluate a condition on another resource of the scan (the account's settings, a trail's bucket)."""
+
+    __slots__ = ("match", "missing", "type_name", "value_path", "where")
+
+    def __init__(self, type_name: str, match: str, value_path: Path | None, where: Node, missing: bool | None):
+        self.type_name = type_name
+        self.match = match
+        self.value_path = value_path
+        self.where = where
+        self.missing = missing
+
+    def evaluate(self, subject: Any, ctx: EvalContext) -> bool | None:
+        value = None
+        if self.value_path is not None:
+            if not self.value_path.relative and subject.errors:
+                reason = self.value_path.error_for(subject)
+                if reason is not None:
+                    ctx.unknown(f"{self.value_path.text}: {reason}")
+                    return None
+            value = self.value_path.get(subject)
+            if value is MISSING or value is None:
+                return self._when_missing(ctx, f"{self.value_path.text} is empty")
+
+        related = ctx.index.find(self.type_name, subject, self.match, value) if ctx.index else None
+        if related is None:
+            return self._when_missing(ctx, f"related {self.type_name} ({self.match}) was not collected")
+
+        result = self.where.evaluate(related, ctx)
+        ctx.note(f"related {self.type_name}", related.id)
+        return result
+
+    def _when_missing(self, ctx: EvalContext, reason: str) -> bool | None:
+        if self.missing is None:
+            ctx.unknown(reason)
+        return self.missing
+
+    def paths(self) -> set[str]:
+        return set() if self.value_path is None or self.value_path.relative else {self.value_path.text}
+
+    def related_types(self) -> set[str]:
+        return {self.type_name} | self.where.related_types()
+
+
+def compile_condition(data: Any, *, relative: bool = False) -> Node:
+    """Compile a condition mapping into nodes; raise RuleError naming the offending field."""
+    if not isinstance(data, Mapping):
+        raise RuleError(f"a condition must be a mapping, found {type(data).__name__}")
+
+    if "all" in data or "any" in data:
+        key = "all" if "all" in data else "any"
+        _only_keys(data, {key})
+        children = data[key]
+        if not isinstance(children, list) or not children:
+            raise RuleError(f"'{key}' needs a non-empty list of conditions", field=key)
+        compiled = [_compile_child(child, relative, f"{key}[{i}]") for i, child in enumerate(children)]
+        return AllNode(compiled) if key == "all" else AnyNode(compiled)
+
+    if "not" in data:
+        _only_keys(data, {"not"})
+        return NotNode(_compile_child(data["not"], relative, "not"))
+
+    for quantifier in ("any_item", "all_items", "no_item"):
+        if quantifier in data:
+            _only_keys(data, {quantifier, "where"})
+            if "where" not in data:
+                raise RuleError(f"'{quantifier}' needs a 'where' condition on each item", field=quantifier)
+            path = _path(data[quantifier], relative, quantifier)
+            return ItemsNode(quantifier, path, _compile_child(data["where"], True, "where"))
+
+    if "check" in data:
+        return _compile_check(data, relative)
+
+    if "related" in data:
+        return _compile_related(data, relative)
+
+    if "path" in data:
+        return _compile_leaf(data, relative)
+
+    keys = ", ".join(sorted(map(str, data))) or "nothing"
+    raise RuleError(
+        f"unknown condition with keys {keys}: expected one of all, any, not, path, any_item, all_items, "
+        "no_item, check, related"
+    )
+
+
+def _compile_child(data: Any, relative: bool, field: str) -> Node:
+    try:
+        return compile_condition(data, relative=relative)
+    except RuleError as error:
+        line = getattr(data, "line", 0)
+        raise error.located("", line, field) from None
+
+
+def _only_keys(data: Mapping[str, Any], allowed: set[str]) -> None:
+    extra = set(data) - allowed
+    if extra:
+        raise RuleError(f"unexpected key(s) {', '.join(sorted(extra))}; allowed here: {', '.join(sorted(allowed))}")
+
+
+def _path(value: Any, relative: bool, field: str) -> Path:
+    if not isinstance(value, str):
+        raise RuleError("a path must be a string", field=field)
+    try:
+        return Path(value, relative=relative)
+    except RuleError as error:
+        raise error.located("", 0, field) from None
+
+
+def _compile_leaf(data: Mapping[str, Any], relative: bool) -> LeafNode:
+    path = _path(data["path"], relative, "path")
+    operations: list[tuple[str, Callable[[Any, Any], bool], Any]] = []
+    for name, expected in data.items():
+        if name == "path":
+            continue
+        if name not in OPERATORS:
+            known = ", ".join(OPERATORS)
+            raise RuleError(f"unknown operator {name!r}; expected one of: {known}", field=name)
+        operation, expected_type = OPERATORS[name]
+        if expected_type is not None and (
+            not isinstance(expected, expected_type) or (expected_type is not bool and isinstance(expected, bool))
+        ):
+            raise RuleError(f"operator '{name}' needs a value of type {_type_name(expected_type)}", field=name)
+        if name == "matches":
+            try:
+                expected = re.compile(expected)
+            except re.error as error:
+                raise RuleError(f"invalid regular expression: {error}", field=name) from None
+        operations.append((name, operation, expected))
+    if not operations:
+        raise RuleError(f"path {path.text!r} has no operator; add one such as 'equals: VALUE'")
+    return LeafNode(path, operations)
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    if isinstance(expected, tuple):
+        return " or ".join(t.__name__ for t in expected)
+    return expected.__name__
+
+
+def _compile_check(data: Mapping[str, Any], relative: bool) -> CheckNode:
+    _only_keys(data, {"check", "args"})
+    name = data["check"]
+    function = get_check_function(name) if isinstance(name, str) else None
+    if function is None:
+        raise RuleError(f"unknown check function {name!r}; `ridgeline rules functions` lists them", field="check")
+    arguments = data.get("args") or {}
+    if not isinstance(arguments, Mapping):
+        raise RuleError("'args' must be a mapping of argument names to values", field="args")
+
+    path_values: dict[str, Path] = {}
+    literals: dict[str, Any] = {}
+    for argument, value in arguments.items():
+        if argument in function.path_args:
+            path_values[argument] = _path(value, relative, f"args.{argument}")
+        elif argument in function.literal_args and argument != "subject":
+            literals[argument] = value
+        else:
+            allowed = ", ".join(a for a in (*function.path_args, *function.literal_args) if a != "subject")
+            raise RuleError(f"{name} takes no argument {argument!r}; it takes: {allowed}", field=f"args.{argument}")
+    missing = [argument for argument in function.required if argument not in arguments]
+    if missing:
+        raise RuleError(f"{name} needs argument(s): {', '.join(missing)}", field="args")
+    return CheckNode(function, path_values, literals)
+
+
+_MATCHES = ("account", "region", "name_from", "id_from")
+
+
+def _compile_related(data: Mapping[str, Any], relative: bool) -> RelatedNode:
+    _only_keys(data, {"related", "where", "missing"})
+    spec = data["related"]
+    if not isinstance(spec, Mapping) or "type" not in spec or "match" not in spec:
+        raise RuleError("'related' needs 'type' and 'match'", field="related")
+    match = spec["match"]
+    value_path: Path | None = None
+    if isinstance(match, Mapping) and len(match) == 1 and next(iter(match)) in ("name_from", "id_from"):
+        kind = next(iter(match))
+        value_path = _path(match[kind], relative, f"related.match.{kind}")
+        match = kind
+    elif match not in ("account", "region"):
+        raise RuleError(
+            "'match' must be account, region, {name_from: PATH} or {id_from: PATH}", field="related.match"
+        )
+    if "where" not in data:
+        raise RuleError("'related' needs a 'where' condition on the related resource", field="related")
+    missing_value = data.get("missing", "unknown")
+    missing: bool | None
+    if missing_value == "unknown":
+        missing = None
+    elif isinstance(missing_value, bool):
+        missing = missing_value
+    else:
+        raise RuleError("'missing' must be unknown, true or false", field="missing")
+    where = _compile_child(data["where"], False, "where")
+    return RelatedNode(str(spec["type"]), str(match), value_path, where, missing)
+
+
+def collect_paths(nodes: Iterable[Node]) -> set[str]:
+    """Return every absolute path the given conditions read."""
+    return set().union(*(node.paths() for node in nodes))

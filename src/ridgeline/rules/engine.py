@@ -1,0 +1,259 @@
+"""The rule engine: runs compiled rules over a scan's resources and coverage, producing findings.
+
+The engine never reports PASS for what it could not see:
+- a rule whose condition reads a path listed in the resource's `errors` is ERROR with that reason;
+- a collection unit that failed, or could not list a rule's resource types, yields an ERROR finding for
+  each of the service's rules on the unit's scope (the account or region), instead of silence;
+- account and region rules (`require_one`) are ERROR when nothing passed and coverage was incomplete.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ridgeline.model.finding import Finding, Status
+from ridgeline.model.resource import Resource
+from ridgeline.model.scan import (
+    ACCOUNT_SCOPE_TYPE,
+    REGION_SCOPE_TYPE,
+    Completeness,
+    Coverage,
+    scope_resource_id,
+)
+from ridgeline.rules.conditions import EvalContext
+from ridgeline.rules.model import Rule, fill_template
+
+logger = logging.getLogger(__name__)
+
+_FAILING_CANDIDATES_SHOWN = 20
+
+
+class ResourceIndex:
+    """Lookups of a scan's resources by type, account, region, name and id."""
+
+    def __init__(self, resources: Iterable[Resource]) -> None:
+        self.by_type: dict[str, list[Resource]] = defaultdict(list)
+        self._by_name: dict[tuple[str, str], list[Resource]] = defaultdict(list)
+        self._by_id: dict[tuple[str, str], Resource] = {}
+        for resource in resources:
+            self.add(resource)
+
+    def add(self, resource: Resource) -> None:
+        """Index one resource."""
+        self.by_type[resource.type].append(resource)
+        self._by_name[(resource.type, resource.name)].append(resource)
+        self._by_id[(resource.type, resource.id)] = resource
+
+    def find(self, type_name: str, resource: Resource, match: str, value: Any) -> Resource | None:
+        """Return the resource of `type_name` related to `resource` by `match`, or None."""
+        if match == "id_from":
+            return self._by_id.get((type_name, str(value)))
+        if match == "name_from":
+            candidates = self._by_name.get((type_name, str(value)), [])
+            same_account = [c for c in candidates if c.account == resource.account]
+            chosen = same_account or candidates
+            return chosen[0] if chosen else None
+        for candidate in self.by_type.get(type_name, ()):
+            if candidate.account != resource.account:
+                continue
+            if match == "account" or candidate.region == resource.region:
+                return candidate
+        return None
+
+
+class Engine:
+    """Evaluates a fixed set of rules; build once, evaluate many scans."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = list(rules)
+        self.rules_by_id = {rule.id: rule for rule in self.rules}
+        self._resource_rules: dict[str, list[Rule]] = defaultdict(list)
+        self._scope_rules: list[Rule] = []
+        for rule in self.rules:
+            if rule.scope == "resource":
+                for type_name in rule.resource_types:
+                    self._resource_rules[type_name].append(rule)
+            else:
+                self._scope_rules.append(rule)
+
+    def evaluate(
+        self,
+        resources: Sequence[Resource],
+        coverage: Sequence[Coverage],
+        *,
+        index: ResourceIndex | None = None,
+    ) -> list[Finding]:
+        """Return the findings of every rule whose provider and service the coverage includes."""
+        index = index or ResourceIndex(resources)
+        assessed = {(unit.provider, unit.service) for unit in coverage}
+        active = {rule.id for rule in self.rules if (rule.provider, rule.service) in assessed}
+
+        findings: list[Finding] = []
+        for resource in resources:
+            for rule in self._resource_rules.get(resource.type, ()):
+                if rule.id in active:
+                    findings.append(self.evaluate_resource(rule, resource, index))
+
+        findings.extend(self._coverage_errors(coverage, active))
+        for rule in self._scope_rules:
+            if rule.id in active:
+                findings.extend(self._evaluate_scopes(rule, coverage, index))
+        return findings
+
+    def evaluate_resource(self, rule: Rule, resource: Resource, index: ResourceIndex) -> Finding:
+        """Evaluate one resource rule on one resource."""
+        ctx = EvalContext(index)
+        ctx.resource = resource
+        result = rule.condition.evaluate(resource, ctx)
+        if result is False:
+            return _finding(rule, resource, Status.PASS, f"{resource.name} meets: {rule.title}", {})
+
+        # Evaluate again, recording the values looked at: cheap, and only for the findings people read.
+        explain = EvalContext(index, explain=True)
+        explain.resource = resource
+        rule.condition.evaluate(resource, explain)
+        evidence = explain.evidence or {}
+        if result is None:
+            reasons = ctx.reasons or ["the rule could not be evaluated"]
+            evidence["not_assessed"] = reasons
+            return _finding(rule, resource, Status.ERROR, "Not assessed: " + "; ".join(reasons), evidence)
+        return _finding(rule, resource, Status.FAIL, fail_message(rule, resource), evidence)
+
+    def _coverage_errors(self, coverage: Sequence[Coverage], active: set[str]) -> list[Finding]:
+        findings = []
+        for unit in coverage:
+            if unit.status is Completeness.COMPLETE and not unit.failed_types:
+                continue
+            for rule in self.rules:
+                if rule.id not in active or rule.scope != "resource" or (rule.provider, rule.service) != (
+                    unit.provider,
+                    unit.service,
+                ):
+                    continue
+                reason = _unit_failure(unit, rule)
+                if reason is None:
+                    continue
+                findings.append(_scope_finding(rule, unit.provider, unit.account, unit.region, Status.ERROR,
+                                               f"Not assessed: {reason}", {"not_assessed": [reason]}))
+        return findings
+
+    def _evaluate_scopes(self, rule: Rule, coverage: Sequence[Coverage], index: ResourceIndex) -> list[Finding]:
+        units = [unit for unit in coverage if (unit.provider, unit.service) == (rule.provider, rule.service)]
+        scopes: dict[tuple[str, str, str], list[Coverage]] = defaultdict(list)
+        for unit in units:
+            region = "" if rule.scope == "account" else unit.region
+            scopes[(unit.provider, unit.account, region)].append(unit)
+
+        candidates_by_scope: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
+        for type_name in rule.resource_types:
+            for resource in index.by_type.get(type_name, ()):
+                region = "" if rule.scope == "account" else resource.region
+                candidates_by_scope[(resource.provider, resource.account, region)].append(resource)
+
+        findings = []
+        for (provider, account, region), scope_units in sorted(scopes.items()):
+            candidates = candidates_by_scope.get((provider, account, region), [])
+            findings.append(self._evaluate_scope(rule, provider, account, region, scope_units, candidates, index))
+        return findings
+
+    def _evaluate_scope(
+        self,
+        rule: Rule,
+        provider: str,
+        account: str,
+        region: str,
+        units: list[Coverage],
+        candidates: list[Resource],
+        index: ResourceIndex,
+    ) -> Finding:
+        reasons: list[str] = []
+        failing: list[str] = []
+        for resource in candidates:
+            ctx = EvalContext(index)
+            result = rule.condition.evaluate(resource, ctx)
+            if result is True:
+                return _scope_finding(rule, provider, account, region, Status.PASS,
+                                      f"{resource.name} meets: {rule.title}", {"satisfied_by": resource.id})
+            if result is None:
+                reasons.extend(f"{resource.id}: {reason}" for reason in ctx.reasons)
+            else:
+                failing.append(resource.id)
+
+        reasons.extend(reason for unit in units if (reason := _unit_failure(unit, rule)) is not None)
+        if reasons:
+            return _scope_finding(rule, provider, account, region, Status.ERROR,
+                                  "Not assessed: " + "; ".join(reasons[:5]), {"not_assessed": reasons})
+
+        evidence: dict[str, Any] = {
+            "resource_types": list(rule.resource_types),
+            "examined": failing[:_FAILING_CANDIDATES_SHOWN],
+            "examined_count": len(failing),
+        }
+        where = f"region {region} of account {account}" if region else f"account {account}"
+        message = fill_template(rule.fail_message, {
+            "name": where, "id": scope_resource_id(provider, account, region), "account": account,
+            "region": region or "global", "type": REGION_SCOPE_TYPE if region else ACCOUNT_SCOPE_TYPE})
+        if not message:
+            message = f"Nothing in {where} meets: {rule.title} ({len(failing)} examined)"
+        return _scope_finding(rule, provider, account, region, Status.FAIL, message, evidence)
+
+
+def _unit_failure(unit: Coverage, rule: Rule) -> str | None:
+    """Return why `unit` leaves `rule` unassessed, or None when it does not."""
+    where = f"{unit.service} in account {unit.account}, region {unit.region}"
+    if unit.status is Completeness.FAILED:
+        details = "; ".join(error.describe() for error in unit.errors[:3]) or "collection failed"
+        return f"{where} could not be collected: {details}"
+    for type_name in rule.resource_types:
+        if type_name in unit.failed_types:
+            return f"{type_name} could not be listed for {where}: {unit.failed_types[type_name]}"
+    return None
+
+
+def fail_message(rule: Rule, resource: Resource) -> str:
+    """Return the FAIL message of `rule` for `resource`."""
+    if rule.fail_message:
+        return fill_template(rule.fail_message, {"name": resource.name, "id": resource.id,
+                                                 "account": resource.account, "region": resource.region,
+                                                 "type": resource.type})
+    return f"{resource.name} does not meet: {rule.title}"
+
+
+def _finding(rule: Rule, resource: Resource, status: Status, message: str, evidence: dict[str, Any]) -> Finding:
+    return Finding(
+        rule_id=rule.id,
+        status=status,
+        severity=rule.severity,
+        category=rule.category,
+        provider=resource.provider,
+        account=resource.account,
+        region=resource.region,
+        resource_id=resource.id,
+        resource_type=resource.type,
+        resource_name=resource.name,
+        message=message,
+        evidence=evidence,
+    )
+
+
+def _scope_finding(
+    rule: Rule, provider: str, account: str, region: str, status: Status, message: str, evidence: dict[str, Any]
+) -> Finding:
+    regional = bool(region) and region != "global"
+    return Finding(
+        rule_id=rule.id,
+        status=status,
+        severity=rule.severity,
+        category=rule.category,
+        provider=provider,
+        account=account,
+        region=region or "global",
+        resource_id=scope_resource_id(provider, account, region),
+        resource_type=REGION_SCOPE_TYPE if regional else ACCOUNT_SCOPE_TYPE,
+        resource_name=f"{account}/{region}" if regional else account,
+        message=message,
+        evidence=evidence,
+    )

@@ -1,0 +1,230 @@
+"""Load and validate rule files: built-in rules and an organisation's own use the same format.
+
+A rule file holds `rules:` (a list of rules) and optional `defaults:` applied to each rule in it, e.g.
+`defaults: {provider: aws, service: s3}`. Every problem is reported with file, line and field, and all
+problems of a file are reported together.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from importlib import resources as package_resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ridgeline.model.finding import CATEGORIES, Severity
+from ridgeline.rules.conditions import collect_paths, compile_condition
+from ridgeline.rules.errors import RuleError
+from ridgeline.rules.model import PLACEHOLDERS, SCOPES, Remediation, Rule, template_fields
+from ridgeline.rules.yamlsource import LineDict, load_yaml
+
+logger = logging.getLogger(__name__)
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
+_REQUIRED = ("id", "title", "severity", "category", "provider", "service", "resource_types", "description", "risk",
+             "remediation")
+_ALLOWED = {*_REQUIRED, "scope", "fail_if", "require_one", "fail_message", "references", "compliance"}
+PROVIDERS = ("aws", "azure", "gcp")
+
+
+class RuleFileErrors(ValueError):
+    """All the problems found in one or more rule files."""
+
+    def __init__(self, errors: list[RuleError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(error.describe() for error in errors))
+
+
+def builtin_rule_files() -> list[Path]:
+    """Return the rule files shipped with Ridgeline."""
+    root = Path(str(package_resources.files("ridgeline.rules") / "builtin"))
+    return sorted(root.rglob("*.yaml"))
+
+
+def load_builtin_rules() -> list[Rule]:
+    """Load every built-in rule; a broken built-in file is a bug, so this raises."""
+    return load_rule_files(builtin_rule_files())
+
+
+def expand_rule_paths(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders into the .yaml/.yml files under them, sorted; raise FileNotFoundError otherwise."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"rule file or folder not found: {path}")
+    return files
+
+
+def load_rule_files(paths: Iterable[Path], *, known_ids: Iterable[str] = ()) -> list[Rule]:
+    """Load rules from files; raise RuleFileErrors listing every problem found."""
+    rules: list[Rule] = []
+    errors: list[RuleError] = []
+    seen: dict[str, str] = {rule_id: "a built-in rule file" for rule_id in known_ids}
+    for path in paths:
+        file_rules, file_errors = parse_rule_file(path)
+        errors.extend(file_errors)
+        for rule in file_rules:
+            if rule.id in seen:
+                line = int(rule.source.rsplit(":", 1)[-1] or 0)
+                errors.append(RuleError(f"duplicate rule id {rule.id!r}, first defined in {seen[rule.id]}",
+                                        file=str(path), line=line, field="id"))
+                continue
+            seen[rule.id] = rule.source
+            rules.append(rule)
+    if errors:
+        raise RuleFileErrors(errors)
+    return rules
+
+
+def parse_rule_file(path: Path) -> tuple[list[Rule], list[RuleError]]:
+    """Parse one rule file; return the valid rules and the errors of the invalid ones."""
+    try:
+        document = load_yaml(path)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        problem = getattr(error, "problem", None) or str(error)
+        return [], [RuleError(f"invalid YAML: {problem}", file=str(path), line=line)]
+    except (OSError, UnicodeDecodeError) as error:
+        return [], [RuleError(f"cannot read file: {error}", file=str(path))]
+
+    if isinstance(document, LineDict) and "id" in document:
+        document_rules: Any = [document]
+        defaults: Mapping[str, Any] = {}
+    elif isinstance(document, LineDict) and isinstance(document.get("rules"), list):
+        document_rules = document["rules"]
+        defaults = document.get("defaults") or {}
+        unexpected = set(document) - {"rules", "defaults"}
+        if unexpected:
+            return [], [RuleError(f"unexpected top-level key(s): {', '.join(sorted(unexpected))}; "
+                                  "a rule file has 'rules' and optional 'defaults'", file=str(path),
+                                  line=document.line_of(sorted(unexpected)[0]))]
+    else:
+        return [], [RuleError("a rule file must be a mapping with a 'rules' list (or a single rule with 'id')",
+                              file=str(path), line=getattr(document, "line", 1))]
+
+    rules: list[Rule] = []
+    errors: list[RuleError] = []
+    for item in document_rules:
+        if not isinstance(item, LineDict):
+            line = getattr(document_rules, "line", 0)
+            errors.append(RuleError("each rule must be a mapping", file=str(path), line=line))
+            continue
+        try:
+            rules.append(build_rule(item, defaults, str(path)))
+        except RuleError as error:
+            errors.append(error)
+    return rules, errors
+
+
+def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
+    """Validate one rule mapping and compile its condition."""
+    merged: dict[str, Any] = {**defaults, **data}
+    rule_id = str(merged.get("id", "?"))
+
+    def fail(message: str, field: str) -> RuleError:
+        return RuleError(f"rule {rule_id}: {message}", file=file, line=data.line_of(field), field=field)
+
+    unknown = set(data) - _ALLOWED
+    if unknown:
+        name = sorted(unknown)[0]
+        raise fail(f"unknown field {name!r}; allowed fields: {', '.join(sorted(_ALLOWED))}", name)
+    for name in _REQUIRED:
+        if merged.get(name) in (None, "", []):
+            raise fail(f"missing required field {name!r}", name)
+    if not _ID.match(rule_id):
+        raise fail("id must be 3-100 characters of lower-case letters, digits and hyphens", "id")
+
+    try:
+        severity = Severity.parse(str(merged["severity"]))
+    except ValueError as error:
+        raise fail(str(error), "severity") from None
+    category = merged["category"]
+    if category not in CATEGORIES:
+        raise fail(f"invalid category {category!r}; expected one of: {', '.join(CATEGORIES)}", "category")
+    provider = merged["provider"]
+    if provider not in PROVIDERS:
+        raise fail(f"invalid provider {provider!r}; expected one of: {', '.join(PROVIDERS)}", "provider")
+    resource_types = merged["resource_types"]
+    if isinstance(resource_types, str):
+        resource_types = [resource_types]
+    if not isinstance(resource_types, list) or not all(isinstance(t, str) for t in resource_types):
+        raise fail("resource_types must be a list of type names", "resource_types")
+    scope = merged.get("scope", "resource")
+    if scope not in SCOPES:
+        raise fail(f"invalid scope {scope!r}; expected one of: {', '.join(SCOPES)}", "scope")
+
+    condition_field = "fail_if" if scope == "resource" else "require_one"
+    other_field = "require_one" if scope == "resource" else "fail_if"
+    if other_field in merged:
+        raise fail(f"a rule with scope {scope!r} uses {condition_field!r}, not {other_field!r}", other_field)
+    if condition_field not in merged:
+        raise fail(f"missing required field {condition_field!r}", condition_field)
+    try:
+        condition = compile_condition(merged[condition_field])
+    except RuleError as error:
+        nested_line = error.line or data.line_of(condition_field)
+        raise RuleError(f"rule {rule_id}: {error.reason}", file=file, line=nested_line,
+                        field=f"{condition_field}.{error.field}" if error.field else condition_field) from None
+
+    remediation = _remediation(merged["remediation"], fail)
+    fail_message = str(merged.get("fail_message", ""))
+    for template, field in ((fail_message, "fail_message"), (remediation.cli, "remediation.cli")):
+        try:
+            bad = [name for name in template_fields(template) if name not in PLACEHOLDERS]
+        except ValueError as error:
+            raise fail(str(error), field) from None
+        if bad:
+            allowed = ", ".join(f"${{{name}}}" for name in PLACEHOLDERS)
+            raise fail(f"unknown placeholder ${{{bad[0]}}}; allowed: {allowed}", field)
+
+    compliance = merged.get("compliance") or {}
+    if not isinstance(compliance, Mapping):
+        raise fail("compliance must map a framework id to a list of requirement ids", "compliance")
+    references = merged.get("references") or []
+    if not isinstance(references, list):
+        raise fail("references must be a list of URLs", "references")
+
+    return Rule(
+        id=rule_id,
+        title=str(merged["title"]),
+        severity=severity,
+        category=category,
+        provider=provider,
+        service=str(merged["service"]),
+        resource_types=tuple(resource_types),
+        description=str(merged["description"]).strip(),
+        risk=str(merged["risk"]).strip(),
+        remediation=remediation,
+        scope=scope,
+        fail_if=condition if scope == "resource" else None,
+        require_one=condition if scope != "resource" else None,
+        fail_message=fail_message,
+        references=tuple(str(reference) for reference in references),
+        compliance={str(framework): tuple(str(i) for i in ids) for framework, ids in compliance.items()},
+        source=f"{file}:{data.line}",
+        paths=frozenset(collect_paths([condition])),
+    )
+
+
+def _remediation(value: Any, fail: Any) -> Remediation:
+    if isinstance(value, str):
+        return Remediation(text=value.strip())
+    if not isinstance(value, Mapping) or not value.get("text"):
+        raise fail("remediation needs at least 'text' (and optionally 'cli' and 'terraform')", "remediation")
+    unknown = set(value) - {"text", "cli", "terraform"}
+    if unknown:
+        raise fail(f"unknown remediation field(s): {', '.join(sorted(unknown))}", "remediation")
+    return Remediation(
+        text=str(value["text"]).strip(),
+        cli=str(value.get("cli", "")).strip(),
+        terraform=str(value.get("terraform", "")).rstrip(),
+    )

@@ -1,0 +1,107 @@
+"""The Rule type: metadata people read, plus the compiled condition the engine runs."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from ridgeline.model.finding import Severity
+from ridgeline.rules.conditions import Node
+
+SCOPES = ("resource", "account", "region")
+
+# Placeholders allowed in fail messages and remediation commands, written as ${name}.
+PLACEHOLDERS = ("name", "id", "account", "region", "type")
+
+
+@dataclass(frozen=True, slots=True)
+class Remediation:
+    """How to fix a failing resource: prose, an AWS CLI (or az/gcloud) command and a Terraform snippet."""
+
+    text: str
+    cli: str = ""
+    terraform: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        """Return JSON-ready data."""
+        return {"text": self.text, "cli": self.cli, "terraform": self.terraform}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A posture rule: what must hold, on which resources, and what to do when it does not."""
+
+    id: str
+    title: str
+    """The requirement, stated positively ("S3 buckets have default encryption")."""
+
+    severity: Severity
+    category: str
+    provider: str
+    service: str
+    """The collector service whose coverage decides whether the rule could be assessed."""
+
+    resource_types: tuple[str, ...]
+    description: str
+    risk: str
+    remediation: Remediation
+    scope: str = "resource"
+    """`resource`: one finding per resource. `account`/`region`: one finding per scope, FAIL when no
+    resource of the scope satisfies `require_one`."""
+
+    fail_if: Node | None = None
+    require_one: Node | None = None
+    fail_message: str = ""
+    references: tuple[str, ...] = ()
+    compliance: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Framework id (e.g. "cis-aws-7.0") to the requirement ids this rule supports."""
+
+    source: str = ""
+    """File and line the rule was loaded from."""
+
+    paths: frozenset[str] = frozenset()
+    """Every envelope path the condition reads; used to map collection errors to ERROR findings."""
+
+    @property
+    def condition(self) -> Node:
+        """Return the compiled condition (`fail_if` for resource rules, `require_one` for scope rules)."""
+        node = self.fail_if if self.fail_if is not None else self.require_one
+        assert node is not None, f"rule {self.id} has no condition"
+        return node
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the rule's metadata as JSON-ready data (the condition is left out)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity.value,
+            "category": self.category,
+            "provider": self.provider,
+            "service": self.service,
+            "resource_types": list(self.resource_types),
+            "scope": self.scope,
+            "description": self.description,
+            "risk": self.risk,
+            "remediation": self.remediation.to_dict(),
+            "references": list(self.references),
+            "compliance": {framework: list(ids) for framework, ids in self.compliance.items()},
+            "source": self.source,
+        }
+
+
+def template_fields(template: str) -> list[str]:
+    """Return the placeholder names (`${name}`) used in a message or command template."""
+    names = []
+    for match in string.Template.pattern.finditer(template):
+        if match.group("invalid") is not None:
+            raise ValueError(f"invalid placeholder at character {match.start() + 1}; write $$ for a literal $")
+        name = match.group("named") or match.group("braced")
+        if name:
+            names.append(name)
+    return names
+
+
+def fill_template(template: str, values: dict[str, str]) -> str:
+    """Substitute `${name}` placeholders (validated at load time)."""
+    return string.Template(template).safe_substitute(values)

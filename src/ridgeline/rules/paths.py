@@ -1,0 +1,126 @@
+"""Paths into a resource envelope, such as `supplementaryConfiguration.BucketPolicy.policyText`.
+
+A path is dotted keys; a key holding dots is quoted (`tags."app.tier"`) and a list element is `[N]`.
+Absolute paths start at an envelope field; paths inside `where` of an item quantifier are relative to
+the item, and `@` is the item itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from ridgeline.model.resource import Resource
+from ridgeline.rules.errors import RuleError
+
+
+class _Missing:
+    """The value of a path that leads nowhere (distinct from an explicit null)."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Final = _Missing()
+
+# Envelope roots a rule may read, mapped to the Resource attribute that holds them.
+ROOTS: Final[dict[str, str]] = {
+    "configuration": "configuration",
+    "supplementaryConfiguration": "supplementary",
+    "tags": "tags",
+    "relationships": "relationships",
+    "name": "name",
+    "id": "id",
+    "type": "type",
+    "account": "account",
+    "region": "region",
+    "provider": "provider",
+}
+
+_TOKEN = re.compile(r'"([^"]*)"|([^.\[\]"]+)|\[(\d+)\]')
+
+
+def split_path(text: str) -> tuple[str | int, ...]:
+    """Split a path into keys (str) and list indexes (int); raise RuleError when it is malformed."""
+    keys: list[str | int] = []
+    position = 0
+    while position < len(text):
+        if keys and text[position] == ".":
+            position += 1
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise RuleError(f"invalid path {text!r} at character {position + 1}")
+        quoted, plain, index = match.groups()
+        if index is not None:
+            keys.append(int(index))
+        else:
+            keys.append(quoted if quoted is not None else plain)
+        position = match.end()
+    if not keys:
+        raise RuleError("empty path")
+    return tuple(keys)
+
+
+class Path:
+    """A compiled path: reads a value from a Resource (absolute) or from an item (relative)."""
+
+    __slots__ = ("attribute", "keys", "relative", "text")
+
+    def __init__(self, text: str, *, relative: bool = False) -> None:
+        self.text = text
+        self.relative = relative
+        if relative:
+            self.attribute = ""
+            self.keys = () if text == "@" else split_path(text.removeprefix("@."))
+            return
+        keys = split_path(text)
+        root = keys[0]
+        if root not in ROOTS:
+            roots = ", ".join(ROOTS)
+            raise RuleError(f"path {text!r} must start with one of: {roots}")
+        self.attribute = ROOTS[str(root)]
+        self.keys = keys[1:]
+
+    def get(self, subject: Any) -> Any:
+        """Return the value at this path, or MISSING."""
+        value = getattr(subject, self.attribute) if self.attribute else subject
+        for key in self.keys:
+            if isinstance(key, int):
+                if not isinstance(value, list) or key >= len(value):
+                    return MISSING
+                value = value[key]
+            else:
+                if not isinstance(value, dict):
+                    return MISSING
+                value = value.get(key, MISSING)
+                if value is MISSING:
+                    return MISSING
+        return value
+
+    def error_for(self, resource: Resource) -> str | None:
+        """Return why this path is unknown on `resource` (an entry of `resource.errors`), else None."""
+        for error_path, reason in resource.errors.items():
+            if error_path == "*" or paths_overlap(error_path, self.text):
+                return reason
+        return None
+
+    def __repr__(self) -> str:
+        return f"Path({self.text!r})"
+
+
+def paths_overlap(first: str, second: str) -> bool:
+    """Tell whether one path is the other or lies inside it (whole segments only)."""
+    if first == second:
+        return True
+    shorter, longer = (first, second) if len(first) < len(second) else (second, first)
+    return longer.startswith(shorter) and longer[len(shorter)] in ".["

@@ -1,0 +1,182 @@
+"""The store: saves scans with their coverage, resources and findings, and reads them back.
+
+The default is an SQLite file; any SQLAlchemy URL (e.g. postgresql+psycopg://...) works the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, create_engine, event, insert, select
+
+from ridgeline.model.finding import Finding, Severity, Status
+from ridgeline.model.resource import Resource
+from ridgeline.model.scan import CallError, Completeness, Coverage
+from ridgeline.store import schema
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 2000
+
+
+def default_database_url() -> str:
+    """Return RIDGELINE_DATABASE_URL, or an SQLite file in the user's data folder."""
+    configured = os.environ.get("RIDGELINE_DATABASE_URL")
+    if configured:
+        return configured
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ridgeline"
+    return f"sqlite:///{base / 'ridgeline.db'}"
+
+
+@dataclass(slots=True)
+class StoredScan:
+    """A scan as read back from the store."""
+
+    id: str
+    provider: str
+    started_at: str
+    finished_at: str
+    accounts: list[str]
+    regions: list[str]
+    complete: bool
+    api_calls: int
+    duration_s: float
+    options: dict[str, Any]
+
+
+class Store:
+    """Access to one database."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_database_url()
+        if self.url.startswith("sqlite:///"):
+            Path(self.url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(self.url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        schema.metadata.create_all(self.engine)
+        self._check_version()
+
+    def _check_version(self) -> None:
+        with self.engine.begin() as connection:
+            version = connection.execute(select(schema.schema_info.c.version)).scalar()
+            if version is None:
+                connection.execute(insert(schema.schema_info).values(version=schema.SCHEMA_VERSION))
+            elif version > schema.SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"database {self.url} has schema version {version}, newer than this Ridgeline "
+                    f"({schema.SCHEMA_VERSION}); upgrade Ridgeline"
+                )
+
+    def save_scan(self, scan: StoredScan, coverage: list[Coverage], resources: list[Resource],
+                  findings: list[Finding]) -> None:
+        """Save a whole scan in one transaction."""
+        with self.engine.begin() as connection:
+            connection.execute(insert(schema.scans).values(
+                id=scan.id, provider=scan.provider, started_at=scan.started_at, finished_at=scan.finished_at,
+                accounts=_json(scan.accounts), regions=_json(scan.regions), complete=int(scan.complete),
+                api_calls=scan.api_calls, duration_s=scan.duration_s, options=_json(scan.options),
+            ))
+            if coverage:
+                connection.execute(insert(schema.coverage), [
+                    {"scan_id": scan.id, "provider": unit.provider, "account": unit.account, "region": unit.region,
+                     "service": unit.service, "status": unit.status.value, "document": _json(unit.to_dict())}
+                    for unit in coverage
+                ])
+            for start in range(0, len(resources), _BATCH):
+                connection.execute(insert(schema.resources), [
+                    {"scan_id": scan.id, "resource_id": r.id, "type": r.type, "provider": r.provider,
+                     "account": r.account, "region": r.region, "name": r.name, "document": _json(r.to_dict())}
+                    for r in resources[start:start + _BATCH]
+                ])
+            for start in range(0, len(findings), _BATCH):
+                connection.execute(insert(schema.findings), [
+                    {"scan_id": scan.id, "finding_id": f.id, "rule_id": f.rule_id, "status": f.status.value,
+                     "severity": f.severity.value, "category": f.category, "provider": f.provider,
+                     "account": f.account, "region": f.region, "resource_id": f.resource_id,
+                     "resource_type": f.resource_type, "resource_name": f.resource_name, "message": f.message,
+                     "evidence": _json(f.evidence), "muted_reason": f.muted_reason}
+                    for f in findings[start:start + _BATCH]
+                ])
+        logger.info("saved scan %s: %d resource(s), %d finding(s) to %s", scan.id, len(resources), len(findings),
+                    self.url)
+
+    def list_scans(self, limit: int = 50) -> list[StoredScan]:
+        """Return the newest scans first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(schema.scans).order_by(schema.scans.c.started_at.desc()).limit(limit)
+            ).mappings().all()
+        return [_scan(row) for row in rows]
+
+    def get_scan(self, scan_id: str) -> StoredScan | None:
+        """Return one scan, or None."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(schema.scans).where(schema.scans.c.id == scan_id)).mappings().first()
+        return _scan(row) if row else None
+
+    def load_findings(self, scan_id: str) -> list[Finding]:
+        """Return the findings of a scan."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(schema.findings).where(schema.findings.c.scan_id == scan_id)
+            ).mappings().all()
+        return [
+            Finding(rule_id=row["rule_id"], status=Status(row["status"]), severity=Severity(row["severity"]),
+                    category=row["category"], provider=row["provider"], account=row["account"],
+                    region=row["region"], resource_id=row["resource_id"], resource_type=row["resource_type"],
+                    resource_name=row["resource_name"], message=row["message"],
+                    evidence=orjson.loads(row["evidence"]), muted_reason=row["muted_reason"])
+            for row in rows
+        ]
+
+    def load_resources(self, scan_id: str) -> list[Resource]:
+        """Return the resources of a scan."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(schema.resources.c.document).where(schema.resources.c.scan_id == scan_id)
+            ).scalars().all()
+        return [Resource.from_dict(orjson.loads(document)) for document in rows]
+
+    def load_coverage(self, scan_id: str) -> list[Coverage]:
+        """Return the coverage records of a scan."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(schema.coverage.c.document).where(schema.coverage.c.scan_id == scan_id)
+            ).scalars().all()
+        result = []
+        for document in rows:
+            data = orjson.loads(document)
+            result.append(Coverage(
+                provider=data["provider"], account=data["account"], region=data["region"], service=data["service"],
+                status=Completeness(data["status"]), resource_counts=data.get("resource_counts", {}),
+                failed_types=data.get("failed_types", {}),
+                errors=[CallError(**error) for error in data.get("errors", [])],
+                duration_s=data.get("duration_s", 0.0),
+            ))
+        return result
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def _scan(row: Any) -> StoredScan:
+    return StoredScan(
+        id=row["id"], provider=row["provider"], started_at=row["started_at"], finished_at=row["finished_at"],
+        accounts=orjson.loads(row["accounts"]), regions=orjson.loads(row["regions"]), complete=bool(row["complete"]),
+        api_calls=row["api_calls"], duration_s=row["duration_s"], options=orjson.loads(row["options"]),
+    )
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # WAL lets a reader (a report) work while a scan writes; foreign keys make deletes cascade.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,83 @@
+"""Database tables: scans, their coverage, the resources they saw and the findings they produced.
+
+One schema serves SQLite (the embedded default) and PostgreSQL. JSON documents are stored as text so
+that both behave the same; queries filter on the typed columns.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+scans = Table(
+    "scans",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("provider", String(16), nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32), nullable=False),
+    Column("accounts", Text, nullable=False, doc="JSON list of account ids"),
+    Column("regions", Text, nullable=False, doc="JSON list of regions"),
+    Column("complete", Integer, nullable=False, doc="1 when every unit was collected completely"),
+    Column("api_calls", Integer, nullable=False, default=0),
+    Column("duration_s", Float, nullable=False, default=0.0),
+    Column("options", Text, nullable=False, default="{}", doc="JSON of the scan options"),
+)
+
+coverage = Table(
+    "coverage",
+    metadata,
+    Column("scan_id", String(36), ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("document", Text, nullable=False, doc="JSON of the Coverage record"),
+    Index("ix_coverage_scan", "scan_id"),
+)
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("scan_id", String(36), ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("resource_id", Text, nullable=False),
+    Column("type", String(128), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("document", Text, nullable=False, doc="JSON of the resource envelope (secrets redacted)"),
+    Index("ix_resources_scan", "scan_id"),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("scan_id", String(36), ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("finding_id", String(32), nullable=False, doc="Stable id: the same rule on the same resource"),
+    Column("rule_id", String(128), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("resource_id", Text, nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("resource_name", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("evidence", Text, nullable=False, doc="JSON"),
+    Column("muted_reason", Text, nullable=False, default=""),
+    Index("ix_findings_scan", "scan_id"),
+    Index("ix_findings_finding", "finding_id"),
+)

@@ -1,0 +1,124 @@
+"""Tests for IAM wildcard set questions and the static reading of condition operators."""
+
+from __future__ import annotations
+
+import pytest
+
+from ridgeline.analysis.iam.conditions import KeyKind, OperatorParts, find_restrictions, split_operator
+from ridgeline.analysis.iam.patterns import PatternSet, exists_string
+
+EXISTS_CASES: list[tuple[str, list[PatternSet], list[PatternSet], bool, bool]] = [
+    ("star and star", [PatternSet(("*",)), PatternSet(("*",))], [], True, True),
+    ("overlap of prefix and service", [PatternSet(("s3:get*",)), PatternSet(("s3:*",))], [], True, True),
+    ("disjoint prefixes", [PatternSet(("s3:get*",)), PatternSet(("s3:put*",))], [], True, False),
+    ("covered by wildcard", [PatternSet(("s3:getobject",))], [PatternSet(("s3:*",))], True, False),
+    ("star minus star", [PatternSet(("*",))], [PatternSet(("*",))], True, False),
+    ("star minus non-empty", [PatternSet(("*",))], [PatternSet(("?*",))], False, False),
+    (
+        "negated leaves other services",
+        [PatternSet(("*",)), PatternSet(("iam:*",), negated=True)],
+        [],
+        True,
+        True,
+    ),
+    ("negated removes all", [PatternSet(("iam:*",)), PatternSet(("iam:*",), negated=True)], [], True, False),
+    (
+        "partial cover leaves put",
+        [PatternSet(("iam:*",))],
+        [PatternSet(("iam:get*", "iam:list*"))],
+        True,
+        True,
+    ),
+    (
+        "union covers",
+        [PatternSet(("iam:*",))],
+        [PatternSet(("iam:get*",)), PatternSet(("iam:get*",), negated=True)],
+        True,
+        False,
+    ),
+    ("question mark covered", [PatternSet(("a?c",))], [PatternSet(("a*",))], False, False),
+    ("question mark not covered", [PatternSet(("a*",))], [PatternSet(("a?c",))], False, True),
+    ("case folded", [PatternSet(("S3:GetObject",))], [PatternSet(("s3:get*",))], True, False),
+    ("case kept", [PatternSet(("S3:GetObject",))], [PatternSet(("s3:get*",))], False, True),
+    (
+        "bucket objects covered",
+        [PatternSet(("arn:aws:s3:::b/*",))],
+        [PatternSet(("arn:aws:s3:::b/*", "arn:aws:s3:::b"))],
+        False,
+        False,
+    ),
+    (
+        "all buckets not covered",
+        [PatternSet(("arn:aws:s3:::*",))],
+        [PatternSet(("arn:aws:s3:::b/*",))],
+        False,
+        True,
+    ),
+    ("empty set", [PatternSet(())], [], True, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("required", "forbidden", "ignore_case", "expected"),
+    [case[1:] for case in EXISTS_CASES],
+    ids=[case[0] for case in EXISTS_CASES],
+)
+def test_exists_string(
+    required: list[PatternSet], forbidden: list[PatternSet], ignore_case: bool, expected: bool
+) -> None:
+    assert exists_string(required, forbidden, ignore_case=ignore_case) is expected
+
+
+@pytest.mark.parametrize(
+    ("operator", "expected"),
+    [
+        ("StringEquals", OperatorParts(qualifier=None, base="stringequals", if_exists=False)),
+        ("StringLikeIfExists", OperatorParts(qualifier=None, base="stringlike", if_exists=True)),
+        (
+            "ForAnyValue:StringLike",
+            OperatorParts(qualifier="foranyvalue", base="stringlike", if_exists=False),
+        ),
+        (
+            "ForAllValues:ArnEqualsIfExists",
+            OperatorParts(qualifier="forallvalues", base="arnequals", if_exists=True),
+        ),
+        ("Null", OperatorParts(qualifier=None, base="null", if_exists=False)),
+    ],
+)
+def test_split_operator(operator: str, expected: OperatorParts) -> None:
+    assert split_operator(operator) == expected
+
+
+def test_find_restrictions_reports_each_pinning_condition() -> None:
+    conditions = {
+        "StringEquals": {"aws:sourcevpce": ("vpce-1",), "aws:principalaccount": ("111111111111",)},
+        "Bool": {"aws:securetransport": ("true",)},
+        "StringNotEquals": {"aws:sourcevpc": ("vpc-1",)},
+    }
+
+    restrictions = find_restrictions(conditions)
+
+    assert [(item.key, item.kind) for item in restrictions] == [
+        ("aws:sourcevpce", KeyKind.IDENTIFIER),
+        ("aws:principalaccount", KeyKind.ACCOUNT),
+    ]
+    assert restrictions[0].accounts() is None
+    assert restrictions[1].accounts() == frozenset({"111111111111"})
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            ("arn:aws:iam::111111111111:role/a", "arn:aws:iam::222222222222:role/b"),
+            {"111111111111", "222222222222"},
+        ),
+        (("arn:aws:s3:::logs-bucket",), None),
+    ],
+)
+def test_restriction_accounts_from_arns(values: tuple[str, ...], expected: set[str] | None) -> None:
+    (restriction,) = find_restrictions({"ArnEquals": {"aws:sourcearn": values}})
+
+    accounts = restriction.accounts()
+
+    assert accounts == (None if expected is None else frozenset(expected))

@@ -96,7 +96,7 @@ def patch_describe_regions_filters() -> None:
 
     patched: Callable[[Any], ActionResult] = describe_regions
     patched._benchmark_patch = True  # type: ignore[attr-defined]
-    AvailabilityZonesAndRegions.describe_regions = patched  # type: ignore[method-assign]
+    AvailabilityZonesAndRegions.describe_regions = patched  # type: ignore[method-assign,assignment]
     logger.info("patched moto DescribeRegions to apply Filters")
 
 

@@ -240,6 +240,7 @@ def parse_time_report(path: Path) -> float | None:
 
 
 def _count_t0_mentions(flagged_texts: list[str]) -> dict[str, int]:
+    """Count, per t0 resource name, the flagged texts that mention it."""
     counts: dict[str, int] = {}
     for text in flagged_texts:
         for name in set(T0_RESOURCE_PATTERN.findall(text)):
@@ -254,7 +255,13 @@ def _prowler_findings(report_dir: Path) -> tuple[int, list[str]]:
         raise FileNotFoundError(f"no *.ocsf.json report in {report_dir}")
     findings: list[dict[str, Any]] = json.loads(reports[-1].read_text(encoding="utf-8"))
     failed = [finding for finding in findings if finding.get("status_code") == "FAIL"]
-    return len(failed), [json.dumps(finding) for finding in failed]
+    # Security group findings name the group id as resource and give the group name only in the
+    # status detail, so both are searched for t0 names.
+    texts = []
+    for finding in failed:
+        resource_names = " ".join(str(resource.get("name", "")) for resource in finding.get("resources", []))
+        texts.append(f"{resource_names} {finding.get('status_detail', '')}")
+    return len(failed), texts
 
 
 def _scoutsuite_findings(report_dir: Path) -> tuple[int, list[str]]:
@@ -277,29 +284,33 @@ def _scoutsuite_findings(report_dir: Path) -> tuple[int, list[str]]:
 
 
 def _scoutsuite_item_names(document: dict[str, Any], items: list[str]) -> list[str]:
-    """Resolve ScoutSuite item paths (dotted paths into the results) to the JSON of the flagged object."""
-    texts = []
+    """Resolve ScoutSuite item paths (dotted paths into the results) to the names of the flagged resources."""
+    names = []
     for item in items:
         node: Any = document.get("services", {})
+        # A path runs through the resource (a dict with a name) down to one of its fields, so the
+        # last named dict on the way is the flagged resource.
+        name = item
         for part in item.split("."):
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            else:
+            if not isinstance(node, dict) or part not in node:
                 break
-        # A path may end in a field of the resource; the text of the deepest object reached names it.
-        texts.append(json.dumps(node)[:4000] if isinstance(node, dict) else item)
-    return texts
+            node = node[part]
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                name = node["name"]
+        names.append(name)
+    return names
 
 
 def _custodian_findings(report_dir: Path) -> tuple[int, list[str]]:
     """Count matched resources over all Custodian policies."""
     total = 0
-    flagged_texts = []
+    names: list[str] = []
     for resources_file in sorted(report_dir.glob("*/resources.json")):
         resources: list[dict[str, Any]] = json.loads(resources_file.read_text(encoding="utf-8"))
         total += len(resources)
-        flagged_texts.extend(json.dumps(resource)[:4000] for resource in resources)
-    return total, flagged_texts
+        # Buckets carry Name, security groups GroupName.
+        names.extend(str(resource.get("Name") or resource.get("GroupName") or "") for resource in resources)
+    return total, names
 
 
 FINDING_PARSERS = {
@@ -312,7 +323,11 @@ FINDING_PARSERS = {
 def installed_version(venv: Path, tool: str) -> str:
     """Return the installed version of the peer's distribution in ``venv``."""
     probe = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", f"import importlib.metadata as m; print(m.version({DISTRIBUTIONS[tool]!r}))"],
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            f"import importlib.metadata as m; print(m.version({DISTRIBUTIONS[tool]!r}))",
+        ],
         capture_output=True,
         text=True,
         check=True,

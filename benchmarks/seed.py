@@ -216,9 +216,7 @@ def create_bucket(s3: Any, spec: BucketSpec) -> BucketSpec:
 
 def create_group(ec2: Any, vpc_id: str, spec: GroupSpec) -> GroupSpec:
     """Create one security group in ``vpc_id`` and authorize its ingress rules."""
-    response = ec2.create_security_group(
-        GroupName=spec.name, Description=f"benchmark group {spec.name}", VpcId=vpc_id
-    )
+    response = ec2.create_security_group(GroupName=spec.name, Description=f"benchmark group {spec.name}", VpcId=vpc_id)
     ec2.authorize_security_group_ingress(GroupId=response["GroupId"], IpPermissions=list(spec.ingress))
     return spec
 
@@ -239,9 +237,7 @@ def _run_all(function: Callable[[Spec], Spec], specs: Iterable[Spec], workers: i
 
 def seed(endpoint: str, bucket_count: int, group_count: int, workers: int = 16) -> dict[str, int]:
     """Create the t0 base plus the generated resources at ``endpoint`` and return counts by kind."""
-    session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
     config = Config(max_pool_connections=workers, retries={"max_attempts": 3, "mode": "standard"})
     s3 = session.client("s3", endpoint_url=endpoint, config=config)
     ec2 = session.client("ec2", endpoint_url=endpoint, config=config)

@@ -109,5 +109,10 @@ def emulator_client(endpoint: str, service: str, region: str = "us-east-1") -> A
     """Return a boto3 client bound to the emulator (for seeding and tests)."""
     import boto3
 
-    return boto3.client(service, region_name=region, endpoint_url=endpoint,  # type: ignore[call-overload]
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    from ridgeline.providers.aws.session import strip_account_host_prefix
+
+    client = boto3.client(service, region_name=region, endpoint_url=endpoint,  # type: ignore[call-overload]
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    if service == "s3control":
+        client.meta.events.register("before-sign.s3-control", strip_account_host_prefix)
+    return client

@@ -12,8 +12,9 @@ Forms (each a YAML mapping):
   paths in `where` are relative to the item (`@` is the item itself)
 - `{check: NAME, args: {...}}`: call an analysis function (see `ridgeline.rules.functions`)
 - `{related: {type: T, match: account|region|{name_from: P}|{id_from: P}}, where: C, missing: ...}`:
-  evaluate C on a related resource of type T; `missing` (unknown, true or false) says what a missing
-  related resource means, and defaults to unknown.
+  evaluate C on a related resource of type T: the one in the same account or region, or the one whose
+  name or id is the value at P (`id_from` also matches the last segment of an ARN, such as sg-123).
+  `missing` (unknown, true or false) says what a missing related resource means; default unknown.
 """
 
 from __future__ import annotations
@@ -402,7 +403,9 @@ class RelatedNode(Node):
             if value is MISSING or value is None:
                 return self._when_missing(ctx, f"{self.value_path.text} is empty")
 
-        related = ctx.index.find(self.type_name, subject, self.match, value) if ctx.index else None
+        # Inside an item quantifier the subject is a list item; the account comes from the resource.
+        owner = subject if isinstance(subject, Resource) else ctx.resource
+        related = ctx.index.find(self.type_name, owner, self.match, value) if ctx.index and owner else None
         if related is None:
             return self._when_missing(ctx, f"related {self.type_name} ({self.match}) was not collected")
 

@@ -46,11 +46,16 @@ class ResourceIndex:
         self.by_type[resource.type].append(resource)
         self._by_name[(resource.type, resource.name)].append(resource)
         self._by_id[(resource.type, resource.id)] = resource
+        # Resources refer to each other by short ids (a security group by sg-123, not by its ARN).
+        short_id = resource.id.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        if short_id != resource.id:
+            self._by_id.setdefault((resource.type, short_id), resource)
 
     def find(self, type_name: str, resource: Resource, match: str, value: Any) -> Resource | None:
         """Return the resource of `type_name` related to `resource` by `match`, or None."""
         if match == "id_from":
-            return self._by_id.get((type_name, str(value)))
+            found = self._by_id.get((type_name, str(value)))
+            return found if found is None or found.account == resource.account or ":" in str(value) else None
         if match == "name_from":
             candidates = self._by_name.get((type_name, str(value)), [])
             same_account = [c for c in candidates if c.account == resource.account]

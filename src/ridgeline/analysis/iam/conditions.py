@@ -1,17 +1,18 @@
 """Static reading of IAM Condition blocks: does a condition pin a statement to known callers?
 
-We have no request context, so a condition is judged by its form alone. Following the Amazon S3
-definition of a public bucket policy and IAM Access Analyzer, a statement that grants access to
-everyone is not public when one of its conditions compares a caller-identifying key (table
-``RESTRICTING_KEYS``) with a positive operator (table ``POSITIVE_OPERATORS``) against fixed values only.
+We have no request context, so a condition is judged by its form alone, following the Amazon S3
+definition of a public bucket policy ("The meaning of public" in the S3 User Guide). A statement
+that grants access to everyone is not public when one of its conditions compares a caller-identifying
+key (table ``RESTRICTING_KEYS``) with a positive operator (table ``POSITIVE_OPERATORS``) against fixed
+values only.
 
 What does not restrict, and why:
 
-- negated operators (``StringNotEquals``, ``NotIpAddress``, ...) are true for every other value and
-  when the key is absent;
-- ``...IfExists`` operators and the ``ForAllValues:`` qualifier are true when the key is absent;
-- a value with ``*`` or ``?`` in its identifying part, or with a policy variable such as
-  ``${aws:username}``, matches callers the policy author did not name;
+- Negated operators (``StringNotEquals``, ``NotIpAddress``, ...) are true for every other value and
+  when the key is absent.
+- ``...IfExists`` operators and the ``ForAllValues:`` qualifier are true when the key is absent.
+- A value with ``*`` or ``?`` in its identifying part, or with a policy variable such as
+  ``${aws:username}``, matches callers the policy author did not name.
 - ``aws:SourceIp`` ranges that together cover every IPv4 or every IPv6 address (``0.0.0.0/0``, ``::/0``).
 """
 
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 
 class KeyKind(enum.Enum):
-    """How the fixed part of a condition value is found for one restricting key."""
+    """Kind of value a restricting key takes, which decides the part of the value that must be fixed."""
 
     IDENTIFIER = "identifier"  # VPC, VPC endpoint or organization id: the whole value
     ACCOUNT = "account"  # 12-digit AWS account id: the whole value

@@ -30,10 +30,10 @@ class Statement:
 
     sid: str | None
     effect: str  # "Allow" or "Deny"
-    # Principal type ("AWS", "Service", "Federated", "CanonicalUser") to values; "*" becomes {"AWS": ("*",)}.
+    # Principal type ("AWS", "Service", "Federated", "CanonicalUser") to values. "*" becomes {"AWS": ("*",)}.
     principal: Mapping[str, tuple[str, ...]] | None
     not_principal: Mapping[str, tuple[str, ...]] | None
-    actions: tuple[str, ...] | None  # lower-cased; None when the statement uses NotAction
+    actions: tuple[str, ...] | None  # lower-cased, or None when the statement uses NotAction
     not_actions: tuple[str, ...] | None
     resources: tuple[str, ...] | None  # both None when the statement names no resource
     not_resources: tuple[str, ...] | None
@@ -116,33 +116,33 @@ def _parse_statement(raw: Any, index: int) -> Statement:
 
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
-        raise PolicyParseError(f"{where} has a Sid of type {type(sid).__name__}; expected a string")
+        raise PolicyParseError(f"{where} has an invalid Sid {sid!r}, expected a string")
     if sid:
         where = f"{where} (Sid {sid!r})"
 
     effect = raw.get("Effect")
     if effect is None:
-        raise PolicyParseError(f'{where} has no Effect; expected "Allow" or "Deny"')
+        raise PolicyParseError(f'{where} is missing Effect, which must be "Allow" or "Deny"')
     normalised_effect = _EFFECTS.get(effect.lower()) if isinstance(effect, str) else None
     if normalised_effect is None:
-        raise PolicyParseError(f'{where} has Effect {effect!r}; expected "Allow" or "Deny"')
+        raise PolicyParseError(f'{where} has an invalid Effect {effect!r}, expected "Allow" or "Deny"')
 
     principal = _parse_principal(raw.get("Principal"), f"{where} Principal")
     not_principal = _parse_principal(raw.get("NotPrincipal"), f"{where} NotPrincipal")
     if principal is not None and not_principal is not None:
-        raise PolicyParseError(f"{where} has both Principal and NotPrincipal; a statement may use only one")
+        raise PolicyParseError(f"{where} has both Principal and NotPrincipal, but a statement may use only one")
 
     actions = _parse_strings(raw.get("Action"), f"{where} Action")
     not_actions = _parse_strings(raw.get("NotAction"), f"{where} NotAction")
     if actions is not None and not_actions is not None:
-        raise PolicyParseError(f"{where} has both Action and NotAction; a statement may use only one")
+        raise PolicyParseError(f"{where} has both Action and NotAction, but a statement may use only one")
     if actions is None and not_actions is None:
-        raise PolicyParseError(f"{where} has neither Action nor NotAction")
+        raise PolicyParseError(f"{where} is missing Action (or NotAction)")
 
     resources = _parse_strings(raw.get("Resource"), f"{where} Resource")
     not_resources = _parse_strings(raw.get("NotResource"), f"{where} NotResource")
     if resources is not None and not_resources is not None:
-        raise PolicyParseError(f"{where} has both Resource and NotResource; a statement may use only one")
+        raise PolicyParseError(f"{where} has both Resource and NotResource, but a statement may use only one")
 
     return Statement(
         sid=sid or None,
@@ -209,7 +209,7 @@ def _parse_condition_values(value: Any, where: str) -> tuple[str, ...]:
     items = value if isinstance(value, list | tuple) else [value]
     parsed: list[str] = []
     for item in items:
-        # bool is a subclass of int, so it is checked first; JSON true must read "true", not "True".
+        # bool is checked before int because it is a subclass of int, and JSON true must read "true".
         if isinstance(item, bool):
             parsed.append("true" if item else "false")
         elif isinstance(item, str | int | float):

@@ -1,7 +1,7 @@
 """IAM wildcard matching for Action, NotAction, Resource and NotResource values.
 
 An IAM pattern uses ``*`` for any run of characters (also an empty one) and ``?`` for exactly one
-character; every other character is literal. Besides matching one name against a pattern, the policy
+character. Every other character is literal. Besides matching one name against a pattern, the policy
 analyses need set questions such as "is some action matched by ``s3:Get*`` but by no Deny pattern",
 which :func:`exists_string` answers exactly by walking all patterns as automata over one alphabet.
 """
@@ -107,7 +107,7 @@ def exists_string(
     stays small for the short patterns found in policies.
     """
     sets = [*required, *forbidden]
-    wanted = [True] * len(required) + [False] * len(forbidden)
+    expected = [True] * len(required) + [False] * len(forbidden)
     if ignore_case:
         pattern_lists = [tuple(pattern.lower() for pattern in item.patterns) for item in sets]
     else:
@@ -122,9 +122,9 @@ def exists_string(
 
     def is_dead(states: tuple[_State, ...]) -> bool:
         # A set with no live automaton state keeps its membership for every longer string, so the
-        # search below this point can never satisfy a set that wants the other answer.
+        # search below this point can never satisfy a set that needs the opposite membership.
         for position, state in enumerate(states):
-            if not state and (not sets[position].negated) == wanted[position]:
+            if not state and (not sets[position].negated) == expected[position]:
                 return True
         return False
 
@@ -138,7 +138,7 @@ def exists_string(
             # Membership is checked before the seen test: the start state is seen without having been
             # checked, because it stands for the empty string, which is no action or resource name.
             memberships = [is_member(position, state) for position, state in enumerate(following)]
-            if memberships == wanted:
+            if memberships == expected:
                 return True
             if following in seen or is_dead(following):
                 continue

@@ -1,8 +1,8 @@
 """Answer static questions about AWS IAM policies for rules.
 
 Rules ask whether a bucket, queue, key or trust policy is public, whether it grants access to other
-accounts, and whether an identity policy grants administrator or service-wide rights. The answers
-follow the IAM evaluation logic: an explicit Deny beats any Allow. Only an unconditional Deny is
+accounts, and whether an identity policy grants administrator or service-wide rights. Each function
+follows the IAM evaluation logic, in which an explicit Deny beats any Allow. Only an unconditional Deny is
 counted, because without a request context we cannot tell when a conditional one applies.
 Conditions on an Allow are judged by their form alone, in :mod:`ridgeline.analysis.iam.conditions`.
 """
@@ -40,7 +40,8 @@ class Verdict:
 
     matched: bool
     statements: tuple[str, ...] = ()  # Sid, or "Statement[i]", of each statement that caused the match
-    detail: str = ""  # one sentence explaining the answer
+    # One sentence on the first matching statement (or on why none matched), then a count of the others.
+    detail: str = ""
 
 
 _EVERYONE: Final = "*"
@@ -52,7 +53,7 @@ _LISTED_ITEMS: Final = 3
 _NO_POLICY: Final = "There is no policy, so nothing is granted."
 
 # A grantee is one principal entry (type, value), _PUBLIC for everyone, or None for the identity that
-# holds an identity-based policy, which has no Principal element.
+# an identity-based policy is attached to, since such a policy has no Principal element.
 _Grantee = tuple[str, str] | None
 
 
@@ -65,7 +66,7 @@ def action_matches(pattern: str, action: str) -> bool:
 
 
 def resource_matches(pattern: str, resource: str) -> bool:
-    """Return whether an IAM resource pattern matches `resource`; ARNs compare case-sensitively."""
+    """Return whether an IAM resource pattern matches `resource`, case-sensitively as ARNs require."""
     return wildcard_match(pattern, resource, ignore_case=False)
 
 
@@ -129,19 +130,19 @@ def _principal_key(principal_type: str, value: str) -> tuple[str, str]:
 
 def _lists_principal(principals: Mapping[str, tuple[str, ...]], grantee: tuple[str, str]) -> bool:
     """Return whether a Principal or NotPrincipal element names `grantee` itself or its whole account."""
-    wanted = _principal_key(*grantee)
-    account = _account_of(*grantee) if wanted[0] == "aws" else None
+    grantee_key = _principal_key(*grantee)
+    account = _account_of(*grantee) if grantee_key[0] == "aws" else None
     for principal_type, values in principals.items():
         for value in values:
             key = _principal_key(principal_type, value)
-            if key == wanted or (account is not None and key == ("aws", account)):
+            if key == grantee_key or (account is not None and key == ("aws", account)):
                 return True
     return False
 
 
 def _grantees(statement: Statement) -> list[_Grantee]:
     if statement.not_principal is not None:
-        # Allow with NotPrincipal grants everyone outside the list; a list with "*" leaves nobody.
+        # Allow with NotPrincipal grants everyone outside the list, and a list with "*" excludes everyone.
         return [] if _names_everyone(statement.not_principal) else [_PUBLIC]
     if statement.principal is None:
         return [None]
@@ -157,8 +158,8 @@ def _deny_covers(deny: Statement, grantee: _Grantee, *, for_public: bool) -> boo
     """Return whether `deny` applies to every caller that `grantee` stands for.
 
     With `for_public`, a Deny with NotPrincipal counts as closing a grant to everyone, because only
-    the fixed principals it lists keep access. That answers "is it public" and "which accounts keep
-    access", but not "does anyone keep access".
+    the fixed principals it lists keep access. That is right for "is it public" and "which accounts
+    keep access", but wrong for "does anyone keep access".
     """
     if deny.principal is None and deny.not_principal is None:
         return True
@@ -237,13 +238,13 @@ def _display_name(index: int, statement: Statement) -> str:
 
 
 def _join_limited(items: Sequence[str]) -> str:
-    shown = list(items[:_LISTED_ITEMS])
-    hidden = len(items) - len(shown)
+    listed = list(items[:_LISTED_ITEMS])
+    hidden = len(items) - len(listed)
     if hidden:
-        return f"{', '.join(shown)} and {hidden} more"
-    if len(shown) > 1:
-        return f"{', '.join(shown[:-1])} and {shown[-1]}"
-    return shown[0] if shown else "none"
+        return f"{', '.join(listed)} and {hidden} more"
+    if len(listed) > 1:
+        return f"{', '.join(listed[:-1])} and {listed[-1]}"
+    return listed[0] if listed else "none"
 
 
 def _action_element(statement: Statement) -> str:
@@ -305,7 +306,7 @@ def _validated_account(value: str, argument: str) -> str:
 
 
 def public_access(policy: PolicyDocument | None, *, actions: Iterable[str] | None = None) -> Verdict:
-    """Decide whether a resource policy grants access to anyone, as S3 and IAM Access Analyzer define public.
+    """Decide whether a resource policy grants access to anyone, following the Amazon S3 meaning of public.
 
     A statement is public when it allows Principal "*" (or uses Allow with NotPrincipal), no condition
     pins the caller to fixed values, and no unconditional Deny for everyone takes the access back.
@@ -357,8 +358,8 @@ def public_access(policy: PolicyDocument | None, *, actions: Iterable[str] | Non
         return _matched(findings)
     if reasons:
         return Verdict(matched=False, detail=reasons[0] + ".")
-    wanted = "access" if requested is None else _join_limited(requested)
-    detail = f"No Allow statement grants {wanted} to Principal '*' or through NotPrincipal."
+    requested_phrase = "access" if requested is None else _join_limited(requested)
+    detail = f"No Allow statement grants {requested_phrase} to Principal '*' or through NotPrincipal."
     return Verdict(matched=False, detail=detail)
 
 
@@ -521,8 +522,8 @@ def allows_service_wildcard(policy: PolicyDocument | None, service: str | None =
 
     if findings:
         return _matched(findings)
-    wanted = "a service-wide wildcard such as 's3:*'" if prefix is None else f"every {prefix} action"
-    return Verdict(matched=False, detail=f"No Allow statement grants {wanted} on all resources.")
+    requested_phrase = "a service-wide wildcard such as 's3:*'" if prefix is None else f"every {prefix} action"
+    return Verdict(matched=False, detail=f"No Allow statement grants {requested_phrase} on all resources.")
 
 
 def _validated_service(service: str) -> str:
@@ -535,8 +536,8 @@ def _validated_service(service: str) -> str:
 def allows_actions(policy: PolicyDocument | None, actions: Iterable[str], *, resource: str = "*") -> Verdict:
     """Decide whether an Allow grants one of `actions` on `resource`, after unconditional Deny statements.
 
-    `resource` is compared as a literal value with each statement's Resource patterns, so the default
-    "*" asks for a grant on every resource: "arn:aws:iam::*:role/*" does not match it. Conditional
+    `resource` is compared as a literal value with each statement's Resource patterns. So the default
+    "*" matches only statements that grant on every resource, and "arn:aws:iam::*:role/*" is not one. Conditional
     grants count, and the verdict names their conditions.
     """
     requested = _requested_actions(actions) or ()

@@ -95,7 +95,7 @@ class AwsSession:
             # botocore's endpoint rules prefix the account id to the s3control host ("123456789012.HOST"),
             # which cannot resolve for an emulator on a plain host name or IP. The account id also travels
             # in the x-amz-account-id header, so sending to the endpoint as configured loses nothing.
-            client.meta.events.register("before-sign.s3-control", _strip_account_host_prefix)
+            client.meta.events.register("before-sign.s3-control", strip_account_host_prefix)
         self.recorder.attach(client, name)
         return client
 
@@ -113,7 +113,8 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _strip_account_host_prefix(request: Any, **_: Any) -> None:
+def strip_account_host_prefix(request: Any, **_: Any) -> None:
+    """Send an s3control request to the configured endpoint host instead of ACCOUNT.HOST."""
     account = request.headers.get("x-amz-account-id")
     if not account:
         return

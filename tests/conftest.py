@@ -1,0 +1,90 @@
+"""Shared fixtures: moto's server over HTTP, an emulated account per test, and scan helpers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ridgeline.demo.emulator import Emulator, emulator_client, emulator_environment, reset_emulator, running_emulator
+from ridgeline.model.finding import Finding, Status
+from ridgeline.pipeline import ScanResult, evaluate_collection
+from ridgeline.providers.aws.scanner import AwsScanOptions, collect_aws
+from ridgeline.rules.loader import load_builtin_rules
+from ridgeline.rules.model import Rule
+
+SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "cspm-samples"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """moto's server on a free loopback port for the whole test session."""
+    with running_emulator() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def builtin_rules() -> list[Rule]:
+    """Every built-in rule, loaded once."""
+    return load_builtin_rules()
+
+
+class AwsAccount:
+    """An empty emulated AWS account (123456789012), reached over HTTP with real boto3 clients."""
+
+    account_id = "123456789012"
+
+    def __init__(self, endpoint: str, rules: list[Rule]) -> None:
+        self.endpoint = endpoint
+        self.rules = rules
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        """Return a boto3 client bound to the emulator."""
+        return emulator_client(self.endpoint, service, region)
+
+    def scan(self, services: Sequence[str], regions: Sequence[str] = ("us-east-1",)) -> ScanResult:
+        """Collect `services` in `regions` and evaluate the built-in rules (nothing is stored)."""
+        collection = collect_aws(AwsScanOptions(regions=list(regions), services=list(services)))
+        return evaluate_collection(collection, self.rules, store=None)
+
+
+@pytest.fixture
+def aws(emulator: Emulator, builtin_rules: list[Rule]) -> Iterator[AwsAccount]:
+    """A freshly reset emulated account, with boto3's environment pointed at it."""
+    reset_emulator(emulator.endpoint)
+    with emulator_environment(emulator.endpoint):
+        yield AwsAccount(emulator.endpoint, builtin_rules)
+
+
+def findings_of(result: ScanResult, rule_id: str) -> list[Finding]:
+    """Return the findings of one rule."""
+    return [finding for finding in result.findings if finding.rule_id == rule_id]
+
+
+def finding_for(result: ScanResult, rule_id: str, resource_name: str) -> Finding:
+    """Return the single finding of `rule_id` on the resource named `resource_name`."""
+    matches = [f for f in findings_of(result, rule_id) if f.resource_name == resource_name]
+    names = sorted({f.resource_name for f in findings_of(result, rule_id)})
+    assert len(matches) == 1, f"expected one {rule_id} finding for {resource_name!r}, found {len(matches)} among {names}"
+    return matches[0]
+
+
+def status_of(result: ScanResult, rule_id: str, resource_name: str) -> Status:
+    """Return the status of `rule_id` on the resource named `resource_name`."""
+    return finding_for(result, rule_id, resource_name).status
+
+
+def shared_samples() -> Path:
+    """Return the shared sample folder, or skip the test when this checkout lacks it."""
+    if not SHARED_SAMPLES.is_dir():
+        pytest.skip(f"shared sample folder {SHARED_SAMPLES} is absent in this checkout")
+    return SHARED_SAMPLES
+
+
+def postgres_url() -> str:
+    """Return the PostgreSQL URL for tests, or skip when no server answers."""
+    url = os.environ.get("RIDGELINE_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+    return url

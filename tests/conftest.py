@@ -11,8 +11,11 @@ import pytest
 
 from ridgeline.demo.emulator import Emulator, emulator_client, emulator_environment, reset_emulator, running_emulator
 from ridgeline.model.finding import Finding, Status
+from ridgeline.model.resource import Resource
+from ridgeline.model.scan import Coverage
 from ridgeline.pipeline import ScanResult, evaluate_collection
 from ridgeline.providers.aws.scanner import AwsScanOptions, collect_aws
+from ridgeline.rules.engine import Engine
 from ridgeline.rules.loader import load_builtin_rules
 from ridgeline.rules.model import Rule
 
@@ -59,12 +62,26 @@ def aws(emulator: Emulator, builtin_rules: list[Rule]) -> Iterator[AwsAccount]:
         yield AwsAccount(emulator.endpoint, builtin_rules)
 
 
-def findings_of(result: ScanResult, rule_id: str) -> list[Finding]:
+def evaluate_resources(rules: list[Rule], resources: Sequence[Resource], services: Sequence[str]) -> list[Finding]:
+    """Evaluate rules on hand-built envelopes, as if `services` had been collected completely.
+
+    For states the emulator cannot produce; the envelopes must follow the provider's shape.
+    """
+    accounts = {(r.account, r.region) for r in resources} or {("123456789012", "us-east-1")}
+    coverage = [Coverage(provider="aws", account=account, region=region, service=service)
+                for service in services for account, region in accounts]
+    coverage += [Coverage(provider="aws", account=account, region="global", service=service)
+                 for service in services for account in {a for a, _ in accounts}]
+    return Engine(rules).evaluate(list(resources), coverage)
+
+
+def findings_of(result: ScanResult | list[Finding], rule_id: str) -> list[Finding]:
     """Return the findings of one rule."""
-    return [finding for finding in result.findings if finding.rule_id == rule_id]
+    findings = result.findings if isinstance(result, ScanResult) else result
+    return [finding for finding in findings if finding.rule_id == rule_id]
 
 
-def finding_for(result: ScanResult, rule_id: str, resource_name: str) -> Finding:
+def finding_for(result: ScanResult | list[Finding], rule_id: str, resource_name: str) -> Finding:
     """Return the single finding of `rule_id` on the resource named `resource_name`."""
     matches = [f for f in findings_of(result, rule_id) if f.resource_name == resource_name]
     names = sorted({f.resource_name for f in findings_of(result, rule_id)})
@@ -72,7 +89,7 @@ def finding_for(result: ScanResult, rule_id: str, resource_name: str) -> Finding
     return matches[0]
 
 
-def status_of(result: ScanResult, rule_id: str, resource_name: str) -> Status:
+def status_of(result: ScanResult | list[Finding], rule_id: str, resource_name: str) -> Status:
     """Return the status of `rule_id` on the resource named `resource_name`."""
     return finding_for(result, rule_id, resource_name).status
 

@@ -223,7 +223,8 @@ def rules_list(provider: str | None, service: str | None, category: str | None, 
         click.echo(orjson.dumps([rule.to_dict() for rule in selected], option=orjson.OPT_INDENT_2).decode())
         return
     table = Table(title=f"{len(selected)} rules")
-    for column in ("Id", "Severity", "Category", "Service", "Title"):
+    table.add_column("Id", no_wrap=True)
+    for column in ("Severity", "Category", "Service", "Title"):
         table.add_column(column)
     for rule in sorted(selected, key=lambda r: (r.provider, r.service, r.id)):
         table.add_row(rule.id, rule.severity.value, rule.category, rule.service, rule.title)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+
 import pytest
 
 from ridgeline.analysis.iam.conditions import KeyKind, OperatorParts, find_restrictions, split_operator
@@ -67,6 +70,34 @@ def test_exists_string(
     required: list[PatternSet], forbidden: list[PatternSet], ignore_case: bool, expected: bool
 ) -> None:
     assert exists_string(required, forbidden, ignore_case=ignore_case) is expected
+
+
+def test_exists_string_matches_enumeration() -> None:
+    # Random small patterns over a tiny alphabet, checked against every string of up to six characters.
+    # The seed is fixed, and each of its cases that has a witness string has one of that length or less.
+    generator = random.Random(20240601)
+    alphabet = "abAx:"
+    strings = ["".join(chars) for length in range(1, 7) for chars in itertools.product(alphabet, repeat=length)]
+
+    def random_set() -> PatternSet:
+        patterns = tuple(
+            "".join(generator.choice("ab*?A:") for _ in range(generator.randint(0, 4)))
+            for _ in range(generator.randint(0, 3))
+        )
+        return PatternSet(patterns, negated=generator.random() < 0.3)
+
+    for _ in range(120):
+        required = [random_set() for _ in range(generator.randint(1, 3))]
+        forbidden = [random_set() for _ in range(generator.randint(0, 2))]
+        ignore_case = generator.random() < 0.5
+
+        expected = any(
+            all(item.contains(text, ignore_case=ignore_case) for item in required)
+            and not any(item.contains(text, ignore_case=ignore_case) for item in forbidden)
+            for text in strings
+        )
+
+        assert exists_string(required, forbidden, ignore_case=ignore_case) is expected, (required, forbidden)
 
 
 @pytest.mark.parametrize(

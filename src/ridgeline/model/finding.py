@@ -60,8 +60,10 @@ CATEGORIES = (
     "network-exposure",
     "encryption",
     "logging-monitoring",
+    "data-protection",
 )
-"""Misconfiguration classes. Every rule belongs to exactly one."""
+"""Misconfiguration classes; every rule belongs to exactly one. The first five are the exposure classes;
+"data-protection" holds recoverability settings (versioning, backups, deletion protection)."""
 
 
 def finding_id(rule_id: str, resource_id: str, region: str = "") -> str:

@@ -97,8 +97,8 @@ def _top_failures(failed: list[Finding], result: ScanResult, *, top: int) -> Tab
     ordered = sorted(failed, key=lambda f: (-f.severity.rank, f.rule_id, f.resource_id))
     table = Table(title=f"Top failures ({min(top, len(ordered))} of {len(ordered)})", title_justify="left")
     table.add_column("Severity")
-    table.add_column("Rule")
-    table.add_column("Resource")
+    table.add_column("Rule", no_wrap=True)
+    table.add_column("Resource", overflow="fold")
     table.add_column("Message", overflow="fold")
     for finding in ordered[:top]:
         style = _SEVERITY_STYLE[finding.severity]

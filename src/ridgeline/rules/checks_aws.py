@@ -11,7 +11,7 @@ from typing import Any
 
 from ridgeline.analysis.iam import policy as iam_policy
 from ridgeline.analysis.network import aws as network
-from ridgeline.analysis.storage import AclParseError, public_acl_grants
+from ridgeline.analysis.storage import AclParseError, denies_insecure_transport, public_acl_grants
 from ridgeline.rules.functions import Outcome, check_function
 
 
@@ -79,6 +79,16 @@ def s3_acl_public(acl: Any, permissions: list[str] | None = None) -> Outcome:
     except AclParseError as error:
         return Outcome(None, str(error))
     return Outcome(bool(grants), "ACL grants " + ", ".join(grants) if grants else "")
+
+
+@check_function("aws.s3_policy_denies_insecure_transport", path_args=("policy",))
+def s3_policy_denies_insecure_transport(policy: Any) -> Outcome:
+    """True when a bucket policy denies requests made without TLS."""
+    try:
+        denied, detail = denies_insecure_transport(_parse(policy))
+    except iam_policy.PolicyParseError as error:
+        return Outcome(None, f"invalid policy document: {error}")
+    return Outcome(denied, detail)
 
 
 @check_function("aws.sg_world_exposure", path_args=("configuration",), literal_args=("ports", "protocol"),

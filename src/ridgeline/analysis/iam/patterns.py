@@ -17,8 +17,7 @@ from functools import lru_cache
 __all__ = ["PatternSet", "exists_string", "wildcard_match"]
 
 
-@lru_cache(maxsize=4096)
-def _compile(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+def _translate(pattern: str) -> str:
     parts: list[str] = []
     for char in pattern:
         if char == "*":
@@ -27,9 +26,20 @@ def _compile(pattern: str, ignore_case: bool) -> re.Pattern[str]:
             parts.append(".")
         else:
             parts.append(re.escape(char))
+    return "".join(parts)
 
+
+@lru_cache(maxsize=4096)
+def _compile(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.compile("".join(parts), flags)
+    return re.compile(_translate(pattern), flags)
+
+
+@lru_cache(maxsize=1024)
+def _compile_any(patterns: tuple[str, ...], ignore_case: bool) -> re.Pattern[str]:
+    # One alternation per pattern list, so testing a name against a long Action list is one match.
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    return re.compile("|".join(f"(?:{_translate(pattern)})" for pattern in patterns), flags)
 
 
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool) -> bool:
@@ -49,7 +59,7 @@ class PatternSet:
 
     def contains(self, value: str, *, ignore_case: bool) -> bool:
         """Return whether `value` belongs to the set."""
-        matched = any(wildcard_match(pattern, value, ignore_case=ignore_case) for pattern in self.patterns)
+        matched = bool(self.patterns) and _compile_any(self.patterns, ignore_case).fullmatch(value) is not None
         return matched != self.negated
 
 
@@ -106,6 +116,86 @@ def exists_string(
     plain and negated sets. Its cost grows with the product of the sets' reachable states, which
     stays small for the short patterns found in policies.
     """
+    # Analyses ask the same question for each principal of a statement, so answers are cached.
+    return _exists_string(tuple(required), tuple(forbidden), ignore_case)
+
+
+def _is_universal(item: PatternSet) -> bool:
+    return not item.negated and any(set(pattern) == {"*"} for pattern in item.patterns)
+
+
+def _is_literal(pattern: str) -> bool:
+    return "*" not in pattern and "?" not in pattern
+
+
+@lru_cache(maxsize=4096)
+def _exists_string(required: tuple[PatternSet, ...], forbidden: tuple[PatternSet, ...], ignore_case: bool) -> bool:
+    # Every non-empty string is in a "*" set, so such a set adds no constraint while another remains.
+    narrowing = tuple(item for item in required if not _is_universal(item))
+    if narrowing != required and (narrowing or forbidden):
+        required = narrowing or required[:1]
+
+    # A string is in a plain set when it matches one of its patterns, so the question splits into one
+    # small search per pattern instead of one search over the product of all of them.
+    for position, item in enumerate(required):
+        if item.negated or len(item.patterns) < 2:
+            continue
+        return any(
+            _exists_string(
+                (*required[:position], PatternSet((pattern,)), *required[position + 1 :]), forbidden, ignore_case
+            )
+            for pattern in item.patterns
+        )
+
+    for item in required:
+        if item.negated or len(item.patterns) != 1:
+            continue
+        anchor = item.patterns[0]
+
+        # A pattern without wildcards is one string, which can be tested directly.
+        if _is_literal(anchor):
+            return (
+                bool(anchor)
+                and all(other.contains(anchor, ignore_case=ignore_case) for other in required)
+                and not any(other.contains(anchor, ignore_case=ignore_case) for other in forbidden)
+            )
+
+        # Every candidate matches `anchor`, so patterns of other sets that cannot overlap it never
+        # decide a membership and can be left out of the search.
+        required = tuple(_keep_overlapping(other, anchor, ignore_case) for other in required)
+        forbidden = tuple(_keep_overlapping(other, anchor, ignore_case) for other in forbidden)
+        break
+
+    return _search(required, forbidden, ignore_case)
+
+
+def _literal_ends(pattern: str) -> tuple[str, str]:
+    """Return the literal text before the first wildcard and after the last one."""
+    positions = [index for index, char in enumerate(pattern) if char in "*?"]
+    if not positions:
+        return pattern, pattern
+    return pattern[: positions[0]], pattern[positions[-1] + 1 :]
+
+
+def _keep_overlapping(item: PatternSet, anchor: str, ignore_case: bool) -> PatternSet:
+    # Two patterns can share a string only if their literal starts agree and their literal ends agree,
+    # so this keeps every overlapping pattern and drops most others (for example other services).
+    if ignore_case:
+        anchor = anchor.lower()
+    anchor_start, anchor_end = _literal_ends(anchor)
+
+    kept: list[str] = []
+    for pattern in item.patterns:
+        start, end = _literal_ends(pattern.lower() if ignore_case else pattern)
+        if not (start.startswith(anchor_start) or anchor_start.startswith(start)):
+            continue
+        if not (end.endswith(anchor_end) or anchor_end.endswith(end)):
+            continue
+        kept.append(pattern)
+    return PatternSet(tuple(kept), negated=item.negated)
+
+
+def _search(required: tuple[PatternSet, ...], forbidden: tuple[PatternSet, ...], ignore_case: bool) -> bool:
     sets = [*required, *forbidden]
     expected = [True] * len(required) + [False] * len(forbidden)
     if ignore_case:

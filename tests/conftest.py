@@ -85,7 +85,9 @@ def finding_for(result: ScanResult | list[Finding], rule_id: str, resource_name:
     """Return the single finding of `rule_id` on the resource named `resource_name`."""
     matches = [f for f in findings_of(result, rule_id) if f.resource_name == resource_name]
     names = sorted({f.resource_name for f in findings_of(result, rule_id)})
-    assert len(matches) == 1, f"expected one {rule_id} finding for {resource_name!r}, found {len(matches)} among {names}"
+    assert len(matches) == 1, (
+        f"expected one {rule_id} finding for {resource_name!r}, found {len(matches)} among {names}"
+    )
     return matches[0]
 
 

@@ -38,10 +38,11 @@ def redact(resource: Resource) -> Resource:
 
 
 def _walk(value: Any, path: tuple[str, ...]) -> Any:
+    # Keys match case-insensitively: the API shape ("Environment.Variables") must be redacted too.
     for key in path:
         if not isinstance(value, dict):
             return None
-        value = value.get(key)
+        value = next((item for name, item in value.items() if isinstance(name, str) and name.lower() == key), None)
     return value
 
 

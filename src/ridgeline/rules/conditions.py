@@ -179,21 +179,37 @@ def _is_empty(value: Any) -> bool:
     return value is MISSING or value is None or value == "" or value == [] or value == {}
 
 
-def _op_equals(actual: Any, expected: Any) -> bool:
-    if actual is MISSING:
-        return expected is None
+def _same(actual: Any, expected: Any) -> bool:
+    # Python holds True == 1 and False == 0, but a configuration flag must not match a number.
+    if isinstance(actual, bool) != isinstance(expected, bool):
+        return False
     return bool(actual == expected)
 
 
+def _op_equals(actual: Any, expected: Any) -> bool:
+    if actual is MISSING:
+        return expected is None
+    return _same(actual, expected)
+
+
 def _op_in(actual: Any, expected: Any) -> bool:
-    return actual is not MISSING and actual in expected
+    return actual is not MISSING and any(_same(actual, item) for item in expected)
 
 
 def _op_contains(actual: Any, expected: Any) -> bool:
     if actual is MISSING or actual is None:
         return False
-    if isinstance(actual, str | list | tuple | dict):
+    if isinstance(actual, list | tuple):
+        return any(_same(item, expected) for item in actual)
+    if isinstance(actual, str):
+        if not isinstance(expected, str):
+            raise _TypeMismatch(f"a string can only contain a string, not {type(expected).__name__}")
         return expected in actual
+    if isinstance(actual, dict):
+        try:
+            return expected in actual
+        except TypeError:
+            raise _TypeMismatch(f"a mapping key cannot be a {type(expected).__name__}") from None
     raise _TypeMismatch(f"expected a list or string, found {type(actual).__name__}")
 
 
@@ -277,14 +293,17 @@ class LeafNode(Node):
                 return None
         actual = self.path.get(subject)
         ctx.note(self.path.text, actual)
+
+        # The operators are a conjunction: one False decides, even after another was unknown.
+        unknown = False
         for name, operation, expected in self.operations:
             try:
                 if not operation(actual, expected):
                     return False
             except _TypeMismatch as mismatch:
                 ctx.unknown(f"{self.path.text} ({name}): {mismatch}")
-                return None
-        return True
+                unknown = True
+        return None if unknown else True
 
     def paths(self) -> set[str]:
         return set() if self.path.relative else {self.path.text}
@@ -316,11 +335,11 @@ class ItemsNode(Node):
             return None
 
         matched = []
-        unknown = False
+        unknown = 0
         for item in items:
             value = self.where.evaluate(item, ctx)
             if value is None:
-                unknown = True
+                unknown += 1
             elif value:
                 matched.append(item)
                 if self.quantifier != "all_items" and ctx.evidence is None:
@@ -332,9 +351,10 @@ class ItemsNode(Node):
             return True if matched else (None if unknown else False)
         if self.quantifier == "no_item":
             return False if matched else (None if unknown else True)
-        if unknown:
-            return None
-        return len(matched) == len(items)
+        # all_items: one item that is known not to match decides, whatever the unknown items are.
+        if len(matched) + unknown < len(items):
+            return False
+        return None if unknown else True
 
     def paths(self) -> set[str]:
         own = set() if self.path.relative else {self.path.text}
@@ -365,7 +385,8 @@ class CheckNode(Node):
             value = path.get(subject)
             arguments[name] = None if value is MISSING else value
         if "subject" in self.function.literal_args:
-            arguments["subject"] = subject
+            # Inside an item quantifier the subject is a list item; functions get the resource.
+            arguments["subject"] = subject if isinstance(subject, Resource) else ctx.resource
 
         outcome = self.function.func(**arguments)
 

@@ -178,6 +178,7 @@ class Engine:
         failing: list[str] = []
         for resource in candidates:
             ctx = EvalContext(index)
+            ctx.resource = resource
             result = rule.condition.evaluate(resource, ctx)
             if result is True:
                 return _scope_finding(rule, provider, account, region, Status.PASS,

@@ -24,7 +24,7 @@ from ridgeline.rules.yamlsource import LineDict, load_yaml
 
 logger = logging.getLogger(__name__)
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,99}")
 _REQUIRED = ("id", "title", "severity", "category", "provider", "service", "resource_types", "description", "risk",
              "remediation")
 _ALLOWED = {*_REQUIRED, "scope", "fail_if", "require_one", "fail_message", "references", "compliance"}
@@ -107,15 +107,19 @@ def parse_rule_file(path: Path) -> tuple[list[Rule], list[RuleError]]:
             return [], [RuleError(f"unexpected top-level key(s): {', '.join(sorted(unexpected))}; "
                                   "a rule file has 'rules' and optional 'defaults'", file=str(path),
                                   line=document.line_of(sorted(unexpected)[0]))]
+        defaults_error = _check_defaults(defaults, str(path), document.line_of("defaults"))
+        if defaults_error is not None:
+            return [], [defaults_error]
     else:
         return [], [RuleError("a rule file must be a mapping with a 'rules' list (or a single rule with 'id')",
                               file=str(path), line=getattr(document, "line", 1))]
 
     rules: list[Rule] = []
     errors: list[RuleError] = []
-    for item in document_rules:
+    item_lines = getattr(document_rules, "item_lines", [])
+    for position, item in enumerate(document_rules):
         if not isinstance(item, LineDict):
-            line = getattr(document_rules, "line", 0)
+            line = item_lines[position] if position < len(item_lines) else getattr(document_rules, "line", 0)
             errors.append(RuleError("each rule must be a mapping", file=str(path), line=line))
             continue
         try:
@@ -140,7 +144,7 @@ def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
     for name in _REQUIRED:
         if merged.get(name) in (None, "", []):
             raise fail(f"missing required field {name!r}", name)
-    if not _ID.match(rule_id):
+    if not _ID.fullmatch(rule_id):
         raise fail("id must be 3-100 characters of lower-case letters, digits and hyphens", "id")
 
     try:
@@ -177,7 +181,9 @@ def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
 
     remediation = _remediation(merged["remediation"], fail)
     fail_message = str(merged.get("fail_message", ""))
-    for template, field in ((fail_message, "fail_message"), (remediation.cli, "remediation.cli")):
+    templates = ((fail_message, "fail_message"), (remediation.text, "remediation.text"),
+                 (remediation.cli, "remediation.cli"))
+    for template, field in templates:
         try:
             bad = [name for name in template_fields(template) if name not in PLACEHOLDERS]
         except ValueError as error:
@@ -189,6 +195,10 @@ def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
     compliance = merged.get("compliance") or {}
     if not isinstance(compliance, Mapping):
         raise fail("compliance must map a framework id to a list of requirement ids", "compliance")
+    compliance = {framework: [ids] if isinstance(ids, str) else ids for framework, ids in compliance.items()}
+    for framework, ids in compliance.items():
+        if not isinstance(ids, list):
+            raise fail(f"compliance of {framework!r} must be a list of requirement ids, found {ids!r}", "compliance")
     references = merged.get("references") or []
     if not isinstance(references, list):
         raise fail("references must be a list of URLs", "references")
@@ -213,6 +223,18 @@ def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
         source=f"{file}:{data.line}",
         paths=frozenset(collect_paths([condition])),
     )
+
+
+def _check_defaults(defaults: Any, file: str, line: int) -> RuleError | None:
+    """Return the problem of a file's `defaults`, or None when it is a mapping of rule fields."""
+    if not isinstance(defaults, Mapping):
+        return RuleError("'defaults' must be a mapping of rule fields", file=file, line=line, field="defaults")
+    unknown = sorted(set(defaults) - (_ALLOWED - {"id"}))
+    if unknown:
+        line = defaults.line_of(unknown[0]) if isinstance(defaults, LineDict) else line
+        return RuleError(f"unknown field {unknown[0]!r} in defaults; allowed fields: "
+                         f"{', '.join(sorted(_ALLOWED - {'id'}))}", file=file, line=line, field=f"defaults.{unknown[0]}")
+    return None
 
 
 def _remediation(value: Any, fail: Any) -> Remediation:

@@ -81,7 +81,12 @@ class Path:
         self.relative = relative
         if relative:
             self.attribute = ""
-            self.keys = () if text == "@" else split_path(text.removeprefix("@."))
+            if text == "@":
+                self.keys = ()
+            elif text.startswith("@["):
+                self.keys = split_path(text[1:])
+            else:
+                self.keys = split_path(text.removeprefix("@."))
             return
         keys = split_path(text)
         root = keys[0]
@@ -109,8 +114,9 @@ class Path:
 
     def error_for(self, resource: Resource) -> str | None:
         """Return why this path is unknown on `resource` (an entry of `resource.errors`), else None."""
+        own = split_path(self.text)
         for error_path, reason in resource.errors.items():
-            if error_path == "*" or paths_overlap(error_path, self.text):
+            if error_path == "*" or _keys_overlap(error_path, own) or paths_overlap(error_path, self.text):
                 return reason
         return None
 
@@ -124,3 +130,13 @@ def paths_overlap(first: str, second: str) -> bool:
         return True
     shorter, longer = (first, second) if len(first) < len(second) else (second, first)
     return longer.startswith(shorter) and longer[len(shorter)] in ".["
+
+
+def _keys_overlap(error_path: str, keys: tuple[str | int, ...]) -> bool:
+    # Compare split keys, so that `configuration."x"` and `configuration.x` name the same value.
+    try:
+        error_keys = split_path(error_path)
+    except RuleError:
+        return False
+    shared = min(len(error_keys), len(keys))
+    return error_keys[:shared] == keys[:shared]

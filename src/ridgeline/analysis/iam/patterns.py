@@ -112,11 +112,11 @@ def exists_string(
 ) -> bool:
     """Return whether some non-empty string is in every `required` set and in none of `forbidden`.
 
-    The search runs the subset construction of all sets in lockstep, so it is exact for any mix of
-    plain and negated sets. Its cost grows with the product of the sets' reachable states, which
-    stays small for the short patterns found in policies.
+    The result is exact for any mix of plain and negated sets. Plain sets are first split into single
+    patterns, then the subset construction of all sets runs in lockstep. Its cost grows with the
+    product of the sets' reachable states, which stays small for the short patterns found in policies.
     """
-    # Analyses ask the same question for each principal of a statement, so answers are cached.
+    # Analyses ask the same question for each principal of a statement, so results are cached.
     return _exists_string(tuple(required), tuple(forbidden), ignore_case)
 
 

@@ -113,3 +113,65 @@ def nacl_world_allows(configuration: Any, ports: list[int], protocol: str = "tcp
     """True when a network ACL lets 0.0.0.0/0 or ::/0 in on any of `ports`, after rule ordering."""
     exposures = network.nacl_world_allows(configuration or {}, ports=ports, protocol=protocol)
     return Outcome(bool(exposures), "; ".join(exposure.describe() for exposure in exposures))
+
+
+# EC2 and VPC. Malformed security groups and network ACLs make the outcome unknown, never a pass.
+
+
+@check_function("aws.sg_world_ports", path_args=("configuration",),
+                literal_args=("ports", "databases", "protocols"), required=("configuration",))
+def sg_world_ports(configuration: Any, ports: list[int] | None = None, databases: list[str] | str | None = None,
+                   protocols: list[str] | None = None) -> Outcome:
+    """True when a security group admits 0.0.0.0/0 or ::/0 to any of the ports, naming each port reached.
+
+    `databases` adds the default ports of the named services of DATABASE_PORTS ("all" for every one).
+    `protocols` defaults to ["tcp"], and rules on all protocols match every protocol.
+    """
+    try:
+        labels = _port_labels(ports, databases)
+        reached: dict[tuple[int, str], list[str]] = {}
+        for protocol in protocols or ["tcp"]:
+            for port, label in labels.items():
+                for exposure in network.sg_world_exposures(configuration or {}, ports=[port], protocol=protocol):
+                    key = (exposure.rule_index, exposure.describe())
+                    reached.setdefault(key, []).append(f"{network.normalise_protocol(protocol)} {port}{label}")
+    except ValueError as error:
+        return Outcome(None, str(error))
+
+    details = [f"ipPermissions[{index}] {rule} reaches {', '.join(targets)}"
+               for (index, rule), targets in sorted(reached.items())]
+    return Outcome(bool(details), "; ".join(details))
+
+
+def _port_labels(ports: list[int] | None, databases: list[str] | str | None) -> dict[int, str]:
+    """Map each requested port to a label naming its database (" (mysql)"), or "" for plain ports."""
+    labels = {port: "" for port in ports or []}
+
+    names = list(network.DATABASE_PORTS) if databases == "all" else list(databases or [])
+    for name in names:
+        if name not in network.DATABASE_PORTS:
+            known = ", ".join(network.DATABASE_PORTS)
+            raise ValueError(f"unknown database {name!r}; expected 'all' or some of: {known}")
+        for port in network.DATABASE_PORTS[name]:
+            labels.setdefault(port, f" ({name})")
+
+    if not labels:
+        raise ValueError("aws.sg_world_ports needs 'ports' or 'databases'")
+    return labels
+
+
+@check_function("aws.nacl_world_ports", path_args=("configuration",), literal_args=("ports", "protocols"),
+                required=("configuration", "ports"))
+def nacl_world_ports(configuration: Any, ports: list[int], protocols: list[str] | None = None) -> Outcome:
+    """True when a network ACL lets 0.0.0.0/0 or ::/0 in on any of the ports, after rule ordering.
+
+    `protocols` defaults to ["tcp"]. The detail names the allowing rule number for each port.
+    """
+    details = []
+    try:
+        for protocol in protocols or ["tcp"]:
+            for exposure in network.nacl_world_allows(configuration or {}, ports=ports, protocol=protocol):
+                details.append(f"rule {exposure.rule_index} allows {exposure.describe()}")
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return Outcome(bool(details), "; ".join(details))

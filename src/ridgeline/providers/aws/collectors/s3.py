@@ -62,12 +62,12 @@ def collect(unit: UnitContext) -> None:
 
     s3 = unit.client("s3")
     try:
-        buckets = unit.call(s3, "ListBuckets") or {}
+        buckets = unit.paginate(s3, "ListBuckets", "Buckets")
     except CallFailed as failure:
         unit.fail_type(BUCKET, failure)
         return
 
-    for resource in unit.map(lambda bucket: _collect_bucket(unit, bucket), buckets.get("Buckets", [])):
+    for resource in unit.map(lambda bucket: _collect_bucket(unit, bucket), buckets):
         if resource is not None:
             unit.add(resource)
 
@@ -92,15 +92,18 @@ def _collect_bucket(unit: UnitContext, bucket: dict[str, Any]) -> Resource | Non
     bucket_arn = f"arn:{unit.partition}:s3:::{name}"
     s3 = unit.client("s3")
 
-    try:
-        location = unit.call(s3, "GetBucketLocation", Bucket=name, resource_id=bucket_arn) or {}
-        region = bucket_region(location.get("LocationConstraint"))
-    except CallFailed as failure:
-        # Without the region the bucket still exists: keep it, in the default region, and say so.
-        region = unit.session.default_region
-        location_failure: CallFailed | None = failure
-    else:
-        location_failure = None
+    # ListBuckets names each bucket's region (BucketRegion) on current S3; older endpoints and
+    # emulators do not, and then GetBucketLocation tells.
+    location_failure: CallFailed | None = None
+    region = bucket.get("BucketRegion") or ""
+    if not region:
+        try:
+            location = unit.call(s3, "GetBucketLocation", Bucket=name, resource_id=bucket_arn) or {}
+            region = bucket_region(location.get("LocationConstraint"))
+        except CallFailed as failure:
+            # Without the region the bucket still exists: keep it, in the default region, and say so.
+            region = unit.session.default_region
+            location_failure = failure
 
     if unit.regions is not None and region not in unit.regions:
         logger.debug("account %s: skipping bucket %s in unscanned region %s", unit.account, name, region)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections import Counter
 
 import pytest
 
@@ -20,7 +21,7 @@ from tests.conftest import AwsAccount, findings_of, status_of
 
 def test_demo_scan_makes_only_declared_read_only_calls(aws: AwsAccount) -> None:
     seed_demo_account(aws.endpoint)
-    recorder = CallRecorder()
+    recorder = CallRecorder(keep_calls=True)
 
     collection = collect_aws(AwsScanOptions(regions=list(DEMO_REGIONS)), session=AwsSession(recorder=recorder))
 
@@ -32,6 +33,20 @@ def test_demo_scan_makes_only_declared_read_only_calls(aws: AwsAccount) -> None:
     mutating = sorted(key for key in made if not declared[key].read_only)
     assert not mutating, f"calls that are not read-only: {mutating}"
     assert collection.api_calls == sum(recorder.counts.values())
+
+
+def test_demo_scan_makes_no_call_twice(aws: AwsAccount) -> None:
+    seed_demo_account(aws.endpoint)
+    recorder = CallRecorder(keep_calls=True)
+
+    collect_aws(AwsScanOptions(regions=list(DEMO_REGIONS)), session=AwsSession(recorder=recorder))
+
+    seen = Counter(
+        (call.client, call.region, call.operation, json.dumps(call.parameters, sort_keys=True, default=str))
+        for call in recorder.calls
+    )
+    repeated = sorted((*key[:3], key[3][:80]) for key, count in seen.items() if count > 1)
+    assert not repeated, f"calls made more than once with the same parameters: {repeated[:10]}"
 
 
 def test_every_declared_call_is_read_only() -> None:

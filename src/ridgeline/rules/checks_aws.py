@@ -175,3 +175,194 @@ def nacl_world_ports(configuration: Any, ports: list[int], protocols: list[str] 
     except ValueError as error:
         return Outcome(None, str(error))
     return Outcome(bool(details), "; ".join(details))
+
+
+# --- CloudTrail: event selectors -------------------------------------------------------------------
+# A trail has classic event selectors (readWriteType, includeManagementEvents, dataResources) or
+# advanced event selectors (field selectors on event record fields), as GetEventSelectors returns them
+# in camelCase. Several selectors add up: a ReadOnly and a WriteOnly selector together record both.
+# A selector that narrows what it records (excluded event sources, eventName or resources.ARN filters)
+# does not count, because it leaves some events of the kind unrecorded.
+
+_BOTH = frozenset({"read", "write"})
+_READ_WRITE_TYPES = {"All": _BOTH, "ReadOnly": frozenset({"read"}), "WriteOnly": frozenset({"write"})}
+
+
+class _SelectorError(ValueError):
+    """Event selectors that do not have the GetEventSelectors shape."""
+
+
+def _selector_list(value: Any, name: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise _SelectorError(f"{name} must be a list of selectors, found {type(value).__name__}")
+    return value
+
+
+def _classic_access(selector: dict[str, Any]) -> frozenset[str]:
+    # AWS documents All as the default readWriteType.
+    value = selector.get("readWriteType") or "All"
+    if value not in _READ_WRITE_TYPES:
+        raise _SelectorError(f"unknown readWriteType {value!r}")
+    return _READ_WRITE_TYPES[value]
+
+
+def _field_selectors(selector: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """Map field name to field selector; None when a field appears twice (an unusual, narrowing filter)."""
+    fields: dict[str, dict[str, Any]] = {}
+    for field in selector.get("fieldSelectors") or []:
+        if not isinstance(field, dict) or not isinstance(field.get("field"), str):
+            raise _SelectorError(f"invalid field selector {field!r}")
+        if field["field"] in fields:
+            return None
+        fields[field["field"]] = field
+    return fields
+
+
+def _operators(field: dict[str, Any]) -> dict[str, list[str]]:
+    return {key: value for key, value in field.items() if key != "field" and value}
+
+
+def _equals_only(field: dict[str, Any] | None, values: set[str]) -> bool:
+    """Tell whether a field selector is exactly `Equals` on `values`."""
+    if field is None:
+        return False
+    operators = _operators(field)
+    return set(operators) == {"equals"} and set(operators["equals"]) == values
+
+
+def _advanced_access(fields: dict[str, dict[str, Any]]) -> frozenset[str]:
+    """Return what the readOnly field selects: both without it, read for "true", write for "false"."""
+    read_only = fields.get("readOnly")
+    if read_only is None:
+        return _BOTH
+    if _equals_only(read_only, {"true"}):
+        return frozenset({"read"})
+    if _equals_only(read_only, {"false"}):
+        return frozenset({"write"})
+    # CloudTrail documents only Equals true or false for readOnly; anything else is not counted.
+    return frozenset()
+
+
+def _selector_name(selector: dict[str, Any], position: int) -> str:
+    return str(selector.get("name") or f"selector {position + 1}")
+
+
+def management_event_coverage(selectors: Any, advanced_selectors: Any) -> tuple[frozenset[str], list[str]]:
+    """Return which management events ("read", "write") the selectors record from every event source,
+    and why selectors were not counted."""
+    covered: set[str] = set()
+    skipped: list[str] = []
+    for position, selector in enumerate(_selector_list(selectors, "EventSelectors")):
+        if selector.get("includeManagementEvents") is False:
+            continue
+        if selector.get("excludeManagementEventSources"):
+            skipped.append(f"{_selector_name(selector, position)} excludes management events from "
+                           f"{', '.join(map(str, selector['excludeManagementEventSources']))}")
+            continue
+        covered |= _classic_access(selector)
+
+    for position, selector in enumerate(_selector_list(advanced_selectors, "AdvancedEventSelectors")):
+        fields = _field_selectors(selector)
+        if fields is None or not _equals_only(fields.get("eventCategory"), {"Management"}):
+            continue
+        narrowing = sorted(set(fields) - {"eventCategory", "readOnly"})
+        if narrowing:
+            skipped.append(f"{_selector_name(selector, position)} filters management events on {', '.join(narrowing)}")
+            continue
+        covered |= _advanced_access(fields)
+    return frozenset(covered), skipped
+
+
+def _all_s3_objects(value: Any) -> bool:
+    """Tell whether a data resource value or ARN prefix means every object in every bucket.
+
+    AWS documents "arn:aws:s3" (classic selectors) and the prefix "arn:aws:s3:::" for all buckets; other
+    partitions ("arn:aws-us-gov:s3") work the same way.
+    """
+    if not isinstance(value, str):
+        return False
+    parts = value.split(":")
+    return (len(parts) in (3, 6) and parts[0] == "arn" and parts[1].startswith("aws") and parts[2] == "s3"
+            and all(part == "" for part in parts[3:]))
+
+
+def s3_data_event_coverage(selectors: Any, advanced_selectors: Any) -> tuple[frozenset[str], list[str]]:
+    """Return which S3 object-level data events ("read", "write") the selectors record in every bucket,
+    and why selectors were not counted."""
+    covered: set[str] = set()
+    skipped: list[str] = []
+    for position, selector in enumerate(_selector_list(selectors, "EventSelectors")):
+        for resource in selector.get("dataResources") or []:
+            if not isinstance(resource, dict) or resource.get("type") != "AWS::S3::Object":
+                continue
+            values = resource.get("values") or []
+            if any(_all_s3_objects(value) for value in values):
+                covered |= _classic_access(selector)
+            else:
+                skipped.append(f"{_selector_name(selector, position)} records S3 objects of "
+                               f"{len(values)} bucket(s) or prefix(es) only")
+
+    for position, selector in enumerate(_selector_list(advanced_selectors, "AdvancedEventSelectors")):
+        fields = _field_selectors(selector)
+        if (fields is None or not _equals_only(fields.get("eventCategory"), {"Data"})
+                or not _equals_only(fields.get("resources.type"), {"AWS::S3::Object"})):
+            continue
+        narrowing = sorted(set(fields) - {"eventCategory", "resources.type", "readOnly", "resources.ARN"})
+        arn_field = fields.get("resources.ARN")
+        if arn_field is not None:
+            operators = _operators(arn_field)
+            if set(operators) != {"startsWith"} or not all(_all_s3_objects(v) for v in operators["startsWith"]):
+                narrowing.append("resources.ARN")
+        if narrowing:
+            skipped.append(f"{_selector_name(selector, position)} filters S3 data events on {', '.join(narrowing)}")
+            continue
+        covered |= _advanced_access(fields)
+    return frozenset(covered), skipped
+
+
+def _without_selectors(custom_selectors: Any, default_records: bool, what: str) -> Outcome:
+    # An AWS Config snapshot has no selectors, but hasCustomEventSelectors false means the default
+    # selector: all read and write management events and no data events.
+    if custom_selectors is False:
+        return Outcome(default_records, f"the trail uses the default event selector, which {what}")
+    return Outcome(None, "the trail's event selectors were not collected")
+
+
+def _coverage_detail(kind: str, covered: frozenset[str], skipped: list[str]) -> str:
+    recorded = " and ".join(sorted(covered)) if covered else "no"
+    detail = f"records {recorded} {kind}"
+    return detail + (" (not counted: " + "; ".join(skipped) + ")" if skipped else "")
+
+
+@check_function("aws.cloudtrail_management_events",
+                path_args=("selectors", "advanced_selectors", "custom_selectors"),
+                required=("selectors", "advanced_selectors"))
+def cloudtrail_management_events(selectors: Any, advanced_selectors: Any, custom_selectors: Any = None) -> Outcome:
+    """True when a trail's event selectors record read and write management events of every event source."""
+    if selectors is None and advanced_selectors is None:
+        return _without_selectors(custom_selectors, True, "records all read and write management events")
+    try:
+        covered, skipped = management_event_coverage(selectors, advanced_selectors)
+    except _SelectorError as error:
+        return Outcome(None, f"invalid event selectors: {error}")
+    return Outcome(covered == _BOTH, _coverage_detail("management events", covered, skipped))
+
+
+@check_function("aws.cloudtrail_s3_data_events",
+                path_args=("selectors", "advanced_selectors", "custom_selectors"), literal_args=("access",),
+                required=("selectors", "advanced_selectors", "access"))
+def cloudtrail_s3_data_events(selectors: Any, advanced_selectors: Any, access: str,
+                              custom_selectors: Any = None) -> Outcome:
+    """True when a trail's event selectors record S3 object-level `access` ("read" or "write") events in
+    every bucket."""
+    if access not in _BOTH:
+        return Outcome(None, f"access must be 'read' or 'write', found {access!r}")
+    if selectors is None and advanced_selectors is None:
+        return _without_selectors(custom_selectors, False, "records no data events")
+    try:
+        covered, skipped = s3_data_event_coverage(selectors, advanced_selectors)
+    except _SelectorError as error:
+        return Outcome(None, f"invalid event selectors: {error}")
+    return Outcome(access in covered, _coverage_detail("S3 object-level events in all buckets", covered, skipped))

@@ -112,21 +112,41 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-class CallRecorder:
-    """Counts every API call made through Ridgeline's clients, by (client, operation)."""
+@dataclass(frozen=True, slots=True)
+class RecordedCall:
+    """One API call with its parameters, kept when a recorder is asked to (for benchmarks)."""
 
-    def __init__(self) -> None:
+    client: str
+    region: str
+    operation: str
+    parameters: dict[str, Any]
+
+
+class CallRecorder:
+    """Counts every API call made through Ridgeline's clients, by (client, operation).
+
+    With `keep_calls`, it also keeps each call's parameters so a benchmark can replay exactly the
+    calls a scan made, without the scanner around them.
+    """
+
+    def __init__(self, *, keep_calls: bool = False) -> None:
         self._lock = threading.Lock()
         self.counts: Counter[tuple[str, str]] = Counter()
+        self.keep_calls = keep_calls
+        self.calls: list[RecordedCall] = []
 
     def attach(self, client: Any, client_name: str) -> None:
-        """Hook the recorder into a boto3 client; botocore emits before-call once per attempt-free call."""
+        """Hook the recorder into a boto3 client; retries of one call count once."""
+        region = client.meta.region_name
 
-        def record(model: Any, **_: Any) -> None:
+        def record(params: dict[str, Any], model: Any, **_: Any) -> None:
             with self._lock:
                 self.counts[(client_name, model.name)] += 1
+                if self.keep_calls:
+                    self.calls.append(RecordedCall(client_name, region, model.name, dict(params)))
 
-        client.meta.events.register("before-call", record)
+        # provide-client-params fires once per API call, before validation, with the caller's parameters.
+        client.meta.events.register("provide-client-params", record)
 
     @property
     def total(self) -> int:

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 
 # The DescribeRegions filters that the patch below evaluates, mapped to the attribute of moto's
-# Region object that holds the value.
+# Region object that contains the value.
 _REGION_FILTER_ATTRIBUTES = {
     "region-name": "name",
     "endpoint": "endpoint",
@@ -73,7 +73,7 @@ def _region_matches(region: Any, filters: dict[str, list[str]]) -> bool:
 def patch_describe_regions_filters() -> None:
     """Make moto's DescribeRegions apply its Filters (region-name, endpoint, opt-in-status).
 
-    moto 5.2.5 ignores the Filters of DescribeRegions. ScoutSuite 5.14.0 asks for the regions whose
+    moto 5.2.5 ignores the Filters of DescribeRegions. ScoutSuite 5.14.0 requests the regions whose
     opt-in-status is not-opted-in and drops them from its scan, so against an unpatched moto it drops
     every region and reports nothing for EC2 and the other regional services.
     The patch changes moto's response class in the current process only, so it takes effect only for a

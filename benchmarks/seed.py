@@ -222,7 +222,7 @@ def create_group(ec2: Any, vpc_id: str, spec: GroupSpec) -> GroupSpec:
 
 
 def default_vpc_id(ec2: Any) -> str:
-    """Return the id of the default VPC of the region, which moto creates on first use."""
+    """Return the id of the region's default VPC, which moto creates with the region's EC2 backend."""
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
     if not vpcs:
         raise RuntimeError(f"no default VPC found in {REGION}; the emulator should create one")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -107,3 +109,27 @@ def postgres_url() -> str:
     """Return the PostgreSQL URL for tests, or skip when no server answers."""
     url = os.environ.get("RIDGELINE_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
     return url
+
+
+def set_moto_auth(endpoint: str, initial_free_requests: str) -> None:
+    """Make moto check IAM policies after `initial_free_requests` more requests ("0" now, "inf" never)."""
+    # A form content type would make Flask consume the body before moto reads it.
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", method="POST",
+                                     data=initial_free_requests.encode(), headers={"Content-Type": "text/plain"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+
+
+def restricted_user_keys(aws: AwsAccount, denied_actions: list[str]) -> dict[str, str]:
+    """Create a user allowed everything except `denied_actions`; return its keys as environment values."""
+    iam = aws.client("iam")
+    iam.create_user(UserName="auditor")
+    iam.put_user_policy(UserName="auditor", PolicyName="almost-everything", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": denied_actions, "Resource": "*"},
+        ],
+    }))
+    key = iam.create_access_key(UserName="auditor")["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections import Counter
 
 import pytest
@@ -16,7 +15,7 @@ from ridgeline.providers.aws.calls import CallRecorder
 from ridgeline.providers.aws.permissions import scan_policy
 from ridgeline.providers.aws.scanner import AwsScanOptions, collect_aws, declared_calls
 from ridgeline.providers.aws.session import AwsSession
-from tests.conftest import AwsAccount, findings_of, status_of
+from tests.conftest import AwsAccount, findings_of, restricted_user_keys, set_moto_auth, status_of
 
 
 def test_demo_scan_makes_only_declared_read_only_calls(aws: AwsAccount) -> None:
@@ -64,30 +63,6 @@ def test_permission_policy_lists_every_declared_action() -> None:
     assert all(not action.startswith(("s3:Put", "s3:Delete", "ec2:Create")) for action in actions)
 
 
-def _set_moto_auth(endpoint: str, initial_free_requests: str) -> None:
-    # moto checks IAM policies on every request once its free-request count is used up.
-    # A form content type would make Flask consume the body before moto reads it.
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", method="POST",
-                                     data=initial_free_requests.encode(), headers={"Content-Type": "text/plain"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
-
-
-def _restricted_user(aws: AwsAccount, denied_actions: list[str]) -> dict[str, str]:
-    """Create a user allowed everything except `denied_actions`; return its keys as environment values."""
-    iam = aws.client("iam")
-    iam.create_user(UserName="auditor")
-    iam.put_user_policy(UserName="auditor", PolicyName="almost-everything", PolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "*", "Resource": "*"},
-            {"Effect": "Deny", "Action": denied_actions, "Resource": "*"},
-        ],
-    }))
-    key = iam.create_access_key(UserName="auditor")["AccessKey"]
-    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
-
-
 def _public_bucket(aws: AwsAccount, name: str) -> None:
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=name)
@@ -97,14 +72,14 @@ def _public_bucket(aws: AwsAccount, name: str) -> None:
 
 def test_denied_detail_call_makes_error_findings_not_pass(aws: AwsAccount, monkeypatch: pytest.MonkeyPatch) -> None:
     _public_bucket(aws, "secret-data")
-    keys = _restricted_user(aws, ["s3:GetBucketPolicy"])
+    keys = restricted_user_keys(aws, ["s3:GetBucketPolicy"])
     for name, value in keys.items():
         monkeypatch.setenv(name, value)
-    _set_moto_auth(aws.endpoint, "0")
+    set_moto_auth(aws.endpoint, "0")
     try:
         collection = collect_aws(AwsScanOptions(regions=["us-east-1"], services=["s3"]))
     finally:
-        _set_moto_auth(aws.endpoint, "inf")
+        set_moto_auth(aws.endpoint, "inf")
     result = evaluate_collection(collection, aws.rules, store=None)
 
     policy_findings = findings_of(result, "aws-s3-bucket-policy-public")
@@ -121,14 +96,14 @@ def test_denied_detail_call_makes_error_findings_not_pass(aws: AwsAccount, monke
 def test_denied_listing_makes_error_findings_for_every_rule(aws: AwsAccount,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     _public_bucket(aws, "secret-data")
-    keys = _restricted_user(aws, ["s3:ListAllMyBuckets"])
+    keys = restricted_user_keys(aws, ["s3:ListAllMyBuckets"])
     for name, value in keys.items():
         monkeypatch.setenv(name, value)
-    _set_moto_auth(aws.endpoint, "0")
+    set_moto_auth(aws.endpoint, "0")
     try:
         collection = collect_aws(AwsScanOptions(regions=["us-east-1"], services=["s3"]))
     finally:
-        _set_moto_auth(aws.endpoint, "inf")
+        set_moto_auth(aws.endpoint, "inf")
     result = evaluate_collection(collection, aws.rules, store=None)
 
     bucket_rules = [rule.id for rule in aws.rules if "AWS::S3::Bucket" in rule.resource_types]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ridgeline.analysis.iam import policy as iam_policy
+from ridgeline.analysis.iam import principals as iam_principals
 from ridgeline.analysis.network import aws as network
 from ridgeline.analysis.storage import AclParseError, denies_insecure_transport, public_acl_grants
 from ridgeline.rules.functions import Outcome, check_function
@@ -95,7 +96,10 @@ def s3_policy_denies_insecure_transport(policy: Any) -> Outcome:
                 required=("configuration",))
 def sg_world_exposure(configuration: Any, ports: list[int] | None = None, protocol: str = "tcp") -> Outcome:
     """True when a security group admits 0.0.0.0/0 or ::/0 to any of `ports` (any port when omitted)."""
-    exposures = network.sg_world_exposures(configuration or {}, ports=ports, protocol=protocol)
+    try:
+        exposures = network.sg_world_exposures(configuration or {}, ports=ports, protocol=protocol)
+    except ValueError as error:
+        return Outcome(None, str(error))
     return Outcome(bool(exposures), "; ".join(exposure.describe() for exposure in exposures))
 
 
@@ -103,7 +107,10 @@ def sg_world_exposure(configuration: Any, ports: list[int] | None = None, protoc
                 required=("configuration",))
 def sg_allows_all_traffic(configuration: Any, direction: str = "ingress") -> Outcome:
     """True when a security group has a rule for every protocol from or to anywhere."""
-    exposures = network.sg_allows_all_traffic(configuration or {}, direction=direction)
+    try:
+        exposures = network.sg_allows_all_traffic(configuration or {}, direction=direction)
+    except ValueError as error:
+        return Outcome(None, str(error))
     return Outcome(bool(exposures), "; ".join(exposure.describe() for exposure in exposures))
 
 
@@ -111,11 +118,15 @@ def sg_allows_all_traffic(configuration: Any, direction: str = "ingress") -> Out
                 required=("configuration", "ports"))
 def nacl_world_allows(configuration: Any, ports: list[int], protocol: str = "tcp") -> Outcome:
     """True when a network ACL lets 0.0.0.0/0 or ::/0 in on any of `ports`, after rule ordering."""
-    exposures = network.nacl_world_allows(configuration or {}, ports=ports, protocol=protocol)
+    try:
+        exposures = network.nacl_world_allows(configuration or {}, ports=ports, protocol=protocol)
+    except ValueError as error:
+        return Outcome(None, str(error))
     return Outcome(bool(exposures), "; ".join(exposure.describe() for exposure in exposures))
 
 
-# EC2 and VPC. Malformed security groups and network ACLs make the outcome unknown, never a pass.
+# --- EC2 and VPC: internet exposure of security groups and network ACLs ------------------------------
+# Malformed security groups and network ACLs make the outcome unknown, never a pass.
 
 
 @check_function("aws.sg_world_ports", path_args=("configuration",),
@@ -209,7 +220,7 @@ def _classic_access(selector: dict[str, Any]) -> frozenset[str]:
 
 
 def _field_selectors(selector: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
-    """Map field name to field selector; None when a field appears twice (an unusual, narrowing filter)."""
+    """Map each field name to its field selector, or return None when a field appears twice, which narrows."""
     fields: dict[str, dict[str, Any]] = {}
     for field in selector.get("fieldSelectors") or []:
         if not isinstance(field, dict) or not isinstance(field.get("field"), str):
@@ -241,7 +252,7 @@ def _advanced_access(fields: dict[str, dict[str, Any]]) -> frozenset[str]:
         return frozenset({"read"})
     if _equals_only(read_only, {"false"}):
         return frozenset({"write"})
-    # CloudTrail documents only Equals true or false for readOnly; anything else is not counted.
+    # CloudTrail documents only Equals true or false for readOnly, so any other filter is not counted.
     return frozenset()
 
 
@@ -366,3 +377,93 @@ def cloudtrail_s3_data_events(selectors: Any, advanced_selectors: Any, access: s
     except _SelectorError as error:
         return Outcome(None, f"invalid event selectors: {error}")
     return Outcome(access in covered, _coverage_detail("S3 object-level events in all buckets", covered, skipped))
+
+
+# --- IAM: credential report and privilege escalation ------------------------------------------------
+# Credential report rows are the CSV rows of the IAM credential report, keyed by column name, as the
+# IAM collector stores them in supplementaryConfiguration.CredentialReport. A user without a row (an AWS
+# Config snapshot has none) is unknown, never compliant.
+
+
+def _credential_report_row(report: Any) -> dict[str, Any] | None:
+    return report if isinstance(report, dict) else None
+
+
+def _no_report_row(report: Any) -> Outcome:
+    found = "nothing" if report is None else f"a {type(report).__name__}"
+    return Outcome(None, f"expected the user's credential report row, found {found}")
+
+
+def _valid_days(days: Any) -> bool:
+    return isinstance(days, int | float) and not isinstance(days, bool) and days >= 0
+
+
+@check_function("aws.iam_console_without_mfa", path_args=("report",))
+def iam_console_without_mfa(report: Any) -> Outcome:
+    """True when a credential report row shows a console password and no active MFA device."""
+    row = _credential_report_row(report)
+    if row is None:
+        return _no_report_row(report)
+    try:
+        matched = iam_principals.console_without_mfa(row)
+    except iam_principals.CredentialReportError as error:
+        return Outcome(None, str(error))
+    return Outcome(matched, "the user has a console password and no active MFA device" if matched else "")
+
+
+@check_function("aws.iam_unused_credentials", path_args=("report",), literal_args=("days",),
+                required=("report", "days"))
+def iam_unused_credentials(report: Any, days: Any) -> Outcome:
+    """True when a user's enabled password or active access key has been idle for more than `days` days."""
+    row = _credential_report_row(report)
+    if row is None:
+        return _no_report_row(report)
+    if not _valid_days(days):
+        return Outcome(None, f"days must be a number of days, found {days!r}")
+    try:
+        idle = iam_principals.unused_credentials(row, float(days))
+    except iam_principals.CredentialReportError as error:
+        return Outcome(None, str(error))
+    return Outcome(bool(idle), "; ".join(idle))
+
+
+@check_function("aws.iam_unrotated_access_keys", path_args=("report",), literal_args=("days",),
+                required=("report", "days"))
+def iam_unrotated_access_keys(report: Any, days: Any) -> Outcome:
+    """True when a user has an active access key created more than `days` days ago."""
+    row = _credential_report_row(report)
+    if row is None:
+        return _no_report_row(report)
+    if not _valid_days(days):
+        return Outcome(None, f"days must be a number of days, found {days!r}")
+    try:
+        stale = iam_principals.unrotated_access_keys(row, float(days))
+    except iam_principals.CredentialReportError as error:
+        return Outcome(None, str(error))
+    return Outcome(bool(stale), "; ".join(stale))
+
+
+@check_function("aws.iam_too_many_access_keys", path_args=("report",), literal_args=("limit",),
+                required=("report", "limit"))
+def iam_too_many_access_keys(report: Any, limit: Any) -> Outcome:
+    """True when a user has more than `limit` active access keys."""
+    row = _credential_report_row(report)
+    if row is None:
+        return _no_report_row(report)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        return Outcome(None, f"limit must be a whole number of keys, found {limit!r}")
+    try:
+        slots = iam_principals.active_access_keys(row)
+    except iam_principals.CredentialReportError as error:
+        return Outcome(None, str(error))
+    detail = f"active access keys: {', '.join(f'key {slot}' for slot in slots)}" if slots else ""
+    return Outcome(len(slots) > limit, detail)
+
+
+@check_function("aws.iam_privilege_escalation", path_args=("policy",))
+def iam_privilege_escalation(policy: Any) -> Outcome:
+    """True when a policy allows iam:PassRole or another privilege-escalation action on every resource."""
+    try:
+        return _verdict(iam_principals.privilege_escalation(_parse(policy)))
+    except iam_policy.PolicyParseError as error:
+        return Outcome(None, f"invalid policy document: {error}")

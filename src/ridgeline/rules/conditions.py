@@ -428,10 +428,12 @@ class RelatedNode(Node):
         owner = subject if isinstance(subject, Resource) else ctx.resource
         related = ctx.index.find(self.type_name, owner, self.match, value) if ctx.index and owner else None
         if related is None:
-            return self._when_missing(ctx, f"related {self.type_name} ({self.match}) was not collected")
+            target = f" {value!r}" if value is not None else f" of the same {self.match}"
+            return self._when_missing(ctx, f"related {self.type_name}{target} was not collected")
 
         result = self.where.evaluate(related, ctx)
-        ctx.note(f"related {self.type_name}", related.id)
+        if result:
+            ctx.note(f"related {self.type_name}", related.id)
         return result
 
     def _when_missing(self, ctx: EvalContext, reason: str) -> bool | None:

@@ -38,6 +38,7 @@ class ResourceIndex:
         self.by_type: dict[str, list[Resource]] = defaultdict(list)
         self._by_name: dict[tuple[str, str], list[Resource]] = defaultdict(list)
         self._by_id: dict[tuple[str, str], Resource] = {}
+        self._by_short_id: dict[tuple[str, str, str], Resource] = {}
         for resource in resources:
             self.add(resource)
 
@@ -46,16 +47,19 @@ class ResourceIndex:
         self.by_type[resource.type].append(resource)
         self._by_name[(resource.type, resource.name)].append(resource)
         self._by_id[(resource.type, resource.id)] = resource
-        # Resources refer to each other by short ids (a security group by sg-123, not by its ARN).
+        # Resources refer to each other by short ids (a security group by sg-123, not by its ARN). Short
+        # ids repeat across accounts (a role name in every account), so they are indexed per account.
         short_id = resource.id.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-        if short_id != resource.id:
-            self._by_id.setdefault((resource.type, short_id), resource)
+        self._by_short_id.setdefault((resource.type, resource.account, short_id), resource)
 
     def find(self, type_name: str, resource: Resource, match: str, value: Any) -> Resource | None:
         """Return the resource of `type_name` related to `resource` by `match`, or None."""
         if match == "id_from":
-            found = self._by_id.get((type_name, str(value)))
-            return found if found is None or found.account == resource.account or ":" in str(value) else None
+            text = str(value)
+            found = self._by_id.get((type_name, text))
+            if found is not None and (found.account == resource.account or ":" in text):
+                return found
+            return self._by_short_id.get((type_name, resource.account, text))
         if match == "name_from":
             candidates = self._by_name.get((type_name, str(value)), [])
             same_account = [c for c in candidates if c.account == resource.account]

@@ -135,7 +135,8 @@ def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
     rule_id = str(merged.get("id", "?"))
 
     def fail(message: str, field: str) -> RuleError:
-        return RuleError(f"rule {rule_id}: {message}", file=file, line=data.line_of(field), field=field)
+        return RuleError(f"rule {rule_id}: {message}", file=file, line=data.line_of(field.split(".")[0]),
+                         field=field)
 
     unknown = set(data) - _ALLOWED
     if unknown:
@@ -232,8 +233,9 @@ def _check_defaults(defaults: Any, file: str, line: int) -> RuleError | None:
     unknown = sorted(set(defaults) - (_ALLOWED - {"id"}))
     if unknown:
         line = defaults.line_of(unknown[0]) if isinstance(defaults, LineDict) else line
-        return RuleError(f"unknown field {unknown[0]!r} in defaults; allowed fields: "
-                         f"{', '.join(sorted(_ALLOWED - {'id'}))}", file=file, line=line, field=f"defaults.{unknown[0]}")
+        allowed = ", ".join(sorted(_ALLOWED - {"id"}))
+        return RuleError(f"unknown field {unknown[0]!r} in defaults; allowed fields: {allowed}", file=file,
+                         line=line, field=f"defaults.{unknown[0]}")
     return None
 
 

@@ -55,10 +55,12 @@ def split_path(text: str) -> tuple[str | int, ...]:
     keys: list[str | int] = []
     position = 0
     while position < len(text):
-        if keys and text[position] == ".":
+        dotted = bool(keys) and text[position] == "."
+        if dotted:
             position += 1
         match = _TOKEN.match(text, position)
-        if match is None:
+        # After the first key, a key needs a dot before it (`a.b`); an index does not (`a[0]`).
+        if match is None or (keys and match.group(3) is None and not dotted):
             raise RuleError(f"invalid path {text!r} at character {position + 1}")
         quoted, plain, index = match.groups()
         if index is not None:
@@ -79,6 +81,7 @@ class Path:
     def __init__(self, text: str, *, relative: bool = False) -> None:
         self.text = text
         self.relative = relative
+        self.keys: tuple[str | int, ...]
         if relative:
             self.attribute = ""
             if text == "@":

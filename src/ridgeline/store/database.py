@@ -90,17 +90,17 @@ class Store:
                 ])
             for start in range(0, len(resources), _BATCH):
                 connection.execute(insert(schema.resources), [
-                    {"scan_id": scan.id, "resource_id": r.id, "type": r.type, "provider": r.provider,
-                     "account": r.account, "region": r.region, "name": r.name, "document": _json(r.to_dict())}
+                    {"scan_id": scan.id, "resource_id": _text(r.id), "type": r.type, "provider": r.provider,
+                     "account": r.account, "region": r.region, "name": _text(r.name), "document": _json(r.to_dict())}
                     for r in resources[start:start + _BATCH]
                 ])
             for start in range(0, len(findings), _BATCH):
                 connection.execute(insert(schema.findings), [
                     {"scan_id": scan.id, "finding_id": f.id, "rule_id": f.rule_id, "status": f.status.value,
                      "severity": f.severity.value, "category": f.category, "provider": f.provider,
-                     "account": f.account, "region": f.region, "resource_id": f.resource_id,
-                     "resource_type": f.resource_type, "resource_name": f.resource_name, "message": f.message,
-                     "evidence": _json(f.evidence), "muted_reason": f.muted_reason}
+                     "account": f.account, "region": f.region, "resource_id": _text(f.resource_id),
+                     "resource_type": f.resource_type, "resource_name": _text(f.resource_name),
+                     "message": _text(f.message), "evidence": _json(f.evidence), "muted_reason": _text(f.muted_reason)}
                     for f in findings[start:start + _BATCH]
                 ])
         logger.info("saved scan %s: %d resource(s), %d finding(s) to %s", scan.id, len(resources), len(findings),
@@ -164,6 +164,12 @@ class Store:
 
 def _json(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and names from imported files may contain it; JSON documents
+    # escape it, but the typed columns need a replacement character.
+    return value.replace("\x00", "\ufffd")
 
 
 def _scan(row: Any) -> StoredScan:

@@ -1,7 +1,7 @@
 """CloudTrail: trails with their logging status, event selectors and tags.
 
 Trails become `AWS::CloudTrail::Trail` configuration items: `configuration` is the DescribeTrails entry
-in AWS Config's camelCase, and `supplementaryConfiguration` holds the GetTrailStatus output
+in AWS Config's camelCase, and `supplementaryConfiguration` contains the GetTrailStatus output
 (`TrailStatus`) and the GetEventSelectors output (`EventSelectors`, `AdvancedEventSelectors`).
 """
 
@@ -43,8 +43,8 @@ def collected_here(unit: UnitContext, trail: dict[str, Any]) -> bool:
     """Tell whether this unit collects `trail`, so each trail is collected once per scan.
 
     A trail belongs to the unit of its home region. A multi-region or organization trail whose home
-    region is not scanned is still visible as a shadow trail; the alphabetically first scanned region
-    collects it, because it records events of the scanned regions too.
+    region is not scanned is still visible as a shadow trail, and it records events of the scanned
+    regions too, so the alphabetically first scanned region collects it.
     """
     home = trail.get("HomeRegion") or unit.region
     if home == unit.region:
@@ -60,8 +60,9 @@ def _collect_trail(unit: UnitContext, trail: dict[str, Any]) -> Resource:
     resource = unit.new_resource(TRAIL, trail_arn, trail.get("Name", trail_arn.rsplit("/", 1)[-1]), region=home,
                                  configuration=config_shape(trail))
 
-    # Detail calls go to the home region and name the trail by ARN: that is the form that also
-    # reaches a shadow trail and an organization trail owned by another account.
+    # Detail calls go to the home region and name the trail by ARN, the form that also reaches a shadow
+    # trail. NOTE: not checked against a real member account: if AWS denies these calls for an
+    # organization trail owned by the management account, that trail's status and selector rules are ERROR.
     cloudtrail = unit.client("cloudtrail", home)
     for paths, reader in _DETAILS:
         try:
@@ -82,7 +83,7 @@ def _read_status(unit: UnitContext, cloudtrail: Any, trail_arn: str, resource: R
 
 def _read_event_selectors(unit: UnitContext, cloudtrail: Any, trail_arn: str, resource: Resource) -> None:
     # NOTE: AWS returns the default selector (all read and write management events) for a trail that
-    # never had selectors put; moto 5.2 returns two empty lists instead, which rules read as "nothing recorded".
+    # never had selectors put. moto 5.2 returns two empty lists instead, which rules read as "nothing recorded".
     response = unit.call(cloudtrail, "GetEventSelectors", TrailName=trail_arn) or {}
     resource.supplementary["EventSelectors"] = config_shape(response.get("EventSelectors") or [])
     resource.supplementary["AdvancedEventSelectors"] = config_shape(response.get("AdvancedEventSelectors") or [])

@@ -1,7 +1,7 @@
 """AWS Config: the configuration recorders of each region, with their status and delivery channels.
 
 Recorders become `AWS::Config::ConfigurationRecorder` items: `configuration` is the
-DescribeConfigurationRecorders entry, and `supplementaryConfiguration` holds the recorder's
+DescribeConfigurationRecorders entry, and `supplementaryConfiguration` contains the recorder's
 DescribeConfigurationRecorderStatus entry (`ConfigurationRecorderStatus`) and the region's delivery
 channels (`DeliveryChannels`).
 """
@@ -54,8 +54,8 @@ def collect(unit: UnitContext) -> None:
 
 def _recorder_resource(unit: UnitContext, recorder: dict[str, Any]) -> Resource:
     name = recorder.get("name", "default")
-    # NOTE: older API versions and moto 5.2 return no ARN; the built one lacks the random suffix that
-    # AWS adds to recorder ARNs, so it is stable per account, region and name but not the real ARN.
+    # NOTE: older API versions and moto 5.2 return no ARN. The ARN built here lacks the random suffix
+    # that AWS adds to recorder ARNs, so it is stable per account, region and name but not the real ARN.
     recorder_arn = recorder.get("arn") or arn(unit.partition, "config", unit.region, unit.account,
                                               f"configuration-recorder/{name}")
     return unit.new_resource(RECORDER, recorder_arn, name, configuration=config_shape(recorder))

@@ -49,8 +49,8 @@ CALLS = api_calls(
     "DescribeNetworkAcls",
 )
 
-# Instances in these states no longer exist for any practical purpose; DescribeInstances still lists
-# terminated instances for about an hour.
+# Instances in these states are gone or about to be. DescribeInstances keeps listing terminated
+# instances for a while after termination.
 _GONE_STATES = frozenset({"shutting-down", "terminated"})
 
 _FLOW_LOGS = "flow logs"
@@ -60,7 +60,7 @@ def collect(unit: UnitContext) -> None:
     """Collect every EC2 and VPC resource type of the unit's region."""
     ec2 = unit.client("ec2")
 
-    # The listings are independent, so they run concurrently; each returns its items or the failure.
+    # The listings are independent, so they run concurrently. Each returns its items or its CallFailed.
     listings = _listings(unit, ec2)
     outcomes = dict(zip(listings, unit.map(_attempt, listings.values()), strict=True))
 

@@ -87,9 +87,11 @@ def main(verbose: int) -> None:
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if verbose < 2:
-        # botocore logs every retry at INFO; keep its warnings only unless debugging.
-        logging.getLogger("botocore").setLevel(logging.WARNING)
+    # botocore logs every retry at INFO and whole API responses at DEBUG, and responses can hold secrets
+    # (Lambda environment variables, for one): never let it go below INFO, and keep it at WARNING unless
+    # debugging.
+    logging.getLogger("botocore").setLevel(logging.WARNING if verbose < 2 else logging.INFO)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 
 @main.group()

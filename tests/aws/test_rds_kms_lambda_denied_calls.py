@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -14,20 +12,11 @@ from ridgeline.model.scan import Completeness
 from ridgeline.pipeline import ScanResult, evaluate_collection
 from ridgeline.providers.aws.scanner import AwsScanOptions, collect_aws
 from ridgeline.rules.engine import Engine, ResourceIndex
-from tests.conftest import AwsAccount, findings_of, status_of
+from tests.conftest import AwsAccount, findings_of, restricted_user_keys, set_moto_auth, status_of
 
 ACCOUNT = "123456789012"
 
 Scanner = Callable[[str, list[str]], ScanResult]
-
-
-def _set_moto_auth(endpoint: str, initial_free_requests: str) -> None:
-    # moto checks IAM policies on every request once its free-request count is used up. moto reads the
-    # count from the raw body, which werkzeug empties when it parses a form-encoded body, so it is plain text.
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", method="POST",
-                                     data=initial_free_requests.encode(), headers={"Content-Type": "text/plain"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
 
 
 @pytest.fixture
@@ -35,24 +24,16 @@ def scan_denied(aws: AwsAccount, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sc
     """Scan one service as a user allowed everything except the given actions."""
 
     def scan(service: str, denied_actions: list[str]) -> ScanResult:
-        iam = aws.client("iam")
-        iam.create_user(UserName="auditor")
-        iam.put_user_policy(UserName="auditor", PolicyName="almost-everything", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
-                          {"Effect": "Deny", "Action": denied_actions, "Resource": "*"}],
-        }))
-        key = iam.create_access_key(UserName="auditor")["AccessKey"]
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-        _set_moto_auth(aws.endpoint, "0")
+        for name, value in restricted_user_keys(aws, denied_actions).items():
+            monkeypatch.setenv(name, value)
+        set_moto_auth(aws.endpoint, "0")
         collection = collect_aws(AwsScanOptions(regions=["us-east-1"], services=[service]))
         return evaluate_collection(collection, aws.rules, store=None)
 
     try:
         yield scan
     finally:
-        _set_moto_auth(aws.endpoint, "inf")
+        set_moto_auth(aws.endpoint, "inf")
 
 
 def test_denied_snapshot_attributes_error(aws: AwsAccount, scan_denied: Scanner) -> None:

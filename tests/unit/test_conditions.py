@@ -76,7 +76,7 @@ ABSENT = object()
 # --- Operators -------------------------------------------------------------------------
 
 OPERATOR_CASES = [
-    # equals / not_equals: a missing value equals only null; an explicit null equals null too.
+    # equals / not_equals: a missing value equals only null, and an explicit null equals null too.
     pytest.param("equals", 1, 1, True, id="equals-same"),
     pytest.param("equals", 1, 2, False, id="equals-different"),
     pytest.param("equals", "x", ABSENT, False, id="equals-missing"),
@@ -131,7 +131,7 @@ OPERATOR_CASES = [
     pytest.param("empty", True, 0, False, id="empty-zero"),
     pytest.param("empty", True, False, False, id="empty-false"),
     pytest.param("empty", False, [1], True, id="not-empty-list"),
-    # comparisons; numeric strings are numbers, a missing value compares False
+    # Comparisons read numeric strings as numbers, and a missing value compares False.
     pytest.param("gt", 5, 6, True, id="gt-above"),
     pytest.param("gt", 5, 5, False, id="gt-equal"),
     pytest.param("gte", 5, 5, True, id="gte-equal"),
@@ -157,7 +157,7 @@ OPERATOR_CASES = [
     pytest.param("newer_than_days", 90, days_ago(1), True, id="newer-recent"),
     pytest.param("newer_than_days", 90, days_ago(400), False, id="newer-old"),
     pytest.param("newer_than_days", 90, "N/A", False, id="newer-not-applicable"),
-    # lengths; a missing list has length 0
+    # A missing list has length 0.
     pytest.param("length_gt", 2, [1, 2, 3], True, id="length-gt-longer"),
     pytest.param("length_gt", 3, [1, 2, 3], False, id="length-gt-equal"),
     pytest.param("length_lt", 1, ABSENT, True, id="length-lt-missing"),
@@ -210,14 +210,14 @@ def test_leaf_operators_all_must_hold() -> None:
     assert evaluate(condition, make_resource({"value": 0}))[0] is False
 
 
-def test_leaf_false_operator_beats_unknown_one() -> None:
+def test_leaf_false_beats_unknown() -> None:
     # "abc" is no number (unknown for gt) but certainly not "zzz", so the conjunction is False.
     outcome, _ = evaluate({"path": "configuration.value", "gt": 1, "equals": "zzz"}, make_resource({"value": "abc"}))
 
     assert outcome is False
 
 
-def test_leaf_unknown_operator_with_true_one() -> None:
+def test_leaf_unknown_with_true() -> None:
     outcome, reasons = evaluate({"path": "configuration.value", "gt": 1, "equals": "abc"},
                                 make_resource({"value": "abc"}))
 
@@ -299,7 +299,7 @@ def test_item_quantifier(quantifier: str, items: Any, result: bool) -> None:
     assert reasons == []
 
 
-def test_item_quantifier_missing_list_is_empty() -> None:
+def test_items_missing_list_is_empty() -> None:
     subject = make_resource({})
 
     assert evaluate({"any_item": "configuration.rules", "where": ITEM_MATCH}, subject)[0] is False
@@ -307,7 +307,7 @@ def test_item_quantifier_missing_list_is_empty() -> None:
     assert evaluate({"no_item": "configuration.rules", "where": ITEM_MATCH}, subject)[0] is True
 
 
-# An item whose port is text is unknown under `gt`; 80 is known not to be above 1000.
+# An item whose port is text is unknown under `gt`, while 80 is known not to be above 1000.
 UNKNOWN_ITEM = {"port": "high"}
 GT_1000 = {"path": "port", "gt": 1000}
 
@@ -322,7 +322,7 @@ UNKNOWN_ITEM_CASES = [
 
 
 @pytest.mark.parametrize(("quantifier", "items", "result"), UNKNOWN_ITEM_CASES)
-def test_item_quantifier_with_unknown_item(quantifier: str, items: list[Any], result: bool | None) -> None:
+def test_items_with_unknown_item(quantifier: str, items: list[Any], result: bool | None) -> None:
     outcome, reasons = evaluate({quantifier: "configuration.rules", "where": GT_1000}, items_subject(items))
 
     assert outcome is result
@@ -536,7 +536,7 @@ def test_check_function_path_in_errors() -> None:
 
 
 def test_check_function_subject_inside_items() -> None:
-    # The function needs the owner account; inside a quantifier the subject is a list item.
+    # The function needs the owner account, but inside a quantifier the subject is a list item.
     condition = {
         "any_item": "configuration.roles",
         "where": {"check": "aws.policy_cross_account", "args": {"policy": "trust"}},
@@ -612,7 +612,7 @@ def test_related_region_match() -> None:
     assert evaluate(condition, make_resource(region="us-east-1"), index)[0] is None
 
 
-def test_related_where_path_in_related_errors() -> None:
+def test_related_where_path_in_errors() -> None:
     block = account_block()
     block.errors["configuration"] = "AccessDenied on s3:GetPublicAccessBlock"
 
@@ -691,7 +691,7 @@ def test_related_id_from_full_arn() -> None:
     assert evaluate(condition, instance, ResourceIndex([security_group(open_to_world=False)])) == (True, [])
 
 
-def test_related_id_from_other_account_short_id() -> None:
+def test_related_short_id_other_account() -> None:
     condition = {"related": {"type": SG_TYPE, "match": {"id_from": "configuration.group"}},
                  "where": {"path": "configuration.open", "equals": True}, "missing": False}
     instance = make_resource({"group": "sg-123"}, type_name="AWS::EC2::Instance", name="i-1")
@@ -699,8 +699,8 @@ def test_related_id_from_other_account_short_id() -> None:
     assert evaluate(condition, instance, ResourceIndex([security_group(account=OTHER_ACCOUNT)])) == (False, [])
 
 
-def test_related_id_from_short_id_repeated_across_accounts() -> None:
-    # Role names repeat in every account; the lookup must find the one of the resource's own account.
+def test_related_short_id_per_account() -> None:
+    # Role names repeat in every account, so the lookup must find the one of the resource's own account.
     def role(account: str, admin: bool) -> Resource:
         return make_resource({"admin": admin}, type_name="AWS::IAM::Role", name="OrgAccess", account=account,
                              resource_id=f"arn:aws:iam::{account}:role/OrgAccess", region="global")

@@ -213,12 +213,13 @@ def test_ocsf_identifiers(ocsf_events: list[dict[str, Any]]) -> None:
 def test_ocsf_statuses(ocsf_events: list[dict[str, Any]]) -> None:
     failed, passed, error, muted = ocsf_events[:4]
 
-    assert (failed["compliance"]["status_id"], failed["status_id"]) == (3, 1)
-    assert passed["compliance"]["status_id"] == 1
-    assert error["compliance"]["status_id"] == 0
+    assert (failed["unmapped"]["compliance_status_id"], failed["status_id"]) == (3, 1)
+    assert passed["unmapped"]["compliance_status_id"] == 1
+    assert error["unmapped"]["compliance_status_id"] == 0
     assert (muted["status_id"], muted["status"]) == (3, "Suppressed")
-    assert muted["unmapped"] == {"muted_reason": "accepted until June"}
-    assert "unmapped" not in failed
+    assert muted["unmapped"]["muted_reason"] == "accepted until June"
+    assert "muted_reason" not in failed["unmapped"]
+    assert "compliance" not in failed
 
 
 def test_ocsf_rule_details(ocsf_events: list[dict[str, Any]]) -> None:
@@ -226,8 +227,10 @@ def test_ocsf_rule_details(ocsf_events: list[dict[str, Any]]) -> None:
 
     assert failed["finding_info"]["title"] == "Title of aws-one"
     assert failed["finding_info"]["desc"] == "Why it matters."
-    assert failed["compliance"]["requirements"] == ["cis-aws-7.0:2.1.4", "nist-800-53:AC-3", "nist-800-53:AC-6"]
+    assert failed["unmapped"]["compliance"] == {"cis-aws-7.0": ["2.1.4"], "nist-800-53": ["AC-3", "AC-6"]}
     assert failed["remediation"]["desc"] == "Fix x; rm -rf ~."
+    assert failed["unmapped"]["remediation_cli"] == "aws s3api delete-bucket-policy --bucket 'x; rm -rf ~'"
+    assert all(reference.startswith("https://") for reference in failed["remediation"]["references"])
     assert failed["resources"][0]["cloud_partition"] == "aws"
     assert orphan["finding_info"]["title"] == "aws-gone"
     assert orphan["resources"][0]["cloud_partition"] is None

@@ -31,7 +31,7 @@ HOSTILE_NAMES = [
     pytest.param("\x7fdelete", id="delete"),
 ]
 
-# Control characters a terminal acts on; tab and line feed only move the cursor forward.
+# Control characters a terminal acts on. Tab and line feed only move the cursor forward.
 ACTIVE_CONTROLS = {chr(code) for code in [*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0)]}
 BIDI_CONTROLS = {chr(code) for code in [*range(0x202a, 0x202f), *range(0x2066, 0x206a)]}
 

@@ -172,7 +172,7 @@ def test_many_resources_in_batches(store: Store) -> None:
 def test_failed_save_leaves_nothing(store: Store) -> None:
     broken = [*make_findings(), dataclasses.replace(make_findings()[0], rule_id="x" * 500)]
 
-    # A rule id longer than its column fails on PostgreSQL; SQLite does not check lengths.
+    # A rule id longer than its column fails on PostgreSQL, but SQLite does not check lengths.
     try:
         store.save_scan(make_scan(), make_coverage(), make_resources(), broken)
     except sqlalchemy.exc.DataError:

@@ -42,8 +42,8 @@ def _walk(value: Any, path: tuple[str, ...]) -> Any:
     for key in path:
         if not isinstance(value, dict):
             return None
-        wanted = key.lower()
-        value = next((item for name, item in value.items() if isinstance(name, str) and name.lower() == wanted), None)
+        lowered = key.lower()
+        value = next((item for name, item in value.items() if isinstance(name, str) and name.lower() == lowered), None)
     return value
 
 

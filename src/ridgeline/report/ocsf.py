@@ -24,7 +24,7 @@ _SEVERITY_ID = {
     Severity.HIGH: 4,
     Severity.CRITICAL: 5,
 }
-# OCSF compliance.status_id: 1 Pass, 2 Warning, 3 Fail; 0 Unknown for what was not assessed.
+# Compliance status ids as OCSF's compliance object numbers them: 1 Pass, 3 Fail, 0 Unknown (not assessed).
 _COMPLIANCE_STATUS = {
     Status.PASS: (1, "Pass"),
     Status.FAIL: (3, "Fail"),
@@ -87,21 +87,24 @@ def finding_event(finding: Finding, result: ScanResult) -> dict[str, Any]:
             "cloud_partition": finding.resource_id.split(":")[1] if finding.resource_id.startswith("arn:") else None,
             "data": {"evidence": finding.evidence},
         }],
-        "compliance": {
-            "status_id": compliance_id,
-            "status": compliance_name,
-            "requirements": [f"{framework}:{requirement}"
-                             for framework, ids in (rule.compliance if rule else {}).items() for requirement in ids],
-            "standards": sorted(rule.compliance) if rule else [],
-        },
         "remediation": {
             "desc": remediation["text"],
-            "references": [ref for ref in (remediation.get("cli"),) if ref] + (list(rule.references) if rule else []),
+            "references": list(rule.references) if rule else [],
         },
         "risk_details": rule.risk if rule else "",
     }
+    # Detection Finding has no place for a framework mapping or a command, so they travel in
+    # `unmapped`, as OCSF intends for source data without a schema attribute.
+    unmapped: dict[str, Any] = {
+        "compliance_status": compliance_name,
+        "compliance_status_id": compliance_id,
+        "compliance": {framework: list(ids) for framework, ids in (rule.compliance if rule else {}).items()},
+        "remediation_cli": remediation.get("cli", ""),
+        "remediation_terraform": remediation.get("terraform", ""),
+    }
     if finding.muted_reason:
-        event["unmapped"] = {"muted_reason": finding.muted_reason}
+        unmapped["muted_reason"] = finding.muted_reason
+    event["unmapped"] = unmapped
     return event
 
 

@@ -14,8 +14,9 @@ from rich.markup import escape as rich_escape
 from ridgeline.model.finding import Finding
 from ridgeline.rules.model import Remediation, fill_template
 
-# C0 and C1 control characters, DEL, and the Unicode bidirectional overrides that can reorder text.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 control characters (newline and tab included: a name must not start a fake line of output), DEL,
+# C1 controls, and the Unicode bidirectional overrides that can reorder text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_safe(value: object) -> str:

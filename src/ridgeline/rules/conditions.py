@@ -19,6 +19,7 @@ Forms (each a YAML mapping):
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -28,6 +29,8 @@ from ridgeline.model.resource import Resource
 from ridgeline.rules.errors import RuleError
 from ridgeline.rules.functions import CheckFunction, get_check_function
 from ridgeline.rules.paths import MISSING, Path
+
+logger = logging.getLogger(__name__)
 
 _EVIDENCE_TEXT_LIMIT = 2000
 
@@ -180,7 +183,7 @@ def _is_empty(value: Any) -> bool:
 
 
 def _same(actual: Any, expected: Any) -> bool:
-    # Python holds True == 1 and False == 0, but a configuration flag must not match a number.
+    # In Python True == 1 and False == 0, but a configuration flag must not match a number.
     if isinstance(actual, bool) != isinstance(expected, bool):
         return False
     return bool(actual == expected)
@@ -388,7 +391,15 @@ class CheckNode(Node):
             # Inside an item quantifier the subject is a list item; functions get the resource.
             arguments["subject"] = subject if isinstance(subject, Resource) else ctx.resource
 
-        outcome = self.function.func(**arguments)
+        try:
+            outcome = self.function.func(**arguments)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            # Analysis functions should return an unknown Outcome for input they cannot judge; this net
+            # keeps one malformed resource from stopping the evaluation of every other, and says so.
+            resource_id = ctx.resource.id if ctx.resource is not None else "?"
+            logger.warning("check %s failed on resource %s: %s", self.function.name, resource_id, error)
+            ctx.unknown(f"{self.function.name} could not judge this input: {error}")
+            return None
 
         if outcome.matched is None:
             ctx.unknown(f"{self.function.name}: {outcome.detail}")

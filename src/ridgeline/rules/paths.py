@@ -59,7 +59,7 @@ def split_path(text: str) -> tuple[str | int, ...]:
         if dotted:
             position += 1
         match = _TOKEN.match(text, position)
-        # After the first key, a key needs a dot before it (`a.b`); an index does not (`a[0]`).
+        # After the first key, a key needs a dot before it (`a.b`), but an index does not (`a[0]`).
         if match is None or (keys and match.group(3) is None and not dotted):
             raise RuleError(f"invalid path {text!r} at character {position + 1}")
         quoted, plain, index = match.groups()

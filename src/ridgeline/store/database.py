@@ -125,6 +125,7 @@ class Store:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(schema.findings).where(schema.findings.c.scan_id == scan_id)
+                .order_by(schema.findings.c.rule_id, schema.findings.c.resource_id, schema.findings.c.region)
             ).mappings().all()
         return [
             Finding(rule_id=row["rule_id"], status=Status(row["status"]), severity=Severity(row["severity"]),

@@ -21,9 +21,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from emulator import Emulator  # noqa: E402
-from peers import TIME_BINARY, parse_time_report, peer_environment, run_measured, run_peer  # noqa: E402
-from seed import seed  # noqa: E402
+from emulator import Emulator
+from peers import TIME_BINARY, parse_time_report, peer_environment, run_measured, run_peer
+from seed import seed
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = REPO / ".venv" / "bin" / "python"
@@ -42,7 +42,7 @@ def measure_ridgeline(endpoint: str, work: Path) -> dict[str, Any]:
     time_file = out / "time.txt"
     command = [str(TIME_BINARY), "-v", "-o", str(time_file), str(RIDGELINE), "scan", "aws", "--regions", REGION,
                "--services", SERVICES, "--no-store", "--output-format", "json", "--output-dir", str(out / "report")]
-    wall, code, timed_out, tree_rss = run_measured(command, peer_environment(endpoint, None), out, TIMEOUT_S)
+    wall, code, timed_out, _ = run_measured(command, peer_environment(endpoint, None), out, TIMEOUT_S)
     report = json.loads(next((out / "report").glob("*.json")).read_text())
     return {
         "tool": "ridgeline",

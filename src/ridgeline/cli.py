@@ -18,7 +18,13 @@ from ridgeline import __version__
 from ridgeline.model.finding import Severity, Status
 from ridgeline.model.scan import Coverage
 from ridgeline.pipeline import ScanResult, evaluate_collection
-from ridgeline.providers.aws.scanner import AwsScanOptions, Collection, ScanSetupError, collect_aws
+from ridgeline.providers.aws.scanner import (
+    AwsScanOptions,
+    Collection,
+    ScanSetupError,
+    collect_aws,
+    select_collectors,
+)
 from ridgeline.report import renderers, write_reports
 from ridgeline.report.terminal import print_summary
 from ridgeline.report.text import terminal_safe
@@ -196,6 +202,11 @@ def demo(regions: str | None, services: str | None, **report_options: Any) -> No
     """
     from ridgeline.demo.run import DemoUnavailable, demo_environment
 
+    try:
+        select_collectors(_split(services))
+    except ScanSetupError as error:
+        Console(stderr=True).print(f"[red]error:[/red] {terminal_safe(error)}")
+        raise SystemExit(EXIT_SETUP) from None
     try:
         with demo_environment() as environment:
             options = AwsScanOptions(regions=_split(regions) or environment.regions, services=_split(services))

@@ -69,8 +69,12 @@ def running_emulator() -> Iterator[Emulator]:
         # werkzeug logs every request at INFO, which would drown the scan's own output.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         logger.info("emulator listening on http://127.0.0.1:%d", port)
+        endpoint = f"http://127.0.0.1:{port}"
+        # moto keeps its state in process-wide backends; start from an empty account even when an
+        # earlier emulator in this process left resources behind.
+        reset_emulator(endpoint)
         try:
-            yield Emulator(endpoint=f"http://127.0.0.1:{port}", port=port)
+            yield Emulator(endpoint=endpoint, port=port)
         finally:
             server.stop()
             logger.info("emulator on port %d stopped", port)

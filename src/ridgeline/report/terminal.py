@@ -40,7 +40,7 @@ def print_summary(result: ScanResult, console: Console, *, top: int = 15) -> Non
     if failed:
         console.print(_category_table(failed))
         console.print(_worst_resources(failed, top=10))
-        console.print(_top_failures(failed, result, top=top))
+        console.print(_top_failures(failed, top=top))
     _print_gaps(result, console)
 
 
@@ -93,17 +93,18 @@ def _worst_resources(failed: list[Finding], *, top: int) -> Table:
     return table
 
 
-def _top_failures(failed: list[Finding], result: ScanResult, *, top: int) -> Table:
+def _top_failures(failed: list[Finding], *, top: int) -> Table:
+    # A borderless grid: the message gets the width, which matters in 80-column terminals and CI logs.
     ordered = sorted(failed, key=lambda f: (-f.severity.rank, f.rule_id, f.resource_id))
-    table = Table(title=f"Top failures ({min(top, len(ordered))} of {len(ordered)})", title_justify="left")
-    table.add_column("Severity")
-    table.add_column("Rule", no_wrap=True)
-    table.add_column("Resource", overflow="fold")
-    table.add_column("Message", overflow="fold")
+    table = Table.grid(padding=(0, 2))
+    table.title = f"Top failures ({min(top, len(ordered))} of {len(ordered)})"
+    table.title_justify = "left"
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Finding")
     for finding in ordered[:top]:
         style = _SEVERITY_STYLE[finding.severity]
-        table.add_row(f"[{style}]{finding.severity.value}[/{style}]", finding.rule_id,
-                      terminal_safe(finding.resource_name), terminal_safe(finding.message))
+        table.add_row(f"[{style}]{finding.severity.value}[/{style}]",
+                      f"[bold]{finding.rule_id}[/bold]\n{terminal_safe(finding.message)}")
     return table
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources as package_resources
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ridgeline.model.finding import CATEGORIES, Severity
-from ridgeline.rules.conditions import collect_paths, compile_condition
+from ridgeline.rules.conditions import Node, collect_paths, compile_condition
 from ridgeline.rules.errors import RuleError
 from ridgeline.rules.model import PLACEHOLDERS, SCOPES, Remediation, Rule, template_fields
 from ridgeline.rules.yamlsource import LineDict, load_yaml
@@ -124,92 +124,99 @@ def parse_rule_file(path: Path) -> tuple[list[Rule], list[RuleError]]:
             continue
         try:
             rules.append(build_rule(item, defaults, str(path)))
-        except RuleError as error:
-            errors.append(error)
+        except RuleErrors as rule_errors:
+            errors.extend(rule_errors.errors)
     return rules, errors
 
 
+class RuleErrors(ValueError):
+    """Every problem found in one rule mapping."""
+
+    def __init__(self, errors: list[RuleError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(error.describe() for error in errors))
+
+
 def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
-    """Validate one rule mapping and compile its condition."""
+    """Validate one rule mapping and compile its condition; raise RuleErrors listing every problem."""
     merged: dict[str, Any] = {**defaults, **data}
     rule_id = str(merged.get("id", "?"))
+    problems: list[RuleError] = []
 
-    def fail(message: str, field: str) -> RuleError:
-        return RuleError(f"rule {rule_id}: {message}", file=file, line=data.line_of(field.split(".")[0]),
-                         field=field)
+    def fail(message: str, field: str) -> None:
+        problems.append(RuleError(f"rule {rule_id}: {message}", file=file, line=data.line_of(field.split(".")[0]),
+                                  field=field))
 
-    unknown = set(data) - _ALLOWED
-    if unknown:
-        name = sorted(unknown)[0]
-        raise fail(f"unknown field {name!r}; allowed fields: {', '.join(sorted(_ALLOWED))}", name)
-    for name in _REQUIRED:
-        if merged.get(name) in (None, "", []):
-            raise fail(f"missing required field {name!r}", name)
-    if not _ID.fullmatch(rule_id):
-        raise fail("id must be 3-100 characters of lower-case letters, digits and hyphens", "id")
+    for name in sorted(set(data) - _ALLOWED):
+        fail(f"unknown field {name!r}; allowed fields: {', '.join(sorted(_ALLOWED))}", name)
+    missing = [name for name in _REQUIRED if merged.get(name) in (None, "", [])]
+    for name in missing:
+        fail(f"missing required field {name!r}", name)
+    if "id" not in missing and not _ID.fullmatch(rule_id):
+        fail("id must be 3-100 characters of lower-case letters, digits and hyphens", "id")
 
-    try:
-        severity = Severity.parse(str(merged["severity"]))
-    except ValueError as error:
-        raise fail(str(error), "severity") from None
-    category = merged["category"]
-    if category not in CATEGORIES:
-        raise fail(f"invalid category {category!r}; expected one of: {', '.join(CATEGORIES)}", "category")
-    provider = merged["provider"]
-    if provider not in PROVIDERS:
-        raise fail(f"invalid provider {provider!r}; expected one of: {', '.join(PROVIDERS)}", "provider")
-    resource_types = merged["resource_types"]
+    severity = Severity.INFORMATIONAL
+    if "severity" not in missing:
+        try:
+            severity = Severity.parse(str(merged["severity"]))
+        except ValueError as error:
+            fail(str(error), "severity")
+    category = merged.get("category")
+    if "category" not in missing and category not in CATEGORIES:
+        fail(f"invalid category {category!r}; expected one of: {', '.join(CATEGORIES)}", "category")
+    provider = merged.get("provider")
+    if "provider" not in missing and provider not in PROVIDERS:
+        fail(f"invalid provider {provider!r}; expected one of: {', '.join(PROVIDERS)}", "provider")
+    resource_types = merged.get("resource_types") or []
     if isinstance(resource_types, str):
         resource_types = [resource_types]
     if not isinstance(resource_types, list) or not all(isinstance(t, str) for t in resource_types):
-        raise fail("resource_types must be a list of type names", "resource_types")
+        fail("resource_types must be a list of type names", "resource_types")
+        resource_types = []
+
     scope = merged.get("scope", "resource")
     if scope not in SCOPES:
-        raise fail(f"invalid scope {scope!r}; expected one of: {', '.join(SCOPES)}", "scope")
+        fail(f"invalid scope {scope!r}; expected one of: {', '.join(SCOPES)}", "scope")
+        scope = "resource"
+    condition = _condition(data, merged, scope, rule_id, file, problems)
 
-    condition_field = "fail_if" if scope == "resource" else "require_one"
-    other_field = "require_one" if scope == "resource" else "fail_if"
-    if other_field in merged:
-        raise fail(f"a rule with scope {scope!r} uses {condition_field!r}, not {other_field!r}", other_field)
-    if condition_field not in merged:
-        raise fail(f"missing required field {condition_field!r}", condition_field)
-    try:
-        condition = compile_condition(merged[condition_field])
-    except RuleError as error:
-        nested_line = error.line or data.line_of(condition_field)
-        raise RuleError(f"rule {rule_id}: {error.reason}", file=file, line=nested_line,
-                        field=f"{condition_field}.{error.field}" if error.field else condition_field) from None
-
-    remediation = _remediation(merged["remediation"], fail)
+    remediation = _remediation(merged.get("remediation"), fail) if "remediation" not in missing else None
     fail_message = str(merged.get("fail_message", ""))
-    templates = ((fail_message, "fail_message"), (remediation.text, "remediation.text"),
-                 (remediation.cli, "remediation.cli"))
+    templates = [(fail_message, "fail_message")]
+    if remediation is not None:
+        templates += [(remediation.text, "remediation.text"), (remediation.cli, "remediation.cli")]
     for template, field in templates:
         try:
             bad = [name for name in template_fields(template) if name not in PLACEHOLDERS]
         except ValueError as error:
-            raise fail(str(error), field) from None
+            fail(str(error), field)
+            continue
         if bad:
             allowed = ", ".join(f"${{{name}}}" for name in PLACEHOLDERS)
-            raise fail(f"unknown placeholder ${{{bad[0]}}}; allowed: {allowed}", field)
+            fail(f"unknown placeholder ${{{bad[0]}}}; allowed: {allowed}", field)
 
     compliance = merged.get("compliance") or {}
     if not isinstance(compliance, Mapping):
-        raise fail("compliance must map a framework id to a list of requirement ids", "compliance")
+        fail("compliance must map a framework id to a list of requirement ids", "compliance")
+        compliance = {}
     compliance = {framework: [ids] if isinstance(ids, str) else ids for framework, ids in compliance.items()}
-    for framework, ids in compliance.items():
+    for framework, ids in list(compliance.items()):
         if not isinstance(ids, list):
-            raise fail(f"compliance of {framework!r} must be a list of requirement ids, found {ids!r}", "compliance")
+            fail(f"compliance of {framework!r} must be a list of requirement ids, found {ids!r}", "compliance")
+            del compliance[framework]
     references = merged.get("references") or []
     if not isinstance(references, list):
-        raise fail("references must be a list of URLs", "references")
+        fail("references must be a list of URLs", "references")
+
+    if problems or condition is None or remediation is None:
+        raise RuleErrors(problems)
 
     return Rule(
         id=rule_id,
         title=str(merged["title"]),
         severity=severity,
-        category=category,
-        provider=provider,
+        category=str(category),
+        provider=str(provider),
         service=str(merged["service"]),
         resource_types=tuple(resource_types),
         description=str(merged["description"]).strip(),
@@ -226,6 +233,30 @@ def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
     )
 
 
+def _condition(data: LineDict, merged: Mapping[str, Any], scope: str, rule_id: str, file: str,
+               problems: list[RuleError]) -> Node | None:
+    """Compile the rule's condition (`fail_if` or `require_one`, by scope), recording problems."""
+    condition_field = "fail_if" if scope == "resource" else "require_one"
+    other_field = "require_one" if scope == "resource" else "fail_if"
+    if other_field in merged:
+        problems.append(RuleError(f"rule {rule_id}: a rule with scope {scope!r} uses {condition_field!r}, "
+                                  f"not {other_field!r}", file=file, line=data.line_of(other_field),
+                                  field=other_field))
+        if condition_field not in merged:
+            return None
+    if condition_field not in merged:
+        problems.append(RuleError(f"rule {rule_id}: missing required field {condition_field!r}", file=file,
+                                  line=data.line_of(condition_field), field=condition_field))
+        return None
+    try:
+        return compile_condition(merged[condition_field])
+    except RuleError as error:
+        nested_line = error.line or data.line_of(condition_field)
+        problems.append(RuleError(f"rule {rule_id}: {error.reason}", file=file, line=nested_line,
+                                  field=f"{condition_field}.{error.field}" if error.field else condition_field))
+        return None
+
+
 def _check_defaults(defaults: Any, file: str, line: int) -> RuleError | None:
     """Return the problem of a file's `defaults`, or None when it is a mapping of rule fields."""
     if not isinstance(defaults, Mapping):
@@ -239,14 +270,17 @@ def _check_defaults(defaults: Any, file: str, line: int) -> RuleError | None:
     return None
 
 
-def _remediation(value: Any, fail: Any) -> Remediation:
+def _remediation(value: Any, fail: Callable[[str, str], None]) -> Remediation | None:
+    """Return the remediation, or None after reporting why it is invalid."""
     if isinstance(value, str):
         return Remediation(text=value.strip())
     if not isinstance(value, Mapping) or not value.get("text"):
-        raise fail("remediation needs at least 'text' (and optionally 'cli' and 'terraform')", "remediation")
+        fail("remediation needs at least 'text' (and optionally 'cli' and 'terraform')", "remediation")
+        return None
     unknown = set(value) - {"text", "cli", "terraform"}
     if unknown:
-        raise fail(f"unknown remediation field(s): {', '.join(sorted(unknown))}", "remediation")
+        fail(f"unknown remediation field(s): {', '.join(sorted(unknown))}", "remediation")
+        return None
     return Remediation(
         text=str(value["text"]).strip(),
         cli=str(value.get("cli", "")).strip(),

@@ -25,6 +25,8 @@ from emulator import Emulator
 from peers import TIME_BINARY, parse_time_report, peer_environment, run_measured, run_peer
 from seed import seed
 
+from ridgeline.demo.emulator import reset_emulator
+
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = REPO / ".venv" / "bin" / "python"
 RIDGELINE = REPO / ".venv" / "bin" / "ridgeline"
@@ -81,6 +83,8 @@ def run_size(size: int, peers: bool, peers_dir: Path, work_root: Path) -> list[d
     """Measure everything for one N on a fresh emulator."""
     results = []
     with Emulator() as emulator:
+        # moto's backends are process-wide: an earlier size's resources would still be there.
+        reset_emulator(emulator.endpoint)
         counts = seed(emulator.endpoint, size, size)
         logger.info("N=%d seeded: %s", size, counts)
         work = _folder(work_root / f"n{size}")

@@ -31,7 +31,7 @@ _CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_
 
 
 class EmulatorUnavailable(RuntimeError):
-    """moto is not installed; the message says how to install it."""
+    """Raised when moto is not installed; the message gives the install command."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ def emulator_environment(endpoint: str) -> Iterator[None]:
 
 
 def reset_emulator(endpoint: str) -> None:
-    """Forget every resource the emulator holds (moto's reset API)."""
+    """Delete every resource in the emulator (moto's reset API)."""
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST", data=b"")
     with urllib.request.urlopen(request, timeout=30) as response:
         response.read()

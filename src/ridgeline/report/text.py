@@ -1,7 +1,7 @@
 """Safe rendering of attacker-controlled text (resource names, tags, policy text).
 
-Names and tags are chosen by whoever can create resources; a name can hold terminal escape sequences,
-Rich markup or shell metacharacters. Every renderer passes such values through one of these helpers.
+Anyone allowed to create resources chooses their names and tags, so a name can contain terminal escape
+sequences, Rich markup or shell metacharacters. Every renderer passes such values through these helpers.
 """
 
 from __future__ import annotations

@@ -259,7 +259,7 @@ def _length(check: Callable[[float, float], bool]) -> Callable[[Any, Any], bool]
 
 
 # Operators of `{path: P, OP: VALUE}`: (function, expected type for validation). On a missing value
-# comparisons are False; `exists: false` and `empty: true` are how a rule asks for absence.
+# comparisons are False; a rule tests for absence with `exists: false` or `empty: true`.
 OPERATORS: dict[str, tuple[Callable[[Any, Any], bool], type | tuple[type, ...] | None]] = {
     "equals": (_op_equals, None),
     "not_equals": (lambda actual, expected: not _op_equals(actual, expected), None),
@@ -351,9 +351,13 @@ class ItemsNode(Node):
             ctx.note(f"{self.path.text} (matching items)", matched[:5])
 
         if self.quantifier == "any_item":
-            return True if matched else (None if unknown else False)
+            if matched:
+                return True
+            return None if unknown else False
         if self.quantifier == "no_item":
-            return False if matched else (None if unknown else True)
+            if matched:
+                return False
+            return None if unknown else True
         # all_items: one item that is known not to match decides, whatever the unknown items are.
         if len(matched) + unknown < len(items):
             return False
@@ -395,7 +399,7 @@ class CheckNode(Node):
             outcome = self.function.func(**arguments)
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             # Analysis functions should return an unknown Outcome for input they cannot judge; this net
-            # keeps one malformed resource from stopping the evaluation of every other, and says so.
+            # keeps one malformed resource from stopping the evaluation of every other, and records why.
             resource_id = ctx.resource.id if ctx.resource is not None else "?"
             logger.warning("check %s failed on resource %s: %s", self.function.name, resource_id, error)
             ctx.unknown(f"{self.function.name} could not judge this input: {error}")

@@ -1,0 +1,45 @@
+"""The `ridgeline` command line: the main group and its logging; commands live in sibling modules."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from ridgeline import __version__
+from ridgeline.cli import permissions, rules, scan
+from ridgeline.cli.common import EXIT_GATE, EXIT_SETUP
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ridgeline")
+@click.option("-v", "--verbose", count=True, help="Log more: -v for progress details, -vv for debugging.")
+def main(verbose: int) -> None:
+    """Ridgeline: find the misconfigurations that expose your cloud.
+
+    Scans cloud accounts through the providers' read-only APIs, evaluates posture rules (CIS
+    Foundations and more) and reports findings with evidence and the exact remediation.
+
+    \b
+    Start with:  ridgeline demo          (an emulated, deliberately misconfigured AWS account)
+    Then:        ridgeline scan aws      (your account, with the standard AWS credential chain)
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # botocore logs every retry at INFO and whole API responses at DEBUG, and responses can hold secrets
+    # (Lambda environment variables, for one): never let it go below INFO, and keep it at WARNING unless
+    # debugging.
+    logging.getLogger("botocore").setLevel(logging.WARNING if verbose < 2 else logging.INFO)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+
+# Each command lives in its own module; they import only shared helpers, never this module.
+main.add_command(scan.scan)
+main.add_command(scan.demo)
+main.add_command(rules.rules)
+main.add_command(permissions.permissions)
+
+__all__ = ["EXIT_GATE", "EXIT_SETUP", "main"]

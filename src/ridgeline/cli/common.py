@@ -1,0 +1,83 @@
+"""Pieces every command shares: exit codes, report options, rule loading, the CI gate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from ridgeline.model.finding import Severity, Status
+from ridgeline.pipeline import ScanResult
+from ridgeline.report import renderers
+from ridgeline.report.text import terminal_safe
+from ridgeline.rules.loader import RuleFileErrors, expand_rule_paths, load_builtin_rules, load_rule_files
+from ridgeline.rules.model import Rule
+
+EXIT_GATE = 3
+"""Exit code when FAIL findings at or above --fail-on exist (0 otherwise; 2 for usage or setup errors)."""
+
+EXIT_SETUP = 2
+
+
+def split_list(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def parse_formats(value: str) -> list[str]:
+    names = split_list(value) or []
+    available = renderers()
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise click.BadParameter(f"unknown format(s) {', '.join(unknown)}; available: {', '.join(available)}")
+    return names
+
+
+def output_options(function: Any) -> Any:
+    """Options shared by every command that produces a scan report."""
+    options = [
+        click.option("--output-format", "-f", "output_format", default="json", show_default=True,
+                     help="Comma-separated report formats to write: " + ", ".join(renderers()) + "."),
+        click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path),
+                     default=Path("ridgeline-output"), show_default=True, help="Folder for the report files."),
+        click.option("--fail-on", type=click.Choice([s.value for s in Severity], case_sensitive=False),
+                     help=f"Exit with code {EXIT_GATE} when a FAIL finding of this severity or higher exists."),
+        click.option("--database", default=None,
+                     help="SQLAlchemy URL of the store [default: RIDGELINE_DATABASE_URL or "
+                          "~/.local/share/ridgeline/ridgeline.db]."),
+        click.option("--no-store", is_flag=True, help="Do not save the scan in the database."),
+        click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+                     help="Extra rule file or folder, in the built-in rule format (repeatable)."),
+        click.option("--top", default=15, show_default=True, help="Number of failures listed in the summary."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def load_rules(rule_paths: Sequence[Path]) -> list[Rule]:
+    rules = load_builtin_rules()
+    if not rule_paths:
+        return rules
+    try:
+        extra = load_rule_files(expand_rule_paths(rule_paths), known_ids=[rule.id for rule in rules])
+    except (RuleFileErrors, FileNotFoundError) as error:
+        Console(stderr=True).print(f"[red]Invalid rules:[/red]\n{terminal_safe(error)}")
+        raise SystemExit(EXIT_SETUP) from None
+    return rules + extra
+
+
+def exit_for_gate(result: ScanResult, fail_on: str | None, console: Console) -> None:
+    if fail_on is None:
+        return
+    threshold = Severity.parse(fail_on).rank
+    gating = [f for f in result.findings if f.status is Status.FAIL and f.severity.rank >= threshold]
+    if gating:
+        console.print(f"[red]{len(gating)} FAIL finding(s) at or above {fail_on}: exit code {EXIT_GATE}[/red]")
+        raise SystemExit(EXIT_GATE)
+
+

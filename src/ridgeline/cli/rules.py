@@ -1,0 +1,104 @@
+"""`ridgeline rules`: list, show and validate rules, and list the check functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from ridgeline.cli.common import EXIT_SETUP
+from ridgeline.report.text import terminal_safe
+from ridgeline.rules.loader import RuleFileErrors, expand_rule_paths, load_builtin_rules, load_rule_files
+
+
+@click.group()
+def rules() -> None:
+    """List, show and validate rules."""
+
+
+@rules.command("list")
+@click.option("--provider", help="Only rules of this provider (aws, azure, gcp).")
+@click.option("--service", help="Only rules of this service (s3, iam, ec2, ...).")
+@click.option("--category", help="Only rules of this category.")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def rules_list(provider: str | None, service: str | None, category: str | None, output: str) -> None:
+    """List the built-in rules."""
+    selected = [rule for rule in load_builtin_rules()
+                if (provider is None or rule.provider == provider)
+                and (service is None or rule.service == service)
+                and (category is None or rule.category == category)]
+    if output == "json":
+        click.echo(orjson.dumps([rule.to_dict() for rule in selected], option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table(title=f"{len(selected)} rules")
+    table.add_column("Id", no_wrap=True)
+    for column in ("Severity", "Category", "Service", "Title"):
+        table.add_column(column)
+    for rule in sorted(selected, key=lambda r: (r.provider, r.service, r.id)):
+        table.add_row(rule.id, rule.severity.value, rule.category, rule.service, rule.title)
+    Console().print(table)
+
+
+@rules.command("show")
+@click.argument("rule_id")
+def rules_show(rule_id: str) -> None:
+    """Show everything about one rule."""
+    by_id = {rule.id: rule for rule in load_builtin_rules()}
+    rule = by_id.get(rule_id)
+    if rule is None:
+        close = [known for known in by_id if rule_id in known][:5]
+        hint = f" Did you mean: {', '.join(close)}?" if close else " `ridgeline rules list` shows every rule."
+        Console(stderr=True).print(f"[red]error:[/red] no rule {terminal_safe(rule_id)!r}.{hint}")
+        raise SystemExit(EXIT_SETUP)
+    console = Console()
+    console.print(f"[bold]{rule.id}[/bold]: {rule.title}")
+    console.print(f"severity {rule.severity.value}, category {rule.category}, {rule.provider} {rule.service}, "
+                  f"resources {', '.join(rule.resource_types)}, scope {rule.scope}")
+    console.print(f"\n[bold]Description[/bold]\n{rule.description}\n\n[bold]Risk[/bold]\n{rule.risk}")
+    console.print(f"\n[bold]Remediation[/bold]\n{rule.remediation.text}")
+    if rule.remediation.cli:
+        console.print(f"\n[bold]AWS CLI[/bold]\n{terminal_safe(rule.remediation.cli)}")
+    if rule.remediation.terraform:
+        console.print(f"\n[bold]Terraform[/bold]\n{terminal_safe(rule.remediation.terraform)}")
+    if rule.compliance:
+        mapped = "; ".join(f"{framework}: {', '.join(ids)}" for framework, ids in rule.compliance.items())
+        console.print(f"\n[bold]Compliance[/bold]\n{mapped}")
+    if rule.references:
+        console.print("\n[bold]References[/bold]\n" + "\n".join(rule.references))
+    console.print(f"\n[dim]Defined in {terminal_safe(rule.source)}[/dim]")
+
+
+@rules.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def rules_validate(paths: tuple[Path, ...]) -> None:
+    """Check rule files for errors (reported with file, line and field)."""
+    builtin = load_builtin_rules()
+    try:
+        loaded = load_rule_files(expand_rule_paths(paths), known_ids=[rule.id for rule in builtin])
+    except RuleFileErrors as error:
+        for problem in error.errors:
+            click.echo(problem.describe(), err=True)
+        click.echo(f"{len(error.errors)} error(s)", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"{len(loaded)} rule(s) valid")
+
+
+@rules.command("functions")
+def rules_functions() -> None:
+    """List the analysis functions rule conditions can call with `check:`."""
+    from ridgeline.rules.functions import all_check_functions
+
+    table = Table(title="Check functions")
+    table.add_column("Name")
+    table.add_column("Path arguments")
+    table.add_column("Other arguments")
+    table.add_column("Description")
+    for function in all_check_functions():
+        table.add_row(function.name, ", ".join(function.path_args),
+                      ", ".join(a for a in function.literal_args if a != "subject"), function.description)
+    Console().print(table)
+
+

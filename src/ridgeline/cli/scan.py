@@ -1,0 +1,128 @@
+"""`ridgeline scan aws` and `ridgeline demo`: collect, evaluate, store and report one account."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ridgeline.cli.common import (
+    EXIT_SETUP,
+    exit_for_gate,
+    load_rules,
+    output_options,
+    parse_formats,
+    split_list,
+)
+from ridgeline.model.scan import Coverage
+from ridgeline.pipeline import evaluate_collection
+from ridgeline.providers.aws.scanner import (
+    AwsScanOptions,
+    Collection,
+    ScanSetupError,
+    collect_aws,
+    select_collectors,
+)
+from ridgeline.report import write_reports
+from ridgeline.report.terminal import print_summary
+from ridgeline.report.text import terminal_safe
+from ridgeline.store.database import Store, default_database_url
+
+
+@click.group()
+def scan() -> None:
+    """Scan a cloud account."""
+
+@scan.command("aws")
+@click.option("--profile", help="AWS shared-config profile (default: the standard credential chain).")
+@click.option("--role-arn", help="Assume this IAM role for the scan.")
+@click.option("--external-id", help="External id for --role-arn.")
+@click.option("--regions", help="Comma-separated regions [default: every region enabled for the account].")
+@click.option("--services", help="Comma-separated services to scan [default: all]; see `ridgeline rules list`.")
+@output_options
+def scan_aws(profile: str | None, role_arn: str | None, external_id: str | None, regions: str | None,
+             services: str | None, **report_options: Any) -> None:
+    """Scan an AWS account through its read-only APIs.
+
+    Credentials come from the standard chain (environment, --profile, SSO, instance or container
+    roles). AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> point the scan at another endpoint.
+    """
+    options = AwsScanOptions(profile=profile, role_arn=role_arn, external_id=external_id,
+                             regions=split_list(regions), services=split_list(services))
+    run_aws_scan(options, **report_options)
+
+
+def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Path, fail_on: str | None,
+                 database: str | None, no_store: bool, rule_paths: Sequence[Path], top: int,
+                 banner: str = "") -> None:
+    """Collect, evaluate, store and report one AWS scan, then exit with the gate's code."""
+    formats = parse_formats(output_format)
+    rules = load_rules(rule_paths)
+    console = Console()
+    errors = Console(stderr=True)
+    if banner:
+        errors.print(banner)
+
+    try:
+        collection = _collect_with_progress(options, errors)
+    except ScanSetupError as error:
+        errors.print(f"[red]error:[/red] {terminal_safe(error)}")
+        raise SystemExit(EXIT_SETUP) from None
+
+    store = None if no_store else Store(database or default_database_url())
+    result = evaluate_collection(collection, rules, store=store, options={
+        "regions": options.regions, "services": options.services, "role_arn": options.role_arn,
+    })
+    print_summary(result, console, top=top)
+    for path in write_reports(result, formats, output_dir):
+        console.print(f"Report written: {terminal_safe(path)}")
+    if store is not None:
+        console.print(f"Scan saved as {result.scan.id} in {terminal_safe(store.url)}")
+    exit_for_gate(result, fail_on, errors)
+
+
+def _collect_with_progress(options: AwsScanOptions, console: Console) -> Collection:
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("Collecting", total=0)
+
+        def report(event: str, unit: Coverage) -> None:
+            if event == "planned":
+                progress.update(task, total=(progress.tasks[0].total or 0) + 1)
+            else:
+                progress.update(task, advance=1, description=f"Collected {unit.service} {unit.region}")
+
+        return collect_aws(options, progress=report)
+
+
+@click.command()
+@click.option("--regions", default=None,
+              help="Comma-separated regions to scan [default: the regions the demo account uses].")
+@click.option("--services", help="Comma-separated services to scan [default: all].")
+@output_options
+def demo(regions: str | None, services: str | None, **report_options: Any) -> None:
+    """Scan a bundled, deliberately misconfigured AWS account emulated on this machine.
+
+    Starts moto's server on a free loopback port inside this process, seeds the account, and scans it
+    over HTTP exactly like a real account. Needs the `demo` extra: pip install 'ridgeline[demo]'.
+    """
+    from ridgeline.demo.run import DemoUnavailable, demo_environment
+
+    try:
+        select_collectors(split_list(services))
+    except ScanSetupError as error:
+        Console(stderr=True).print(f"[red]error:[/red] {terminal_safe(error)}")
+        raise SystemExit(EXIT_SETUP) from None
+    try:
+        with demo_environment() as environment:
+            options = AwsScanOptions(regions=split_list(regions) or environment.regions, services=split_list(services))
+            run_aws_scan(options, banner=environment.banner, **report_options)
+    except DemoUnavailable as error:
+        Console(stderr=True).print(f"[red]error:[/red] {error}")
+        raise SystemExit(EXIT_SETUP) from None
+
+

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ridgeline.compliance.model import Posture
 from ridgeline.model.finding import Finding, Status
 from ridgeline.model.scan import Completeness
 from ridgeline.providers.aws.scanner import Collection
@@ -27,6 +28,8 @@ class ScanResult:
     collection: Collection
     findings: list[Finding]
     rules: dict[str, Rule] = field(default_factory=dict)
+    postures: list[Posture] = field(default_factory=list)
+    """Compliance posture per framework the user asked for (empty when none was requested)."""
 
     @property
     def complete(self) -> bool:

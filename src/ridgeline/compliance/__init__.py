@@ -1,0 +1,1 @@
+"""Compliance frameworks as data, and the posture of a scan against each."""

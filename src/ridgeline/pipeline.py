@@ -16,6 +16,7 @@ from ridgeline.providers.aws.scanner import Collection
 from ridgeline.rules.engine import Engine
 from ridgeline.rules.model import Rule
 from ridgeline.store.database import Store, StoredScan
+from ridgeline.suppress import Suppression, SuppressionReport, apply_suppressions
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ class ScanResult:
     rules: dict[str, Rule] = field(default_factory=dict)
     postures: list[Posture] = field(default_factory=list)
     """Compliance posture per framework the user asked for (empty when none was requested)."""
+    suppression_report: SuppressionReport | None = None
+    """What the suppressions did (None when the scan had no suppression file)."""
 
     @property
     def complete(self) -> bool:
@@ -43,12 +46,19 @@ def evaluate_collection(
     *,
     store: Store | None,
     options: dict[str, Any] | None = None,
+    suppressions: Sequence[Suppression] | None = None,
 ) -> ScanResult:
-    """Evaluate `rules` over a collection and save the scan (when a store is given)."""
+    """Evaluate `rules` over a collection, mute what `suppressions` cover, and save the scan (when a store is given).
+
+    Suppressions expire by the scan's finish date (UTC).
+    """
     finished = datetime.now(UTC)
     started = finished - timedelta(seconds=collection.duration_s)
     engine = Engine(rules)
     findings = engine.evaluate(collection.resources, collection.coverage)
+    suppression_report = None
+    if suppressions is not None:
+        suppression_report = apply_suppressions(findings, collection.resources, suppressions, today=finished.date())
     findings.sort(key=lambda f: (-f.severity.rank, f.status is not Status.FAIL, f.rule_id, f.resource_id))
 
     scan = StoredScan(
@@ -65,4 +75,5 @@ def evaluate_collection(
     )
     if store is not None:
         store.save_scan(scan, collection.coverage, collection.resources, findings)
-    return ScanResult(scan=scan, collection=collection, findings=findings, rules=engine.rules_by_id)
+    return ScanResult(scan=scan, collection=collection, findings=findings, rules=engine.rules_by_id,
+                      suppression_report=suppression_report)

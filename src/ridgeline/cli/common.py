@@ -52,6 +52,9 @@ def output_options(function: Any) -> Any:
         click.option("--no-store", is_flag=True, help="Do not save the scan in the database."),
         click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
                      help="Extra rule file or folder, in the built-in rule format (repeatable)."),
+        click.option("--suppressions", "suppressions_path",
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="YAML file of suppressions: FAIL findings it matches become MUTED, with its reason."),
         click.option("--top", default=15, show_default=True, help="Number of failures listed in the summary."),
     ]
     for option in reversed(options):

@@ -31,6 +31,8 @@ from ridgeline.report import write_reports
 from ridgeline.report.terminal import print_summary
 from ridgeline.report.text import terminal_safe
 from ridgeline.store.database import Store, default_database_url
+from ridgeline.suppress import SuppressionErrors, load_suppressions
+from ridgeline.suppress.terminal import print_suppression_report
 
 
 @click.group()
@@ -58,12 +60,17 @@ def scan_aws(profile: str | None, role_arn: str | None, external_id: str | None,
 
 def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Path, fail_on: str | None,
                  database: str | None, no_store: bool, rule_paths: Sequence[Path], top: int,
-                 banner: str = "") -> None:
+                 suppressions_path: Path | None = None, banner: str = "") -> None:
     """Collect, evaluate, store and report one AWS scan, then exit with the gate's code."""
     formats = parse_formats(output_format)
     rules = load_rules(rule_paths)
     console = Console()
     errors = Console(stderr=True)
+    try:
+        suppressions = load_suppressions(suppressions_path, [r.id for r in rules]) if suppressions_path else None
+    except SuppressionErrors as error:
+        errors.print(f"[red]Invalid suppressions:[/red]\n{terminal_safe(error)}", soft_wrap=True)
+        raise SystemExit(EXIT_SETUP) from None
     if banner:
         errors.print(banner)
 
@@ -76,8 +83,10 @@ def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Pat
     store = None if no_store else Store(database or default_database_url())
     result = evaluate_collection(collection, rules, store=store, options={
         "regions": options.regions, "services": options.services, "role_arn": options.role_arn,
-    })
+    }, suppressions=suppressions)
     print_summary(result, console, top=top)
+    if result.suppression_report is not None:
+        print_suppression_report(result.suppression_report, console)
     for path in write_reports(result, formats, output_dir):
         console.print(f"Report written: {terminal_safe(path)}")
     if store is not None:

@@ -32,7 +32,7 @@ class ScanResult:
     postures: list[Posture] = field(default_factory=list)
     """Compliance posture per framework the user asked for (empty when none was requested)."""
     suppression_report: SuppressionReport | None = None
-    """What the suppressions did (None when the scan had no suppression file)."""
+    """The outcome of applying suppressions (None when the scan had no suppression file)."""
 
     @property
     def complete(self) -> bool:

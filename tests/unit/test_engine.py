@@ -130,9 +130,11 @@ def test_fail_evidence_lists_matching_items() -> None:
 
 def test_rules_of_other_services_ignored() -> None:
     rule = make_rule("aws-encrypted", UNENCRYPTED)
-    other = make_rule("aws-kms-rule", UNENCRYPTED, service="kms")
+    other = make_rule("aws-kms-rule", UNENCRYPTED, service="kms", resource_types=("AWS::KMS::Key",))
+    key = Resource(provider="aws", account=ACCOUNT, region="us-east-1", type="AWS::KMS::Key",
+                   id=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1", name="1", configuration={"encrypted": False})
 
-    findings = Engine([rule, other]).evaluate([bucket("bad", False)], [unit("s3")])
+    findings = Engine([rule, other]).evaluate([bucket("bad", False), key], [unit("s3")])
 
     assert [finding.rule_id for finding in findings] == ["aws-encrypted"]
 
@@ -155,7 +157,7 @@ DENIED = CallError(call="s3:ListBuckets", code="AccessDenied", message="not allo
 def test_failed_unit_gives_error_per_rule() -> None:
     rules = [make_rule("aws-encrypted", UNENCRYPTED), make_rule("aws-versioned", {"path": "configuration.v",
                                                                                   "equals": False}),
-             make_rule("aws-kms-rule", UNENCRYPTED, service="kms")]
+             make_rule("aws-kms-rule", UNENCRYPTED, service="kms", resource_types=("AWS::KMS::Key",))]
     failed = unit("s3", "global", status=Completeness.FAILED, errors=[DENIED])
 
     findings = Engine(rules).evaluate([], [failed])

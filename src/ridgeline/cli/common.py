@@ -55,7 +55,8 @@ def output_options(function: Any) -> Any:
         click.option("--suppressions", "suppressions_path",
                      type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="YAML file of suppressions: FAIL findings it matches become MUTED, with its reason."),
-        click.option("--top", default=15, show_default=True, help="Number of failures listed in the summary."),
+        click.option("--top", default=15, show_default=True, type=click.IntRange(min=0),
+                     help="Number of failures listed in the summary."),
     ]
     for option in reversed(options):
         function = option(function)

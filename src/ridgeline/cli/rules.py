@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 import click
@@ -30,13 +31,19 @@ def rules_list(provider: str | None, service: str | None, category: str | None, 
                 if (provider is None or rule.provider == provider)
                 and (service is None or rule.service == service)
                 and (category is None or rule.category == category)]
+    if not selected:
+        Console(stderr=True).print("[red]error:[/red] no rule matches these filters; "
+                                   "`ridgeline rules list` without options shows every rule")
+        raise SystemExit(EXIT_SETUP)
     if output == "json":
         click.echo(orjson.dumps([rule.to_dict() for rule in selected], option=orjson.OPT_INDENT_2).decode())
         return
     table = Table(title=f"{len(selected)} rules")
     table.add_column("Id", no_wrap=True)
-    for column in ("Severity", "Category", "Service", "Title"):
-        table.add_column(column)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Category", no_wrap=True)
+    table.add_column("Service", no_wrap=True)
+    table.add_column("Title", overflow="fold")
     for rule in sorted(selected, key=lambda r: (r.provider, r.service, r.id)):
         table.add_row(rule.id, rule.severity.value, rule.category, rule.service, rule.title)
     Console().print(table)
@@ -54,21 +61,34 @@ def rules_show(rule_id: str) -> None:
         Console(stderr=True).print(f"[red]error:[/red] no rule {terminal_safe(rule_id)!r}.{hint}")
         raise SystemExit(EXIT_SETUP)
     console = Console()
-    console.print(f"[bold]{rule.id}[/bold]: {rule.title}")
+
+    def text(value: str) -> str:
+        # Rule files may be an organisation's own: escape markup, keep their line breaks.
+        return terminal_safe(value, multiline=True)
+
+    console.print(f"[bold]{rule.id}[/bold]: {text(rule.title)}")
     console.print(f"severity {rule.severity.value}, category {rule.category}, {rule.provider} {rule.service}, "
                   f"resources {', '.join(rule.resource_types)}, scope {rule.scope}")
-    console.print(f"\n[bold]Description[/bold]\n{rule.description}\n\n[bold]Risk[/bold]\n{rule.risk}")
-    console.print(f"\n[bold]Remediation[/bold]\n{rule.remediation.text}")
+    console.print(f"\n[bold]Description[/bold]\n{text(rule.description)}\n\n[bold]Risk[/bold]\n{text(rule.risk)}")
+    console.print(f"\n[bold]Remediation[/bold]\n{text(show_template(rule.remediation.text))}")
     if rule.remediation.cli:
-        console.print(f"\n[bold]AWS CLI[/bold]\n{terminal_safe(rule.remediation.cli)}")
+        console.print(f"\n[bold]CLI[/bold]\n{text(show_template(rule.remediation.cli))}")
+    for type_name, command in rule.remediation.cli_by_type.items():
+        console.print(f"\n[bold]CLI for {text(type_name)}[/bold]\n{text(show_template(command))}")
     if rule.remediation.terraform:
-        console.print(f"\n[bold]Terraform[/bold]\n{terminal_safe(rule.remediation.terraform)}")
+        console.print(f"\n[bold]Terraform[/bold]\n{text(rule.remediation.terraform)}")
     if rule.compliance:
         mapped = "; ".join(f"{framework}: {', '.join(ids)}" for framework, ids in rule.compliance.items())
-        console.print(f"\n[bold]Compliance[/bold]\n{mapped}")
+        console.print(f"\n[bold]Compliance[/bold]\n{text(mapped)}")
     if rule.references:
-        console.print("\n[bold]References[/bold]\n" + "\n".join(rule.references))
-    console.print(f"\n[dim]Defined in {terminal_safe(rule.source)}[/dim]")
+        console.print("\n[bold]References[/bold]\n" + text("\n".join(rule.references)))
+    console.print(f"\n[dim]Defined in {terminal_safe(rule.source)}. Placeholders such as ${{name}} are filled in "
+                  "per finding in reports.[/dim]")
+
+
+def show_template(template: str) -> str:
+    """Return a message or command template as a reader should see it: `$$` is a literal `$`."""
+    return string.Template(template).safe_substitute({})
 
 
 @rules.command("validate")
@@ -92,7 +112,7 @@ def rules_functions() -> None:
     from ridgeline.rules.functions import all_check_functions
 
     table = Table(title="Check functions")
-    table.add_column("Name")
+    table.add_column("Name", no_wrap=True)
     table.add_column("Path arguments")
     table.add_column("Other arguments")
     table.add_column("Description")

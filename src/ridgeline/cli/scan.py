@@ -18,6 +18,7 @@ from ridgeline.cli.common import (
     parse_formats,
     split_list,
 )
+from ridgeline.model.finding import Status
 from ridgeline.model.scan import Coverage
 from ridgeline.pipeline import evaluate_collection
 from ridgeline.providers.aws.scanner import (
@@ -28,9 +29,9 @@ from ridgeline.providers.aws.scanner import (
     select_collectors,
 )
 from ridgeline.report import write_reports
-from ridgeline.report.terminal import print_summary
+from ridgeline.report.terminal import print_next_steps, print_summary
 from ridgeline.report.text import terminal_safe
-from ridgeline.store.database import Store, default_database_url
+from ridgeline.store.database import DEMO_DATABASE_FILE, Store, default_database_url
 from ridgeline.suppress import SuppressionErrors, load_suppressions
 from ridgeline.suppress.terminal import print_suppression_report
 
@@ -87,10 +88,13 @@ def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Pat
     print_summary(result, console, top=top)
     if result.suppression_report is not None:
         print_suppression_report(result.suppression_report, console)
-    for path in write_reports(result, formats, output_dir):
+    written = write_reports(result, formats, output_dir)
+    for path in written:
         console.print(f"Report written: {terminal_safe(path)}")
     if store is not None:
         console.print(f"Scan saved as {result.scan.id} in {terminal_safe(store.url)}")
+    if any(finding.status is Status.FAIL for finding in result.findings):
+        print_next_steps(console, [str(path) for path in written])
     exit_for_gate(result, fail_on, errors)
 
 
@@ -129,6 +133,7 @@ def demo(regions: str | None, services: str | None, **report_options: Any) -> No
     try:
         with demo_environment() as environment:
             options = AwsScanOptions(regions=split_list(regions) or environment.regions, services=split_list(services))
+            report_options["database"] = report_options["database"] or default_database_url(DEMO_DATABASE_FILE)
             run_aws_scan(options, banner=environment.banner, **report_options)
     except DemoUnavailable as error:
         Console(stderr=True).print(f"[red]error:[/red] {error}")

@@ -31,6 +31,7 @@ def demo_environment() -> Iterator[DemoEnvironment]:
         counts = seed_demo_account(emulator.endpoint)
         banner = (
             f"Demo: emulated AWS account 123456789012 at {emulator.endpoint} (moto), seeded with "
-            f"{sum(counts.values())} resources across {', '.join(DEMO_REGIONS)}. Nothing leaves this machine."
+            f"{sum(counts.values())} resources across {', '.join(DEMO_REGIONS)}; the emulator adds default VPCs, "
+            "security groups and network ACLs of its own. Nothing leaves this machine."
         )
         yield DemoEnvironment(endpoint=emulator.endpoint, regions=list(DEMO_REGIONS), banner=banner)

@@ -84,7 +84,12 @@ def _worst_resources(failed: list[Finding], *, top: int) -> Table:
     table.add_column("Type")
     table.add_column("Failures", justify="right")
     table.add_column("Worst")
-    for key in sorted(scores, key=lambda k: (-scores[k], k))[:top]:
+    # The most severe failure first, then the number of failures, so the columns read in order.
+    def order(key: tuple[str, str]) -> tuple[int, int, tuple[str, str]]:
+        worst_rank = max(finding.severity.rank for finding in rules[key])
+        return (-worst_rank, -len(rules[key]), key)
+
+    for key in sorted(scores, key=order)[:top]:
         items = rules[key]
         worst = max(items, key=lambda f: f.severity.rank).severity
         style = _SEVERITY_STYLE[worst]
@@ -114,11 +119,26 @@ def _print_gaps(result: ScanResult, console: Console) -> None:
     if not incomplete and not errors:
         console.print("[green]Collection complete: every check was assessed.[/green]")
         return
+
     console.print(f"[bold yellow]Not assessed: {len(errors)} check(s) could not be evaluated[/bold yellow] "
-                  f"({len(incomplete)} collection unit(s) partial or failed):")
+                  f"({len(incomplete)} collection unit(s) partial or failed).")
     for unit in incomplete[:10]:
         first = unit.errors[0].describe() if unit.errors else "no detail"
         console.print(f"  {terminal_safe(unit.service)} {terminal_safe(unit.region)}: {unit.status.value}, "
                       f"{len(unit.errors)} error(s); first: {terminal_safe(first)}")
     if len(incomplete) > 10:
         console.print(f"  ... and {len(incomplete) - 10} more (see the JSON report's 'collection')")
+    if not incomplete:
+        # Everything was collected, so the reasons are in the findings (a related resource not scanned, ...).
+        for finding in errors[:5]:
+            console.print(f"  {finding.rule_id} on {terminal_safe(finding.resource_name)}: "
+                          f"{terminal_safe(finding.message)}")
+        if len(errors) > 5:
+            console.print(f"  ... and {len(errors) - 5} more ERROR finding(s) in the report")
+
+
+def print_next_steps(console: Console, report_paths: list[str]) -> None:
+    """Tell the reader where the fixes are."""
+    where = f" ({terminal_safe(', '.join(report_paths))})" if report_paths else ""
+    console.print(f"Next: fix the critical and high findings first. The report{where} has each finding's evidence "
+                  "and exact fix; `ridgeline rules show RULE_ID` explains a rule.")

@@ -17,11 +17,16 @@ from ridgeline.rules.model import Remediation, fill_template
 # C0 control characters (newline and tab included: a name must not start a fake line of output), DEL,
 # C1 controls, and the Unicode bidirectional overrides that can reorder text.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_MULTILINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def terminal_safe(value: object) -> str:
-    """Return `value` as text safe for a terminal and for Rich markup: control characters are shown escaped."""
-    text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", str(value))
+def terminal_safe(value: object, *, multiline: bool = False) -> str:
+    """Return `value` as text safe for a terminal and for Rich markup: control characters are shown escaped.
+
+    With `multiline`, newlines are kept (for rule text such as Terraform snippets); names never need them.
+    """
+    pattern = _CONTROL_MULTILINE if multiline else _CONTROL
+    text = pattern.sub(lambda match: f"\\x{ord(match.group()):02x}", str(value))
     return rich_escape(text)
 
 
@@ -30,6 +35,7 @@ def placeholder_values(finding: Finding) -> dict[str, str]:
     return {
         "name": finding.resource_name,
         "id": finding.resource_id,
+        "short_id": short_id(finding.resource_id),
         "account": finding.account,
         "region": finding.region,
         "type": finding.resource_type,
@@ -42,6 +48,11 @@ def render_remediation(remediation: Remediation, finding: Finding) -> dict[str, 
     quoted = {key: shlex.quote(value) for key, value in values.items()}
     return {
         "text": fill_template(remediation.text, values),
-        "cli": fill_template(remediation.cli, quoted),
+        "cli": fill_template(remediation.cli_for(finding.resource_type), quoted),
         "terraform": remediation.terraform,
     }
+
+
+def short_id(resource_id: str) -> str:
+    """Return the last segment of an ARN-like id ("sg-0123" of "arn:aws:ec2:...:security-group/sg-0123")."""
+    return resource_id.rsplit("/", 1)[-1].rsplit(":", 1)[-1]

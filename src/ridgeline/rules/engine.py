@@ -104,7 +104,9 @@ class Engine:
         for resource in resources:
             for rule in self._resource_rules.get(resource.type, ()):
                 if rule.id in active:
-                    findings.append(self.evaluate_resource(rule, resource, index))
+                    finding = self.evaluate_resource(rule, resource, index)
+                    if finding is not None:
+                        findings.append(finding)
 
         findings.extend(self._coverage_errors(coverage, active))
         for rule in self._scope_rules:
@@ -112,10 +114,18 @@ class Engine:
                 findings.extend(self._evaluate_scopes(rule, coverage, index))
         return findings
 
-    def evaluate_resource(self, rule: Rule, resource: Resource, index: ResourceIndex) -> Finding:
-        """Evaluate one resource rule on one resource."""
+    def evaluate_resource(self, rule: Rule, resource: Resource, index: ResourceIndex) -> Finding | None:
+        """Evaluate one resource rule on one resource; None when the rule does not apply to it."""
         ctx = EvalContext(index)
         ctx.resource = resource
+        if rule.applies_if is not None:
+            applies = rule.applies_if.evaluate(resource, ctx)
+            if applies is False:
+                return None
+            if applies is None:
+                reasons = ctx.reasons or ["whether the rule applies could not be decided"]
+                return _finding(rule, resource, Status.ERROR, "Not assessed: " + "; ".join(reasons),
+                                {"not_assessed": reasons})
         result = rule.condition.evaluate(resource, ctx)
         if result is False:
             return _finding(rule, resource, Status.PASS, f"{resource.name} meets: {rule.title}", {})

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{2,99}")
 _REQUIRED = ("id", "title", "severity", "category", "provider", "service", "resource_types", "description", "risk",
              "remediation")
-_ALLOWED = {*_REQUIRED, "scope", "fail_if", "require_one", "fail_message", "references", "compliance"}
+_ALLOWED = {*_REQUIRED, "scope", "fail_if", "require_one", "applies_if", "fail_message", "references", "compliance"}
 PROVIDERS = ("aws", "azure", "gcp")
 
 
@@ -179,12 +179,27 @@ def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
         fail(f"invalid scope {scope!r}; expected one of: {', '.join(SCOPES)}", "scope")
         scope = "resource"
     condition = _condition(data, merged, scope, rule_id, file, problems)
+    applies_if = None
+    if "applies_if" in merged:
+        if scope != "resource":
+            fail("'applies_if' is for resource rules; an account or region rule narrows 'require_one' instead",
+                 "applies_if")
+        else:
+            try:
+                applies_if = compile_condition(merged["applies_if"])
+            except RuleError as error:
+                problems.append(RuleError(f"rule {rule_id}: {error.reason}", file=file,
+                                          line=error.line or data.line_of("applies_if"),
+                                          field=f"applies_if.{error.field}" if error.field else "applies_if"))
+    _check_known_names(merged, resource_types, missing, fail)
 
     remediation = _remediation(merged.get("remediation"), fail) if "remediation" not in missing else None
     fail_message = str(merged.get("fail_message", ""))
     templates = [(fail_message, "fail_message")]
     if remediation is not None:
         templates += [(remediation.text, "remediation.text"), (remediation.cli, "remediation.cli")]
+        templates += [(command, f"remediation.cli.{type_name}")
+                      for type_name, command in remediation.cli_by_type.items()]
     for template, field in templates:
         try:
             bad = [name for name in template_fields(template) if name not in PLACEHOLDERS]
@@ -225,11 +240,12 @@ def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
         scope=scope,
         fail_if=condition if scope == "resource" else None,
         require_one=condition if scope != "resource" else None,
+        applies_if=applies_if,
         fail_message=fail_message,
         references=tuple(str(reference) for reference in references),
         compliance={str(framework): tuple(str(i) for i in ids) for framework, ids in compliance.items()},
         source=f"{file}:{data.line}",
-        paths=frozenset(collect_paths([condition])),
+        paths=frozenset(collect_paths([condition] + ([applies_if] if applies_if else []))),
     )
 
 
@@ -270,6 +286,33 @@ def _check_defaults(defaults: Any, file: str, line: int) -> RuleError | None:
     return None
 
 
+def _check_known_names(merged: Mapping[str, Any], resource_types: list[str], missing: list[str],
+                       fail: Callable[[str, str], None]) -> None:
+    """Report a service or resource type that no collector of the provider produces (a typo, most likely)."""
+    known = known_services(str(merged.get("provider", "")))
+    if known is None:
+        return
+    service = merged.get("service")
+    if "service" not in missing and service not in known:
+        fail(f"unknown service {service!r} for provider {merged.get('provider')}; known: {', '.join(sorted(known))}",
+             "service")
+        return
+    types = known.get(str(service), ())
+    for type_name in resource_types:
+        if type_name not in types:
+            fail(f"service {service!r} collects no resource type {type_name!r}; it collects: {', '.join(types)}",
+                 "resource_types")
+
+
+def known_services(provider: str) -> dict[str, tuple[str, ...]] | None:
+    """Return each service of `provider` with the resource types its collector produces, or None if unknown."""
+    if provider != "aws":
+        return None
+    from ridgeline.providers.aws.collectors import all_collectors
+
+    return {collector.service: collector.resource_types for collector in all_collectors()}
+
+
 def _remediation(value: Any, fail: Callable[[str, str], None]) -> Remediation | None:
     """Return the remediation, or None after reporting why it is invalid."""
     if isinstance(value, str):
@@ -281,8 +324,15 @@ def _remediation(value: Any, fail: Callable[[str, str], None]) -> Remediation | 
     if unknown:
         fail(f"unknown remediation field(s): {', '.join(sorted(unknown))}", "remediation")
         return None
+    cli = value.get("cli", "")
+    cli_by_type: dict[str, str] = {}
+    if isinstance(cli, Mapping):
+        # One command per resource type, for rules that judge users, groups and roles alike.
+        cli_by_type = {str(type_name): str(command).strip() for type_name, command in cli.items()}
+        cli = ""
     return Remediation(
         text=str(value["text"]).strip(),
-        cli=str(value.get("cli", "")).strip(),
+        cli=str(cli).strip(),
         terraform=str(value.get("terraform", "")).rstrip(),
+        cli_by_type=cli_by_type,
     )

@@ -12,7 +12,8 @@ from ridgeline.rules.conditions import Node
 SCOPES = ("resource", "account", "region")
 
 # Placeholders allowed in fail messages and remediation commands, written as ${name}.
-PLACEHOLDERS = ("name", "id", "account", "region", "type")
+PLACEHOLDERS = ("name", "id", "short_id", "account", "region", "type")
+"""`short_id` is the last segment of the id: sg-0123 of a security group ARN, a snapshot id, a key id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +23,19 @@ class Remediation:
     text: str
     cli: str = ""
     terraform: str = ""
+    cli_by_type: dict[str, str] = field(default_factory=dict)
+    """Commands for rules that judge several resource types (a user, group or role), by type."""
 
-    def to_dict(self) -> dict[str, str]:
+    def cli_for(self, resource_type: str) -> str:
+        """Return the command for `resource_type`: its own when the rule has one, else the shared one."""
+        return self.cli_by_type.get(resource_type, self.cli)
+
+    def to_dict(self) -> dict[str, Any]:
         """Return JSON-ready data."""
-        return {"text": self.text, "cli": self.cli, "terraform": self.terraform}
+        data: dict[str, Any] = {"text": self.text, "cli": self.cli, "terraform": self.terraform}
+        if self.cli_by_type:
+            data["cli_by_type"] = dict(self.cli_by_type)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,8 @@ class Rule:
 
     fail_if: Node | None = None
     require_one: Node | None = None
+    applies_if: Node | None = None
+    """For resource rules: resources for which this is false get no finding at all (not applicable)."""
     fail_message: str = ""
     references: tuple[str, ...] = ()
     compliance: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Engine, create_engine, event, func, insert, select
 
 from ridgeline.model.finding import Finding, Severity, Status
 from ridgeline.model.resource import Resource
@@ -24,13 +25,17 @@ logger = logging.getLogger(__name__)
 _BATCH = 2000
 
 
-def default_database_url() -> str:
-    """Return RIDGELINE_DATABASE_URL, or an SQLite file in the user's data folder."""
+def default_database_url(file_name: str = "ridgeline.db") -> str:
+    """Return RIDGELINE_DATABASE_URL, or an SQLite file (`file_name`) in the user's data folder."""
     configured = os.environ.get("RIDGELINE_DATABASE_URL")
     if configured:
         return configured
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ridgeline"
-    return f"sqlite:///{base / 'ridgeline.db'}"
+    return f"sqlite:///{base / file_name}"
+
+
+DEMO_DATABASE_FILE = "ridgeline-demo.db"
+"""Demo scans go to their own file, so they never mix with scans of real accounts."""
 
 
 @dataclass(slots=True)
@@ -119,6 +124,33 @@ class Store:
         with self.engine.connect() as connection:
             row = connection.execute(select(schema.scans).where(schema.scans.c.id == scan_id)).mappings().first()
         return _scan(row) if row else None
+
+    def find_scan_ids(self, prefix: str, limit: int = 2) -> list[str]:
+        """Return up to `limit` scan ids that start with `prefix`, so a caller can spot an ambiguous prefix."""
+        # LIKE wildcards in the prefix are escaped: "%" must match a literal percent sign.
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(schema.scans.c.id).where(schema.scans.c.id.like(pattern, escape="\\"))
+                .order_by(schema.scans.c.started_at.desc()).limit(limit)
+            ).scalars().all()
+        return list(rows)
+
+    def count_findings(self, scan_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Return the number of findings per status for each scan: scan id -> status -> count."""
+        counts: dict[str, dict[str, int]] = {scan_id: {} for scan_id in scan_ids}
+        if not scan_ids:
+            return counts
+        findings = schema.findings
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(findings.c.scan_id, findings.c.status, func.count())
+                .where(findings.c.scan_id.in_(list(scan_ids)))
+                .group_by(findings.c.scan_id, findings.c.status)
+            ).all()
+        for scan_id, status, count in rows:
+            counts[scan_id][status] = count
+        return counts
 
     def load_findings(self, scan_id: str) -> list[Finding]:
         """Return the findings of a scan."""

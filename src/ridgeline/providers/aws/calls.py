@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from ridgeline.model.scan import CallError
 
@@ -95,7 +96,8 @@ class CallFailed(Exception):
         return CallError(call=self.call.action, code=self.code, message=self.message, resource_id=self.resource_id)
 
 
-def classify(call: ApiCall, error: ClientError | BotoCoreError, resource_id: str = "") -> CallFailed:
+def classify(call: ApiCall, error: ClientError | BotoCoreError | ResponseParserError,
+             resource_id: str = "") -> CallFailed:
     """Turn a botocore exception into CallFailed with the provider's code and message."""
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
@@ -103,7 +105,7 @@ def classify(call: ApiCall, error: ClientError | BotoCoreError, resource_id: str
         message = str(details.get("Message") or error)
     else:
         code = type(error).__name__
-        message = str(error)
+        message = " ".join(str(error).split())[:500]
     return CallFailed(call, code, message, resource_id)
 
 

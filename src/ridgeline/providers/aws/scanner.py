@@ -8,6 +8,7 @@ for its details never blocks another unit from starting.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -27,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 # Calls the scanner itself makes before any collector runs.
 SCANNER_CALLS = (*api_calls("sts", "GetCallerIdentity"), *api_calls("ec2", "DescribeRegions"))
+
+
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 
 
 class ScanSetupError(RuntimeError):
@@ -92,10 +96,20 @@ def collect_aws(options: AwsScanOptions, progress: ProgressCallback | None = Non
     """Collect one account: identify it, choose regions, run every (region, service) unit."""
     started = time.monotonic()
     collectors = select_collectors(options.services)
-    session = session or AwsSession(profile=options.profile, role_arn=options.role_arn,
-                                    external_id=options.external_id)
-    account, partition = _identify(session)
-    regions = list(options.regions) if options.regions else _enabled_regions(session, account)
+    if options.role_arn and not _ROLE_ARN.fullmatch(options.role_arn):
+        raise ScanSetupError(f"invalid --role-arn {options.role_arn!r}: expected arn:aws:iam::ACCOUNT_ID:role/NAME")
+    if session is None:
+        try:
+            session = AwsSession(profile=options.profile, role_arn=options.role_arn, external_id=options.external_id)
+        except BotoCoreError as error:
+            raise ScanSetupError(f"cannot set up AWS credentials: {_one_line(error)}") from error
+    account, partition = _identify(session, options.role_arn)
+    enabled = _enabled_regions(session, account, required=not options.regions)
+    regions = list(options.regions) if options.regions else list(enabled or [])
+    unknown = [region for region in regions if enabled is not None and region not in enabled]
+    if unknown:
+        raise ScanSetupError(f"region(s) {', '.join(unknown)} are not enabled for account {account} (or do not "
+                             f"exist); enabled: {', '.join(enabled or [])}")
     logger.info("scanning account %s in %d region(s) for %d service(s)", account, len(regions), len(collectors))
 
     plan: list[tuple[CollectorSpec, str]] = []
@@ -145,27 +159,43 @@ def _run_unit(collector: CollectorSpec, unit: UnitContext) -> Coverage:
     return coverage
 
 
-def _identify(session: AwsSession) -> tuple[str, str]:
+def _identify(session: AwsSession, role_arn: str | None) -> tuple[str, str]:
     sts = session.client("sts")
     call = SCANNER_CALLS[0]
     try:
         identity = sts.get_caller_identity()
     except (ClientError, BotoCoreError) as error:
+        if role_arn:
+            raise ScanSetupError(
+                f"cannot assume role {role_arn} ({_one_line(error)}). Check that the role exists, that its trust "
+                "policy allows your identity, and the --external-id it expects."
+            ) from error
         raise ScanSetupError(
-            f"cannot identify the AWS account ({call.action} failed: {error}). Configure credentials "
+            f"cannot identify the AWS account ({call.action} failed: {_one_line(error)}). Configure credentials "
             "(aws configure, aws sso login, AWS_PROFILE or --profile) and try again."
         ) from error
     arn = identity["Arn"]
     return identity["Account"], arn.split(":")[1]
 
 
-def _enabled_regions(session: AwsSession, account: str) -> list[str]:
+def _one_line(error: BaseException) -> str:
+    """Return an exception's text on one line (botocore messages can span several)."""
+    return " ".join(str(error).split())
+
+
+def _enabled_regions(session: AwsSession, account: str, *, required: bool) -> list[str] | None:
+    """Return the regions enabled for the account; None when they cannot be listed and are not required."""
     ec2 = session.client("ec2")
     try:
         response = ec2.describe_regions(AllRegions=False)
     except (ClientError, BotoCoreError) as error:
+        if not required:
+            logger.warning("account %s: cannot list enabled regions (%s); scanning the regions given as they are",
+                           account, _one_line(error))
+            return None
         raise ScanSetupError(
-            f"cannot list the regions enabled for account {account} (ec2:DescribeRegions failed: {error}); "
+            f"cannot list the regions enabled for account {account} (ec2:DescribeRegions failed: "
+            f"{_one_line(error)}); "
             "grant ec2:DescribeRegions or pass --regions"
         ) from error
     return sorted(region["RegionName"] for region in response.get("Regions", []))

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from ridgeline.model.redaction import redact
 from ridgeline.model.resource import Resource
@@ -88,7 +89,7 @@ class UnitContext:
             if error_code(error) in missing:
                 return None
             raise classify(call, error, resource_id) from error
-        except BotoCoreError as error:
+        except (BotoCoreError, ResponseParserError) as error:
             raise classify(call, error, resource_id) from error
         response.pop("ResponseMetadata", None)
         return response
@@ -103,7 +104,7 @@ class UnitContext:
                 items.extend(page.get(key, []))
         except ClientError as error:
             raise classify(call, error) from error
-        except BotoCoreError as error:
+        except (BotoCoreError, ResponseParserError) as error:
             raise classify(call, error) from error
         return items
 

@@ -84,7 +84,7 @@ def _collect_account_block(unit: UnitContext) -> None:
     if response is not None:
         configuration.update(config_shape(response.get("PublicAccessBlockConfiguration", {})))
     unit.add(unit.new_resource(ACCOUNT_PUBLIC_ACCESS_BLOCK, unit.account, unit.account,
-                               region=unit.session.default_region, configuration=configuration))
+                               region="global", configuration=configuration))
 
 
 def _collect_bucket(unit: UnitContext, bucket: dict[str, Any]) -> Resource | None:

@@ -123,7 +123,7 @@ def demo(regions: str | None, services: str | None, **report_options: Any) -> No
     Starts moto's server on a free loopback port inside this process, seeds the account, and scans it
     over HTTP exactly like a real account. Needs the `demo` extra: pip install 'ridgeline[demo]'.
     """
-    from ridgeline.demo.run import DemoUnavailable, demo_environment
+    from ridgeline.demo.run import NOT_EMULATED, DemoUnavailable, demo_environment
 
     try:
         select_collectors(split_list(services))
@@ -132,7 +132,9 @@ def demo(regions: str | None, services: str | None, **report_options: Any) -> No
         raise SystemExit(EXIT_SETUP) from None
     try:
         with demo_environment() as environment:
-            options = AwsScanOptions(regions=split_list(regions) or environment.regions, services=split_list(services))
+            chosen = split_list(services) or [collector.service for collector in select_collectors(None)
+                                              if collector.service not in NOT_EMULATED]
+            options = AwsScanOptions(regions=split_list(regions) or environment.regions, services=chosen)
             report_options["database"] = report_options["database"] or default_database_url(DEMO_DATABASE_FILE)
             run_aws_scan(options, banner=environment.banner, **report_options)
     except DemoUnavailable as error:

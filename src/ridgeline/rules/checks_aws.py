@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ridgeline.analysis import monitoring
 from ridgeline.analysis.iam import policy as iam_policy
 from ridgeline.analysis.iam import principals as iam_principals
 from ridgeline.analysis.network import aws as network
@@ -467,3 +468,24 @@ def iam_privilege_escalation(policy: Any) -> Outcome:
         return _verdict(iam_principals.privilege_escalation(_parse(policy)))
     except iam_policy.PolicyParseError as error:
         return Outcome(None, f"invalid policy document: {error}")
+
+
+# --- Monitoring: CloudWatch Logs metric filters, alarms and SNS topics ------------------------------
+# The values are those the monitoring collector records on an AWS::Logs::LogGroup. Filter patterns are
+# compared by ridgeline.analysis.monitoring as formulas, not as text.
+
+
+@check_function("aws.log_group_alerts_on_events", path_args=("filters", "alarms", "subscriptions"),
+                literal_args=("patterns",), required=("filters", "alarms", "subscriptions", "patterns"))
+def log_group_alerts_on_events(filters: Any, alarms: Any, subscriptions: Any, patterns: Any) -> Outcome:
+    """True when a log group has a metric filter covering one of `patterns` whose alarm notifies an SNS
+    topic with a confirmed subscription."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) for p in patterns):
+        return Outcome(None, f"patterns must be a non-empty list of filter patterns, found {patterns!r}")
+    try:
+        verdict = monitoring.alerting_for_patterns(filters, alarms, subscriptions, patterns)
+    except (monitoring.PatternError, monitoring.MonitoringDataError) as error:
+        return Outcome(None, str(error))
+    return Outcome(verdict.matched, verdict.detail)

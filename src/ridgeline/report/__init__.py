@@ -12,11 +12,16 @@ Renderer = Callable[[ScanResult], bytes]
 
 def renderers() -> dict[str, tuple[Renderer, str]]:
     """Return the file formats: name -> (renderer, file suffix)."""
-    from ridgeline.report import native, ocsf
+    from ridgeline.report import asff, csv_report, html, junit, native, ocsf, sarif
 
     return {
         "json": (native.render, ".json"),
         "ocsf": (ocsf.render, ".ocsf.json"),
+        "html": (html.render, ".html"),
+        "csv": (csv_report.render, ".csv"),
+        "asff": (asff.render, ".asff.json"),
+        "sarif": (sarif.render, ".sarif"),
+        "junit": (junit.render, ".junit.xml"),
     }
 
 

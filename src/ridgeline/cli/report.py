@@ -1,0 +1,152 @@
+"""`ridgeline report`: render any report format again from a stored scan, without scanning."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from ridgeline.cli.common import EXIT_SETUP, load_rules, parse_formats
+from ridgeline.model.finding import Status
+from ridgeline.pipeline import ScanResult
+from ridgeline.providers.aws.scanner import Collection
+from ridgeline.report import renderers, write_reports
+from ridgeline.report.terminal import print_summary
+from ridgeline.report.text import terminal_safe
+from ridgeline.store.database import Store, default_database_url
+
+logger = logging.getLogger(__name__)
+
+
+@click.command()
+@click.argument("scan_id", default="latest", metavar="[SCAN_ID|latest]")
+@click.option("--list", "list_scans", is_flag=True, help="List the stored scans (newest first) instead of rendering.")
+@click.option("--limit", default=20, show_default=True, help="Number of scans --list shows.")
+@click.option("--output-format", "-f", "output_format", default="html", show_default=True,
+              help="Comma-separated report formats to write: " + ", ".join(renderers()) + ".")
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("ridgeline-output"), show_default=True, help="Folder for the report files.")
+@click.option("--database", default=None,
+              help="SQLAlchemy URL of the store [default: RIDGELINE_DATABASE_URL or "
+                   "~/.local/share/ridgeline/ridgeline.db].")
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Custom rule file or folder the scan used, so that its findings get titles and remediation "
+                   "(repeatable).")
+@click.option("--summary", is_flag=True, help="Also print the terminal summary of the scan.")
+def report(scan_id: str, list_scans: bool, limit: int, output_format: str, output_dir: Path, database: str | None,
+           rule_paths: Sequence[Path], summary: bool) -> None:
+    """Write reports of a stored scan again, in any format, without scanning.
+
+    SCAN_ID is a scan id or a unique prefix of one; `latest` (the default) takes the newest scan.
+    Remediation, titles and references come from the rules installed now (plus --rules); findings,
+    evidence and coverage are the stored ones.
+    """
+    errors = Console(stderr=True)
+    store = _open_store(database, errors)
+
+    if list_scans:
+        _print_scans(store, limit, Console())
+        return
+
+    formats = parse_formats(output_format)
+    result = load_scan_result(store, _resolve_scan_id(store, scan_id, errors), rule_paths)
+    console = Console()
+    if summary:
+        print_summary(result, console)
+    for path in write_reports(result, formats, output_dir):
+        console.print(f"Report written: {terminal_safe(path)}")
+
+
+def load_scan_result(store: Store, scan_id: str, rule_paths: Sequence[Path] = ()) -> ScanResult:
+    """Rebuild the ScanResult of a stored scan, with the built-in rules and those under `rule_paths`."""
+    scan = store.get_scan(scan_id)
+    if scan is None:
+        raise KeyError(scan_id)
+    collection = Collection(
+        provider=scan.provider,
+        accounts=scan.accounts,
+        regions=scan.regions,
+        resources=store.load_resources(scan_id),
+        coverage=store.load_coverage(scan_id),
+        api_calls=scan.api_calls,
+        duration_s=scan.duration_s,
+    )
+    findings = store.load_findings(scan_id)
+    # The order a scan reports in: most severe first, FAIL before the other statuses.
+    findings.sort(key=lambda f: (-f.severity.rank, f.status is not Status.FAIL, f.rule_id, f.resource_id))
+    rules = {rule.id: rule for rule in load_rules(rule_paths)}
+    unknown = sorted({f.rule_id for f in findings} - set(rules))
+    if unknown:
+        logger.warning("scan %s: %d rule(s) are not loaded now, so their findings have no title or remediation: "
+                       "%s (pass the scan's custom rules with --rules)", scan_id, len(unknown), ", ".join(unknown))
+    logger.info("scan %s loaded: %d resource(s), %d finding(s)", scan_id, len(collection.resources), len(findings))
+    return ScanResult(scan=scan, collection=collection, findings=findings, rules=rules)
+
+
+def _open_store(database: str | None, errors: Console) -> Store:
+    url = database or default_database_url()
+    # Opening an SQLite URL creates the file; a report must not leave an empty database behind a typo.
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).expanduser().is_file():
+        errors.print(f"[red]error:[/red] no database at {terminal_safe(url)}; run a scan first or pass "
+                     "--database (or set RIDGELINE_DATABASE_URL).")
+        raise SystemExit(EXIT_SETUP)
+    return Store(url)
+
+
+def _resolve_scan_id(store: Store, scan_id: str, errors: Console) -> str:
+    if scan_id == "latest":
+        newest = store.list_scans(limit=1)
+        if not newest:
+            errors.print(f"[red]error:[/red] the database {terminal_safe(store.url)} holds no scan.")
+            raise SystemExit(EXIT_SETUP)
+        return newest[0].id
+
+    if store.get_scan(scan_id) is not None:
+        return scan_id
+    matches = store.find_scan_ids(scan_id, limit=2)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        errors.print(f"[red]error:[/red] no scan {terminal_safe(scan_id)!r} in {terminal_safe(store.url)}; "
+                     "`ridgeline report --list` lists the stored scans.")
+    else:
+        errors.print(f"[red]error:[/red] scan id prefix {terminal_safe(scan_id)!r} is ambiguous; "
+                     "give more characters (`ridgeline report --list` lists the stored scans).")
+    raise SystemExit(EXIT_SETUP)
+
+
+def _print_scans(store: Store, limit: int, console: Console) -> None:
+    scans = store.list_scans(limit=limit)
+    if not scans:
+        console.print(f"No scan stored in {terminal_safe(store.url)}.")
+        return
+    counts = store.count_findings([scan.id for scan in scans])
+    table = Table(title=f"Stored scans in {terminal_safe(store.url)}, newest first", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Scan id", no_wrap=True)
+    table.add_column("Started (UTC)")
+    table.add_column("Scope", overflow="fold")
+    table.add_column("Findings")
+    for scan in scans:
+        accounts = terminal_safe(", ".join(scan.accounts))
+        scope = f"{terminal_safe(scan.provider)} {accounts}\n{len(scan.regions)} region(s)"
+        found = counts[scan.id]
+        findings = f"{found.get(Status.FAIL.value, 0)} FAIL\n{found.get(Status.ERROR.value, 0)} ERROR"
+        if not scan.complete:
+            findings += "\n[yellow]incomplete[/yellow]"
+        table.add_row(terminal_safe(scan.id), terminal_safe(_minutes(scan.started_at)), scope,
+                      findings)
+    console.print(table)
+
+
+def _minutes(timestamp: str) -> str:
+    try:
+        return datetime.fromisoformat(timestamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return timestamp

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ridgeline import __version__
-from ridgeline.cli import permissions, rules, scan
+from ridgeline.cli import compliance, permissions, report, rules, scan
 from ridgeline.cli.common import EXIT_GATE, EXIT_SETUP
 
 
@@ -41,5 +41,8 @@ main.add_command(scan.scan)
 main.add_command(scan.demo)
 main.add_command(rules.rules)
 main.add_command(permissions.permissions)
+main.add_command(compliance.compliance)
+main.add_command(compliance.frameworks)
+main.add_command(report.report)
 
 __all__ = ["EXIT_GATE", "EXIT_SETUP", "main"]

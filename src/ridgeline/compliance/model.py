@@ -20,7 +20,8 @@ class Requirement:
     """Id or name of the section the requirement belongs to."""
 
     automated: bool
-    """Whether the framework itself says configuration can judge the requirement."""
+    """Whether configuration can judge the requirement: the framework's own word where it classifies its
+    requirements (CIS "Automated"), otherwise the framework file author's judgement."""
 
     rules: tuple[str, ...] = ()
     """Ridgeline rules that judge the requirement; empty means a person must assess it (manual)."""
@@ -43,6 +44,10 @@ class Framework:
     """Section id to section title."""
 
     source: str = ""
+    """File and line the framework was loaded from."""
+
+    description: str = ""
+    """Scope of the file and the meaning of its `automated` flags."""
 
 
 class RequirementStatus(StrEnum):
@@ -53,7 +58,8 @@ class RequirementStatus(StrEnum):
     MANUAL = "manual"
     """No rule judges it: a person must assess it."""
     NOT_ASSESSED = "not-assessed"
-    """Rules exist, but none produced a PASS or FAIL (their service was not scanned, or ERROR)."""
+    """Rules exist but gave no verdict: no FAIL, and no PASS without ERROR findings beside it (their service
+    was not scanned, a finding is ERROR, or no resource of their types exists)."""
 
 
 @dataclass(slots=True)
@@ -71,6 +77,12 @@ class RequirementResult:
     muted_findings: int = 0
     first_failed_at: str | None = None
     """When the oldest open FAIL finding of the requirement was first seen, when history is known."""
+
+    reason: str = ""
+    """One-sentence explanation of a NOT_ASSESSED (or MANUAL) status; empty for PASS and FAIL."""
+
+    rules: tuple[str, ...] = ()
+    """The rules that judged it: those the framework lists, then rules whose `compliance` block claims it."""
 
 
 @dataclass(slots=True)

@@ -96,7 +96,11 @@ def test_rules_list_and_show() -> None:
 def test_every_rule_has_complete_metadata() -> None:
     for rule in load_builtin_rules():
         assert rule.remediation.text, rule.id
-        assert rule.remediation.cli, rule.id
+        assert rule.remediation.cli or rule.remediation.cli_by_type, rule.id
+        for type_name in rule.remediation.cli_by_type:
+            assert type_name in rule.resource_types, rule.id
+        if rule.remediation.cli_by_type and not rule.remediation.cli:
+            assert set(rule.remediation.cli_by_type) == set(rule.resource_types), rule.id
         assert rule.remediation.terraform, rule.id
         assert rule.description and rule.risk, rule.id
 

@@ -52,6 +52,11 @@ def output_options(function: Any) -> Any:
         click.option("--no-store", is_flag=True, help="Do not save the scan in the database."),
         click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
                      help="Extra rule file or folder, in the built-in rule format (repeatable)."),
+        click.option("--compliance", "compliance_ids", multiple=True,
+                     help="Show and report the posture for this framework id, e.g. cis-aws-7.0 (repeatable; "
+                          "`ridgeline frameworks list` shows them)."),
+        click.option("--frameworks", "framework_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+                     help="Extra framework file or folder, in the built-in framework format (repeatable)."),
         click.option("--suppressions", "suppressions_path",
                      type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="YAML file of suppressions: FAIL findings it matches become MUTED, with its reason."),

@@ -18,6 +18,9 @@ from ridgeline.cli.common import (
     parse_formats,
     split_list,
 )
+from ridgeline.compliance.loader import FrameworkFileErrors, UnknownFrameworkError, find_framework, load_frameworks
+from ridgeline.compliance.posture import compute_posture
+from ridgeline.compliance.render import summary_line
 from ridgeline.model.finding import Status
 from ridgeline.model.scan import Coverage
 from ridgeline.pipeline import evaluate_collection
@@ -61,7 +64,8 @@ def scan_aws(profile: str | None, role_arn: str | None, external_id: str | None,
 
 def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Path, fail_on: str | None,
                  database: str | None, no_store: bool, rule_paths: Sequence[Path], top: int,
-                 suppressions_path: Path | None = None, banner: str = "") -> None:
+                 suppressions_path: Path | None = None, compliance_ids: Sequence[str] = (),
+                 framework_paths: Sequence[Path] = (), banner: str = "") -> None:
     """Collect, evaluate, store and report one AWS scan, then exit with the gate's code."""
     formats = parse_formats(output_format)
     rules = load_rules(rule_paths)
@@ -71,6 +75,12 @@ def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Pat
         suppressions = load_suppressions(suppressions_path, [r.id for r in rules]) if suppressions_path else None
     except SuppressionErrors as error:
         errors.print(f"[red]Invalid suppressions:[/red]\n{terminal_safe(error)}", soft_wrap=True)
+        raise SystemExit(EXIT_SETUP) from None
+    try:
+        frameworks = [find_framework(load_frameworks(framework_paths, rule_ids={r.id for r in rules}), framework_id)
+                      for framework_id in compliance_ids]
+    except (UnknownFrameworkError, FrameworkFileErrors) as error:
+        errors.print(f"[red]Invalid --compliance or --frameworks:[/red]\n{terminal_safe(error)}", soft_wrap=True)
         raise SystemExit(EXIT_SETUP) from None
     if banner:
         errors.print(banner)
@@ -85,7 +95,13 @@ def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Pat
     result = evaluate_collection(collection, rules, store=store, options={
         "regions": options.regions, "services": options.services, "role_arn": options.role_arn,
     }, suppressions=suppressions)
+    for framework in frameworks:
+        result.postures.append(compute_posture(framework, result.findings, rules,
+                                               coverage=result.collection.coverage))
     print_summary(result, console, top=top)
+    for posture in result.postures:
+        console.print(f"[bold]{terminal_safe(posture.framework.name)} {terminal_safe(posture.framework.version)}"
+                      f"[/bold]: {summary_line(posture)}")
     if result.suppression_report is not None:
         print_suppression_report(result.suppression_report, console)
     written = write_reports(result, formats, output_dir)

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from ridgeline import __version__
+from ridgeline.compliance.posture import posture_to_dict
 from ridgeline.model.finding import Finding, Status
 from ridgeline.pipeline import ScanResult
 from ridgeline.report.text import render_remediation
@@ -63,6 +64,7 @@ def scan_document(result: ScanResult) -> dict[str, Any]:
         },
         "collection": [unit.to_dict() for unit in result.collection.coverage],
         "summary": {"resources": len(result.collection.resources), "findings": counts},
+        "compliance": [posture_to_dict(posture) for posture in result.postures],
         "findings": [finding_document(finding, result) for finding in result.findings],
     }
 

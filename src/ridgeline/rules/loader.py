@@ -194,6 +194,11 @@ def build_rule(data: LineDict, defaults: Mapping[str, Any], file: str) -> Rule:
     _check_known_names(merged, resource_types, missing, fail)
 
     remediation = _remediation(merged.get("remediation"), fail) if "remediation" not in missing else None
+    if remediation is not None:
+        for type_name in remediation.cli_by_type:
+            if type_name not in resource_types:
+                fail(f"remediation.cli names {type_name!r}, which is not one of the rule's resource_types",
+                     "remediation")
     fail_message = str(merged.get("fail_message", ""))
     templates = [(fail_message, "fail_message")]
     if remediation is not None:

@@ -13,6 +13,7 @@ from ridgeline.analysis import monitoring
 from ridgeline.analysis.iam import policy as iam_policy
 from ridgeline.analysis.iam import principals as iam_principals
 from ridgeline.analysis.network import aws as network
+from ridgeline.analysis.secrets import secret_like_names
 from ridgeline.analysis.storage import AclParseError, denies_insecure_transport, public_acl_grants
 from ridgeline.rules.functions import Outcome, check_function
 
@@ -489,3 +490,17 @@ def log_group_alerts_on_events(filters: Any, alarms: Any, subscriptions: Any, pa
     except (monitoring.PatternError, monitoring.MonitoringDataError) as error:
         return Outcome(None, str(error))
     return Outcome(verdict.matched, verdict.detail)
+
+
+# Secrets in configuration ------------------------------------------------------------------------------
+
+
+@check_function("aws.secret_like_variables", path_args=("variables",), required=("variables",))
+def secret_like_variables(variables: Any) -> Outcome:
+    """True when a mapping of variables (Lambda environment) has names that suggest a plaintext secret."""
+    if variables is None:
+        return Outcome(False, "")
+    if not isinstance(variables, dict):
+        return Outcome(None, f"expected a mapping of variables, found {type(variables).__name__}")
+    names = secret_like_names(str(name) for name in variables)
+    return Outcome(bool(names), "Variables named like secrets: " + ", ".join(names) if names else "")

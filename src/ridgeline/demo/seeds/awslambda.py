@@ -14,7 +14,7 @@ _HANDLER = "def handler(event, context):\n    return {'statusCode': 200}\n"
 
 
 def seed(endpoint: str) -> int:
-    """Create the demo functions and their execution role, and return how many functions."""
+    """Create the demo functions and their execution role, and return how many resources."""
     role = _execution_role(endpoint)
     us = emulator_client(endpoint, "lambda")
     eu = emulator_client(endpoint, "lambda", "eu-west-1")
@@ -31,11 +31,12 @@ def seed(endpoint: str) -> int:
               Environment={"Variables": {"DB_PASSWORD": "demo-secret-never-shown", "STAGE": "demo"}})
 
     _function(eu, "demo-secure-function", role)
-    eu.add_permission(FunctionName="demo-secure-function", StatementId="FromUploadsBucket",
+    # Only S3 events of the secured data bucket in this region (created by the s3 seed) may invoke it.
+    eu.add_permission(FunctionName="demo-secure-function", StatementId="FromSecureDataBucket",
                       Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
-                      SourceArn="arn:aws:s3:::demo-secure-uploads", SourceAccount=DEMO_ACCOUNT)
+                      SourceArn="arn:aws:s3:::demo-secure-data", SourceAccount=DEMO_ACCOUNT)
     eu.create_function_url_config(FunctionName="demo-secure-function", AuthType="AWS_IAM")
-    return 4
+    return 5
 
 
 def _execution_role(endpoint: str) -> str:

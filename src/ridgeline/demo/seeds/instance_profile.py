@@ -1,5 +1,5 @@
-"""Demo instance role: an instance in eu-west-1 that reaches AWS through an instance profile, the secured
-twin of the us-east-1 instances that have none."""
+"""Demo instance role: an instance in eu-west-1 that reaches AWS through an instance profile, a secured
+twin of demo-imdsv1-public-ssh in us-east-1, which has none."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def seed(endpoint: str) -> int:
         IamInstanceProfile={"Name": _NAME},
         MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
         BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8, "Encrypted": True}}],
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": _NAME}]}],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": _NAME}]},
+                           {"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": f"{_NAME}-root"}]}],
     )
     return 3

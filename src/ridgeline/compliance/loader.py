@@ -22,7 +22,7 @@ import yaml
 from ridgeline.compliance.model import Framework, Requirement
 from ridgeline.rules.errors import RuleError
 from ridgeline.rules.loader import PROVIDERS
-from ridgeline.rules.yamlsource import LineDict, LineList, load_yaml
+from ridgeline.rules.yamlsource import LineDict, LineList, expand_yaml_paths, load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -62,16 +62,8 @@ def builtin_framework_files() -> list[Path]:
 
 
 def expand_framework_paths(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into the .yaml/.yml files under them, sorted; raise FileNotFoundError otherwise."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"framework file or folder not found: {path}")
-    return files
+    """Expand folders into the framework files under them, sorted; raise FileNotFoundError otherwise."""
+    return expand_yaml_paths(paths, "framework")
 
 
 def load_frameworks(extra_paths: Iterable[Path] = (), *, rule_ids: Collection[str] | None = None) -> list[Framework]:

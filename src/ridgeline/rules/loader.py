@@ -20,7 +20,7 @@ from ridgeline.model.finding import CATEGORIES, Severity
 from ridgeline.rules.conditions import Node, collect_paths, compile_condition
 from ridgeline.rules.errors import RuleError
 from ridgeline.rules.model import PLACEHOLDERS, SCOPES, Remediation, Rule, template_fields
-from ridgeline.rules.yamlsource import LineDict, load_yaml
+from ridgeline.rules.yamlsource import LineDict, expand_yaml_paths, load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -51,16 +51,8 @@ def load_builtin_rules() -> list[Rule]:
 
 
 def expand_rule_paths(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into the .yaml/.yml files under them, sorted; raise FileNotFoundError otherwise."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"rule file or folder not found: {path}")
-    return files
+    """Expand folders into the rule files under them, sorted; raise FileNotFoundError otherwise."""
+    return expand_yaml_paths(paths, "rule")
 
 
 def load_rule_files(paths: Iterable[Path], *, known_ids: Iterable[str] = ()) -> list[Rule]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,16 @@ def load_yaml(path: Path) -> Any:
 def load_yaml_text(text: str) -> Any:
     """Parse YAML text the same way as `load_yaml`."""
     return yaml.load(text, Loader=_LineLoader)
+
+
+def expand_yaml_paths(paths: Iterable[Path], kind: str) -> list[Path]:
+    """Expand folders into the .yaml/.yml files under them, sorted; raise FileNotFoundError naming `kind`."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{kind} file or folder not found: {path}")
+    return files

@@ -19,7 +19,7 @@ from ridgeline.providers.aws.scanner import Collection
 from ridgeline.report import renderers, write_reports
 from ridgeline.report.terminal import print_summary
 from ridgeline.report.text import terminal_safe
-from ridgeline.store.database import Store, default_database_url
+from ridgeline.store.database import DEMO_DATABASE_FILE, Store, default_database_url
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,10 @@ logger = logging.getLogger(__name__)
               help="Custom rule file or folder the scan used, so that its findings get titles and remediation "
                    "(repeatable).")
 @click.option("--summary", is_flag=True, help="Also print the terminal summary of the scan.")
+@click.option("--demo", is_flag=True,
+              help=f"Read the scans of `ridgeline demo`, which go to their own database ({DEMO_DATABASE_FILE}).")
 def report(scan_id: str, list_scans: bool, limit: int, output_format: str, output_dir: Path, database: str | None,
-           rule_paths: Sequence[Path], summary: bool) -> None:
+           rule_paths: Sequence[Path], summary: bool, demo: bool) -> None:
     """Write reports of a stored scan again, in any format, without scanning.
 
     SCAN_ID is a scan id or a unique prefix of one; `latest` (the default) takes the newest scan.
@@ -48,6 +50,8 @@ def report(scan_id: str, list_scans: bool, limit: int, output_format: str, outpu
     evidence and coverage are the stored ones.
     """
     errors = Console(stderr=True)
+    if database is None and demo:
+        database = default_database_url(DEMO_DATABASE_FILE)
     store = _open_store(database, errors)
 
     if list_scans:

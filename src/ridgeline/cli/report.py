@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ridgeline.cli.common import EXIT_SETUP, load_rules, parse_formats
+from ridgeline.compliance.loader import FrameworkFileErrors, UnknownFrameworkError, find_framework, load_frameworks
+from ridgeline.compliance.posture import compute_posture
 from ridgeline.model.finding import Status
 from ridgeline.pipeline import ScanResult
 from ridgeline.providers.aws.scanner import Collection
@@ -39,10 +41,16 @@ logger = logging.getLogger(__name__)
               help="Custom rule file or folder the scan used, so that its findings get titles and remediation "
                    "(repeatable).")
 @click.option("--summary", is_flag=True, help="Also print the terminal summary of the scan.")
+@click.option("--compliance", "compliance_ids", multiple=True,
+              help="Include the posture for this framework id (repeatable) [default: the frameworks the scan "
+                   "was run with].")
+@click.option("--frameworks", "framework_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Extra framework file or folder (repeatable).")
 @click.option("--demo", is_flag=True,
               help=f"Read the scans of `ridgeline demo`, which go to their own database ({DEMO_DATABASE_FILE}).")
 def report(scan_id: str, list_scans: bool, limit: int, output_format: str, output_dir: Path, database: str | None,
-           rule_paths: Sequence[Path], summary: bool, demo: bool) -> None:
+           rule_paths: Sequence[Path], summary: bool, compliance_ids: Sequence[str],
+           framework_paths: Sequence[Path], demo: bool) -> None:
     """Write reports of a stored scan again, in any format, without scanning.
 
     SCAN_ID is a scan id or a unique prefix of one; `latest` (the default) takes the newest scan.
@@ -60,6 +68,16 @@ def report(scan_id: str, list_scans: bool, limit: int, output_format: str, outpu
 
     formats = parse_formats(output_format)
     result = load_scan_result(store, _resolve_scan_id(store, scan_id, errors), rule_paths)
+    wanted = list(compliance_ids) or list(result.scan.options.get("compliance") or [])
+    try:
+        frameworks = load_frameworks(framework_paths, rule_ids=set(result.rules)) if wanted else []
+        for framework_id in wanted:
+            result.postures.append(compute_posture(find_framework(frameworks, framework_id), result.findings,
+                                                   list(result.rules.values()),
+                                                   coverage=result.collection.coverage))
+    except (UnknownFrameworkError, FrameworkFileErrors) as error:
+        errors.print(f"[red]Invalid --compliance or --frameworks:[/red]\n{terminal_safe(error)}", soft_wrap=True)
+        raise SystemExit(EXIT_SETUP) from None
     console = Console()
     if summary:
         print_summary(result, console)

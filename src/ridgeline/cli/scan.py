@@ -94,6 +94,7 @@ def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Pat
     store = None if no_store else Store(database or default_database_url())
     result = evaluate_collection(collection, rules, store=store, options={
         "regions": options.regions, "services": options.services, "role_arn": options.role_arn,
+        "compliance": [framework.id for framework in frameworks],
     }, suppressions=suppressions)
     for framework in frameworks:
         result.postures.append(compute_posture(framework, result.findings, rules,

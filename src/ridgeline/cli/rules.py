@@ -38,15 +38,25 @@ def rules_list(provider: str | None, service: str | None, category: str | None, 
     if output == "json":
         click.echo(orjson.dumps([rule.to_dict() for rule in selected], option=orjson.OPT_INDENT_2).decode())
         return
-    table = Table(title=f"{len(selected)} rules")
-    table.add_column("Id", no_wrap=True)
-    table.add_column("Severity", no_wrap=True)
-    table.add_column("Category", no_wrap=True)
-    table.add_column("Service", no_wrap=True)
-    table.add_column("Title", overflow="fold")
-    for rule in sorted(selected, key=lambda r: (r.provider, r.service, r.id)):
-        table.add_row(rule.id, rule.severity.value, rule.category, rule.service, rule.title)
-    Console().print(table)
+    console = Console()
+    ordered = sorted(selected, key=lambda r: (r.provider, r.service, r.id))
+    if console.width >= 140:
+        table = Table(title=f"{len(selected)} rules")
+        table.add_column("Id", no_wrap=True)
+        table.add_column("Severity", no_wrap=True)
+        table.add_column("Category", no_wrap=True)
+        table.add_column("Service", no_wrap=True)
+        table.add_column("Title", overflow="fold")
+        for rule in ordered:
+            table.add_row(rule.id, rule.severity.value, rule.category, rule.service, terminal_safe(rule.title))
+        console.print(table)
+        return
+
+    # Narrow terminals: two lines per rule, so no column is cut.
+    console.print(f"[bold]{len(selected)} rules[/bold]")
+    for rule in ordered:
+        console.print(f"[bold]{rule.id}[/bold]  {rule.severity.value}, {rule.category}, {rule.service}")
+        console.print(f"    {terminal_safe(rule.title)}", style="dim")
 
 
 @rules.command("show")

@@ -1,0 +1,332 @@
+"""Import of AWS Config exports into the resource envelope, so the rules judge a file as they judge a scan.
+
+Reads the configuration snapshot and history files that Config delivers to S3 (`configurationItems`,
+gzipped or not). It also reads the API item shape of GetResourceConfigHistory and BatchGetResourceConfig,
+where `configuration` is a JSON string, advanced query results (SelectResourceConfig `Results`), single
+items, JSON arrays of items and JSON lines. Errors in files and items are collected in an `ImportReport`
+instead of raised, so one bad item or file costs only itself. Only a missing source raises.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ridgeline.imports.sources import InputFile, iter_input_files
+from ridgeline.model.redaction import redact
+from ridgeline.model.resource import Resource
+from ridgeline.providers.aws.shape import iso_time
+
+logger = logging.getLogger(__name__)
+
+# Items describing a resource that no longer exists or is no longer recorded carry no configuration to judge.
+SKIPPED_STATUSES = frozenset({"ResourceDeleted", "ResourceNotRecorded", "ResourceDeletedNotRecorded"})
+
+# Supplementary values that the live collectors keep as JSON text, because the rule functions parse
+# them: the S3 ACL and the resource policies of Lambda and KMS. Every other JSON string is decoded.
+TEXT_SUPPLEMENTARY_KEYS = frozenset({"AccessControlList", "Policy"})
+
+
+@dataclass(frozen=True, slots=True)
+class ImportIssue:
+    """A file or item that could not be imported, or imported only in part."""
+
+    file: str
+    location: str
+    """"item N" (0-based index in the file's list), "line N" (1-based, JSON lines) or "" for the whole file."""
+
+    message: str
+
+    def describe(self) -> str:
+        """Return a one-line description such as "snap.json, item 3: missing resourceType"."""
+        where = f", {self.location}" if self.location else ""
+        return f"{self.file}{where}: {self.message}"
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """Import totals: resources per type, skipped items per status, and every error."""
+
+    imported: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Items left out on purpose, counted by configurationItemStatus (ResourceDeleted, ...)."""
+
+    errors: list[ImportIssue] = field(default_factory=list)
+
+    def add_error(self, file: str, location: str, message: str) -> None:
+        """Record an error and log it as a warning."""
+        issue = ImportIssue(file, location, message)
+        self.errors.append(issue)
+        logger.warning("import: %s", issue.describe())
+
+
+class InvalidItem(ValueError):
+    """A configuration item that cannot become a resource. The message names the missing or invalid field."""
+
+
+def iter_aws_config_items(source: str | Path, report: ImportReport | None = None) -> Iterator[Resource]:
+    """Yield a redacted resource for every importable item under `source` (a file, a folder or "-").
+
+    Errors go to `report` (pass one to read them). Raises FileNotFoundError when `source` does not exist.
+    """
+    report = report if report is not None else ImportReport()
+
+    # NOTE: a history file contains several items per resource, and each one is yielded, so rules judge every
+    # recorded version and report one finding per version. Callers that want the latest must keep it themselves.
+    for input_file in iter_input_files(source):
+        yield from _iter_file(input_file, report)
+
+
+def _iter_file(input_file: InputFile, report: ImportReport) -> Iterator[Resource]:
+    label = input_file.label
+    try:
+        with input_file.open_text() as stream:
+            if input_file.json_lines:
+                for number, line in enumerate(stream, start=1):
+                    yield from _iter_line(line, number, label, report)
+                return
+            document = json.load(stream)
+    except json.JSONDecodeError as error:
+        report.add_error(label, "", f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+        return
+    except (OSError, EOFError, UnicodeDecodeError) as error:
+        # OSError covers unreadable files and corrupt gzip data (gzip.BadGzipFile).
+        report.add_error(label, "", f"could not read the file: {error}")
+        return
+
+    items = _document_items(document, label, report)
+    for location, item in items:
+        resource = _import_item(item, location, label, report)
+        if resource is not None:
+            yield resource
+
+
+def _iter_line(line: str, number: int, label: str, report: ImportReport) -> Iterator[Resource]:
+    if not line.strip():
+        return
+    location = f"line {number}"
+    try:
+        document = json.loads(line)
+    except json.JSONDecodeError as error:
+        report.add_error(label, location, f"invalid JSON: {error.msg} at column {error.colno}")
+        return
+
+    # A line is usually one item, but a line holding a whole snapshot or query result works too.
+    for item_location, item in _document_items(document, label, report):
+        where = location if item_location == "item 0" and isinstance(document, dict) else f"{location}, {item_location}"
+        resource = _import_item(item, where, label, report)
+        if resource is not None:
+            yield resource
+
+
+def _document_items(document: Any, label: str, report: ImportReport) -> Iterable[tuple[str, Any]]:
+    """Return (location, item) pairs of a parsed document, recording an error when it has no items."""
+    # Recorded boto3 responses wrap the API output as {"status_code": ..., "data": {...}}.
+    if isinstance(document, dict) and "status_code" in document and isinstance(document.get("data"), dict):
+        document = document["data"]
+
+    if isinstance(document, list):
+        return _indexed(document)
+    if not isinstance(document, dict):
+        report.add_error(label, "", f"expected a JSON object or array, found {type(document).__name__}")
+        return ()
+
+    for key in ("configurationItems", "baseConfigurationItems"):
+        if key in document:
+            return _listed(document[key], key, label, report)
+    if "Results" in document:
+        return _listed(document["Results"], "Results", label, report)
+    if "resourceType" in document or "configurationItemStatus" in document:
+        return [("item 0", document)]
+    if "resourceIdentifiers" in document:
+        report.add_error(label, "", "contains resource identifiers (ListDiscoveredResources) without configurations, "
+                         "so there is nothing to judge; export configuration items or run an advanced query")
+        return ()
+    report.add_error(label, "", "not an AWS Config export: expected configurationItems, Results, "
+                     "a configuration item or a JSON array of items")
+    return ()
+
+
+def _listed(value: Any, key: str, label: str, report: ImportReport) -> Iterable[tuple[str, Any]]:
+    if not isinstance(value, list):
+        report.add_error(label, "", f"{key} must be a JSON array, found {type(value).__name__}")
+        return ()
+    return _indexed(value)
+
+
+def _indexed(items: list[Any]) -> Iterator[tuple[str, Any]]:
+    for index, item in enumerate(items):
+        yield f"item {index}", item
+
+
+def _import_item(item: Any, location: str, label: str, report: ImportReport) -> Resource | None:
+    # Advanced query results are JSON strings, one per item.
+    if isinstance(item, str):
+        try:
+            item = json.loads(item)
+        except json.JSONDecodeError as error:
+            report.add_error(label, location, f"query result is not valid JSON: {error.msg} at column {error.colno}")
+            return None
+    if not isinstance(item, dict):
+        report.add_error(label, location, f"expected a configuration item object, found {type(item).__name__}")
+        return None
+
+    status = item.get("configurationItemStatus")
+    if status in SKIPPED_STATUSES:
+        report.skipped[status] = report.skipped.get(status, 0) + 1
+        return None
+
+    try:
+        resource = resource_from_item(item, source=f"file:{label}")
+    except InvalidItem as error:
+        report.add_error(label, location, str(error))
+        return None
+    for path, reason in resource.errors.items():
+        report.add_error(label, location, f"{resource.id}: {path} {reason}")
+
+    report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
+    return redact(resource)
+
+
+def resource_from_item(item: dict[str, Any], *, source: str) -> Resource:
+    """Build the envelope of one configuration item in the delivered (CI) or the API shape.
+
+    A `configuration` that is not valid JSON keeps the item, with an entry in `errors` so rules
+    reading it report ERROR. Raises InvalidItem when the type, identity, account or region is missing.
+    """
+    resource_type = _text(item, "resourceType")
+    if not resource_type:
+        fields = ", ".join(sorted(item)) or "none"
+        raise InvalidItem(f"missing resourceType (fields present: {fields}); advanced queries must select "
+                          "resourceType, resourceId, arn, accountId and awsRegion besides configuration")
+    resource_id = _text(item, "resourceId")
+    arn = _text(item, "arn") or _text(item, "ARN")
+    if not (arn or resource_id):
+        raise InvalidItem(f"{resource_type} item has neither arn nor resourceId")
+    identity = arn or resource_id
+    account = _text(item, "accountId") or _text(item, "awsAccountId")
+    if not account:
+        raise InvalidItem(f"{identity}: missing accountId (or awsAccountId)")
+    region = _text(item, "awsRegion")
+    if not region:
+        raise InvalidItem(f"{identity}: missing awsRegion")
+
+    errors: dict[str, str] = {}
+    configuration = _configuration(item.get("configuration"), errors)
+    supplementary = _supplementary(item.get("supplementaryConfiguration"), errors)
+
+    return Resource(
+        provider="aws",
+        account=account,
+        region=region,
+        type=resource_type,
+        id=identity,
+        name=_text(item, "resourceName") or resource_id or identity,
+        configuration=configuration,
+        supplementary=supplementary,
+        tags=_tags(item.get("tags")) or _tags(supplementary.get("Tags")),
+        relationships=_relationships(item.get("relationships")),
+        errors=errors,
+        collected_at=_capture_time(item.get("configurationItemCaptureTime")),
+        source=source,
+    )
+
+
+def _text(item: dict[str, Any], key: str) -> str:
+    value = item.get(key)
+    return "" if value is None else str(value)
+
+
+def _configuration(value: Any, errors: dict[str, str]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            errors["configuration"] = f"is not valid JSON: {error.msg} at column {error.colno}"
+            return {}
+    if not isinstance(value, dict):
+        errors["configuration"] = f"must be a JSON object, found {type(value).__name__}"
+        return {}
+    return value
+
+
+def _supplementary(value: Any, errors: dict[str, str]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            errors["supplementaryConfiguration"] = f"is not valid JSON: {error.msg} at column {error.colno}"
+            return {}
+    if not isinstance(value, dict):
+        errors["supplementaryConfiguration"] = f"must be a JSON object, found {type(value).__name__}"
+        return {}
+
+    # The API shape stores every value as a JSON string ("true", "{\"policyText\": ...}"); decode them to
+    # the delivered shape that live scans produce. A string that is not JSON is plain text and stays.
+    decoded: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, str) and key not in TEXT_SUPPLEMENTARY_KEYS:
+            try:
+                item = json.loads(item)
+            except json.JSONDecodeError:
+                pass
+        decoded[key] = item
+    return decoded
+
+
+def _tags(value: Any) -> dict[str, str]:
+    """Return tags from a mapping or from a list of {key, value} pairs in any of Config's spellings."""
+    if isinstance(value, dict):
+        return {str(key): "" if item is None else str(item) for key, item in value.items()}
+    tags: dict[str, str] = {}
+    if isinstance(value, list):
+        for pair in value:
+            if not isinstance(pair, dict):
+                continue
+            key = next((pair[name] for name in ("key", "Key", "tagKey", "TagKey") if name in pair), None)
+            if key is None:
+                continue
+            item = next((pair[name] for name in ("value", "Value", "tagValue", "TagValue") if name in pair), None)
+            tags[str(key)] = "" if item is None else str(item)
+    return tags
+
+
+def _relationships(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    relationships = []
+    for relationship in value:
+        if not isinstance(relationship, dict):
+            continue
+        # Delivered files spell the relationship "name", the API "relationshipName"; keep the API's.
+        entry = dict(relationship)
+        if "relationshipName" not in entry and "name" in entry:
+            entry["relationshipName"] = entry.pop("name")
+        relationships.append(entry)
+    return relationships
+
+
+def _capture_time(value: Any) -> str:
+    """Return configurationItemCaptureTime as ISO 8601 from a string, epoch seconds or a recorded datetime."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return iso_time(datetime.fromtimestamp(value, tz=UTC))
+    # Recorded boto3 responses (placebo) spell datetimes as {"__class__": "datetime", "year": ..., ...}.
+    if isinstance(value, dict) and value.get("__class__") == "datetime":
+        try:
+            moment = datetime(value["year"], value["month"], value["day"], value.get("hour", 0),
+                              value.get("minute", 0), value.get("second", 0), value.get("microsecond", 0), tzinfo=UTC)
+        except (KeyError, TypeError, ValueError):
+            return ""
+        return iso_time(moment)
+    return ""

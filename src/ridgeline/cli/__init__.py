@@ -8,7 +8,7 @@ import sys
 import click
 
 from ridgeline import __version__
-from ridgeline.cli import compliance, permissions, report, rules, scan
+from ridgeline.cli import compliance, diff, permissions, report, rules, scan
 from ridgeline.cli.common import EXIT_GATE, EXIT_SETUP
 
 
@@ -44,5 +44,6 @@ main.add_command(permissions.permissions)
 main.add_command(compliance.compliance)
 main.add_command(compliance.frameworks)
 main.add_command(report.report)
+main.add_command(diff.diff)
 
 __all__ = ["EXIT_GATE", "EXIT_SETUP", "main"]

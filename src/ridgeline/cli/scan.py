@@ -21,6 +21,7 @@ from ridgeline.cli.common import (
 from ridgeline.compliance.loader import FrameworkFileErrors, UnknownFrameworkError, find_framework, load_frameworks
 from ridgeline.compliance.posture import compute_posture
 from ridgeline.compliance.render import summary_line
+from ridgeline.history.lifecycle import update_lifecycle
 from ridgeline.model.finding import Status
 from ridgeline.model.scan import Coverage
 from ridgeline.pipeline import evaluate_collection
@@ -96,6 +97,9 @@ def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Pat
         "regions": options.regions, "services": options.services, "role_arn": options.role_arn,
         "compliance": [framework.id for framework in frameworks],
     }, suppressions=suppressions)
+    if store is not None:
+        # Findings get their life (new, open, resolved, reopened); incomplete collection resolves nothing.
+        update_lifecycle(store, result.scan, result.findings, result.collection.coverage, rules)
     for framework in frameworks:
         result.postures.append(compute_posture(framework, result.findings, rules,
                                                coverage=result.collection.coverage))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 
 from ridgeline.model.finding import Finding, Severity, Status
 from ridgeline.model.resource import Resource
@@ -54,6 +54,26 @@ class StoredScan:
     options: dict[str, Any]
 
 
+@dataclass(slots=True)
+class FindingState:
+    """The life-cycle state of one finding across scans (one row of `finding_states`)."""
+
+    finding_id: str
+    rule_id: str
+    resource_id: str
+    provider: str
+    account: str
+    region: str
+    state: str
+    """"new", "open", "resolved" or "reopened"."""
+
+    muted: bool
+    first_seen: str
+    last_seen: str
+    resolved_at: str | None
+    last_scan_id: str
+
+
 class Store:
     """Access to one database."""
 
@@ -77,6 +97,11 @@ class Store:
                     f"database {self.url} has schema version {version}, newer than this Ridgeline "
                     f"({schema.SCHEMA_VERSION}); upgrade Ridgeline"
                 )
+            elif version < schema.SCHEMA_VERSION:
+                # Every upgrade so far only adds tables, which create_all has just created.
+                connection.execute(update(schema.schema_info).values(version=schema.SCHEMA_VERSION))
+                logger.info("database %s upgraded from schema version %d to %d", self.url, version,
+                            schema.SCHEMA_VERSION)
 
     def save_scan(self, scan: StoredScan, coverage: list[Coverage], resources: list[Resource],
                   findings: list[Finding]) -> None:
@@ -193,6 +218,41 @@ class Store:
                 duration_s=data.get("duration_s", 0.0),
             ))
         return result
+
+    def load_finding_states(self, provider: str, accounts: Sequence[str]) -> list[FindingState]:
+        """Return the life-cycle rows of the findings of `provider` in `accounts`."""
+        states = schema.finding_states
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(states).where(states.c.provider == provider, states.c.account.in_(list(accounts)))
+                .order_by(states.c.finding_id)
+            ).mappings().all()
+        return [
+            FindingState(finding_id=row["finding_id"], rule_id=row["rule_id"], resource_id=row["resource_id"],
+                         provider=row["provider"], account=row["account"], region=row["region"],
+                         state=row["state"], muted=bool(row["muted"]), first_seen=row["first_seen"],
+                         last_seen=row["last_seen"], resolved_at=row["resolved_at"],
+                         last_scan_id=row["last_scan_id"])
+            for row in rows
+        ]
+
+    def save_finding_states(self, states: Sequence[FindingState]) -> None:
+        """Insert or replace life-cycle rows, in one transaction."""
+        table = schema.finding_states
+        ids = [state.finding_id for state in states]
+        with self.engine.begin() as connection:
+            # Delete and insert is an upsert that SQLite and PostgreSQL run the same way.
+            for start in range(0, len(ids), _BATCH):
+                connection.execute(delete(table).where(table.c.finding_id.in_(ids[start:start + _BATCH])))
+            for start in range(0, len(states), _BATCH):
+                connection.execute(insert(table), [
+                    {"finding_id": s.finding_id, "rule_id": s.rule_id, "resource_id": _text(s.resource_id),
+                     "provider": s.provider, "account": s.account, "region": s.region, "state": s.state,
+                     "muted": int(s.muted), "first_seen": s.first_seen, "last_seen": s.last_seen,
+                     "resolved_at": s.resolved_at, "last_scan_id": s.last_scan_id}
+                    for s in states[start:start + _BATCH]
+                ])
+        logger.debug("saved %d finding state(s) to %s", len(states), self.url)
 
 
 def _json(value: Any) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version 2 added `finding_states`; opening a version 1 database creates that table."""
 
 metadata = MetaData()
 
@@ -80,4 +81,22 @@ findings = Table(
     Column("muted_reason", Text, nullable=False, default=""),
     Index("ix_findings_scan", "scan_id"),
     Index("ix_findings_finding", "finding_id"),
+)
+
+finding_states = Table(
+    "finding_states",
+    metadata,
+    Column("finding_id", String(32), primary_key=True, doc="The stable finding id (rule, resource, region)"),
+    Column("rule_id", String(128), nullable=False),
+    Column("resource_id", Text, nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("state", String(16), nullable=False, doc="new, open, resolved or reopened"),
+    Column("muted", Integer, nullable=False, default=0, doc="1 when the last FAIL was MUTED by a suppression"),
+    Column("first_seen", String(32), nullable=False, doc="Finish time of the first scan that found it failing"),
+    Column("last_seen", String(32), nullable=False, doc="Finish time of the last scan that found it failing"),
+    Column("resolved_at", String(32), nullable=True, doc="Finish time of the scan that resolved it, if resolved"),
+    Column("last_scan_id", String(36), nullable=False, doc="The last scan that changed this row"),
+    Index("ix_finding_states_scope", "provider", "account"),
 )

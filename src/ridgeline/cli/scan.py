@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +63,42 @@ def scan_aws(profile: str | None, role_arn: str | None, external_id: str | None,
     run_aws_scan(options, **report_options)
 
 
+@scan.command("file")
+@click.argument("paths", nargs=-1, required=True)
+@output_options
+def scan_file(paths: tuple[str, ...], **report_options: Any) -> None:
+    """Judge AWS Config exports (snapshot or history files, API items, query results) without API access.
+
+    PATHS are files, folders (read recursively), .gz files, or - for standard input. A malformed file or
+    item is reported with its name and position, and every valid item is still judged.
+    """
+    def collect(errors: Console) -> Collection:
+        from ridgeline.imports.collection import import_aws_config
+
+        try:
+            collection, report = import_aws_config(paths)
+        except FileNotFoundError as error:
+            raise ScanSetupError(str(error)) from error
+        for issue in report.errors[:20]:
+            errors.print(f"[yellow]import:[/yellow] {terminal_safe(issue.describe())}", soft_wrap=True)
+        if len(report.errors) > 20:
+            errors.print(f"[yellow]import:[/yellow] ... and {len(report.errors) - 20} more error(s)")
+        if not collection.resources:
+            raise ScanSetupError("no resource could be imported from the given files")
+        errors.print(f"Imported {len(collection.resources)} resource(s) from {len(paths)} source(s); "
+                     f"{len(report.errors)} error(s).")
+        return collection
+
+    options = AwsScanOptions()
+    run_aws_scan(options, collect=collect, **report_options)
+
+
 def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Path, fail_on: str | None,
                  database: str | None, no_store: bool, rule_paths: Sequence[Path], top: int,
                  suppressions_path: Path | None = None, compliance_ids: Sequence[str] = (),
-                 framework_paths: Sequence[Path] = (), banner: str = "") -> None:
-    """Collect, evaluate, store and report one AWS scan, then exit with the gate's code."""
+                 framework_paths: Sequence[Path] = (), banner: str = "",
+                 collect: Callable[[Console], Collection] | None = None) -> None:
+    """Collect (or import, with `collect`), evaluate, store and report one scan, then exit with the gate's code."""
     formats = parse_formats(output_format)
     rules = load_rules(rule_paths)
     console = Console()
@@ -87,7 +118,7 @@ def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Pat
         errors.print(banner)
 
     try:
-        collection = _collect_with_progress(options, errors)
+        collection = collect(errors) if collect is not None else _collect_with_progress(options, errors)
     except ScanSetupError as error:
         errors.print(f"[red]error:[/red] {terminal_safe(error)}")
         raise SystemExit(EXIT_SETUP) from None

@@ -19,7 +19,13 @@ from ridgeline.compliance.loader import (
     load_frameworks,
 )
 from ridgeline.compliance.model import Framework, RequirementStatus
-from ridgeline.compliance.posture import compute_posture, posture_to_dict, requirement_rules
+from ridgeline.compliance.posture import (
+    add_failing_since,
+    compute_posture,
+    first_seen_times,
+    posture_to_dict,
+    requirement_rules,
+)
 from ridgeline.compliance.render import print_posture
 from ridgeline.report.text import terminal_safe
 from ridgeline.rules.model import Rule
@@ -70,6 +76,7 @@ def compliance(framework_id: str, scan_id: str, database: str | None, demo: bool
     findings = store.load_findings(scan.id)
     coverage = store.load_coverage(scan.id)
     posture = compute_posture(framework, findings, rules, coverage=coverage)
+    add_failing_since(posture, findings, first_seen_times(store, scan.provider, scan.accounts))
     logger.info("judged framework %s on scan %s: %d finding(s)", framework.id, scan.id, len(findings))
 
     if output == "json":

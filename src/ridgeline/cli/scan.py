@@ -19,7 +19,7 @@ from ridgeline.cli.common import (
     split_list,
 )
 from ridgeline.compliance.loader import FrameworkFileErrors, UnknownFrameworkError, find_framework, load_frameworks
-from ridgeline.compliance.posture import compute_posture
+from ridgeline.compliance.posture import add_failing_since, compute_posture, first_seen_times
 from ridgeline.compliance.render import summary_line
 from ridgeline.history.lifecycle import update_lifecycle
 from ridgeline.model.finding import Status
@@ -131,9 +131,11 @@ def run_aws_scan(options: AwsScanOptions, *, output_format: str, output_dir: Pat
     if store is not None:
         # Findings get their life (new, open, resolved, reopened); incomplete collection resolves nothing.
         update_lifecycle(store, result.scan, result.findings, result.collection.coverage, rules)
+    first_seen = first_seen_times(store, result.scan.provider, result.scan.accounts) if store else {}
     for framework in frameworks:
-        result.postures.append(compute_posture(framework, result.findings, rules,
-                                               coverage=result.collection.coverage))
+        posture = compute_posture(framework, result.findings, rules, coverage=result.collection.coverage)
+        add_failing_since(posture, result.findings, first_seen)
+        result.postures.append(posture)
     print_summary(result, console, top=top)
     for posture in result.postures:
         console.print(f"[bold]{terminal_safe(posture.framework.name)} {terminal_safe(posture.framework.version)}"

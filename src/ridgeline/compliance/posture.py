@@ -26,6 +26,7 @@ from ridgeline.compliance.model import (
 from ridgeline.model.finding import Finding, Status
 from ridgeline.model.scan import Coverage
 from ridgeline.rules.model import Rule
+from ridgeline.store.database import Store
 
 logger = logging.getLogger(__name__)
 
@@ -215,3 +216,26 @@ def posture_to_dict(posture: Posture) -> dict[str, Any]:
             for result in posture.results
         ],
     }
+
+
+def add_failing_since(posture: Posture, findings: Iterable[Finding], first_seen: Mapping[str, str]) -> None:
+    """Set `first_failed_at` of failing requirements: the earliest first sighting of their FAIL findings.
+
+    `first_seen` maps finding ids to when the finding was first seen (the store's finding history).
+    """
+    failing: dict[str, list[str]] = {}
+    for finding in findings:
+        if finding.status is Status.FAIL:
+            failing.setdefault(finding.rule_id, []).append(finding.id)
+    for result in posture.results:
+        if result.status is not RequirementStatus.FAIL:
+            continue
+        seen = [first_seen[finding_id] for rule_id in result.rules
+                for finding_id in failing.get(rule_id, ()) if finding_id in first_seen]
+        result.first_failed_at = min(seen) if seen else None
+
+
+def first_seen_times(store: Store, provider: str, accounts: Sequence[str]) -> dict[str, str]:
+    """Return when each stored finding of the accounts was first seen, by finding id."""
+    return {state.finding_id: state.first_seen for state in store.load_finding_states(provider, accounts)
+            if state.first_seen}

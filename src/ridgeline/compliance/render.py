@@ -92,6 +92,8 @@ def _detail(result: RequirementResult) -> str:
         lines = [terminal_safe(resource) for resource in resources[:MAX_RESOURCES]]
         if len(resources) > MAX_RESOURCES:
             lines.append(f"[dim]and {len(resources) - MAX_RESOURCES} more ({len(resources)} in all)[/dim]")
+        if result.first_failed_at:
+            lines.append(f"[dim]failing since {terminal_safe(result.first_failed_at[:16].replace('T', ' '))}[/dim]")
         return "\n".join(lines)
     if result.status is RequirementStatus.NOT_ASSESSED:
         reason = result.reason if len(result.reason) <= MAX_REASON else result.reason[:MAX_REASON - 1] + "…"

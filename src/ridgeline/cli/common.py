@@ -15,6 +15,7 @@ from ridgeline.report import renderers
 from ridgeline.report.text import terminal_safe
 from ridgeline.rules.loader import RuleFileErrors, expand_rule_paths, load_builtin_rules, load_rule_files
 from ridgeline.rules.model import Rule
+from ridgeline.store.database import DEMO_DATABASE_FILE, Store, default_database_url
 
 EXIT_GATE = 3
 """Exit code when FAIL findings at or above --fail-on exist (0 otherwise; 2 for usage or setup errors)."""
@@ -90,3 +91,42 @@ def exit_for_gate(result: ScanResult, fail_on: str | None, console: Console) -> 
         raise SystemExit(EXIT_GATE)
 
 
+
+
+def open_existing_store(database: str | None, demo: bool, errors: Console) -> Store:
+    """Open the store that read-only commands use; exit with a message when the SQLite file is missing.
+
+    `demo` selects the database of `ridgeline demo` when no --database is given.
+    """
+    if database is None and demo:
+        database = default_database_url(DEMO_DATABASE_FILE)
+    url = database or default_database_url()
+    # Opening an SQLite URL creates the file; a read-only command must not leave an empty database behind.
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).expanduser().is_file():
+        errors.print(f"[red]error:[/red] no database at {terminal_safe(url)}; run `ridgeline scan aws` first, "
+                     "pass --database, or add --demo for the scans of `ridgeline demo`.")
+        raise SystemExit(EXIT_SETUP)
+    return Store(url)
+
+
+def resolve_scan_id(store: Store, scan_id: str, errors: Console) -> str:
+    """Return the full id of `scan_id` (an id, a unique prefix or "latest"); exit with a message if none."""
+    if scan_id == "latest":
+        newest = store.list_scans(limit=1)
+        if not newest:
+            errors.print(f"[red]error:[/red] the database {terminal_safe(store.url)} holds no scan.")
+            raise SystemExit(EXIT_SETUP)
+        return newest[0].id
+
+    if store.get_scan(scan_id) is not None:
+        return scan_id
+    matches = store.find_scan_ids(scan_id, limit=2)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        errors.print(f"[red]error:[/red] no scan {terminal_safe(scan_id)!r} in {terminal_safe(store.url)}; "
+                     "`ridgeline report --list` lists the stored scans.")
+    else:
+        errors.print(f"[red]error:[/red] scan id prefix {terminal_safe(scan_id)!r} is ambiguous; "
+                     "give more characters (`ridgeline report --list` lists the stored scans).")
+    raise SystemExit(EXIT_SETUP)

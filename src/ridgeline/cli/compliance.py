@@ -11,7 +11,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from ridgeline.cli.common import EXIT_SETUP, load_rules
+from ridgeline.cli.common import EXIT_SETUP, load_rules, open_existing_store
 from ridgeline.compliance.loader import (
     FrameworkFileErrors,
     UnknownFrameworkError,
@@ -29,7 +29,7 @@ from ridgeline.compliance.posture import (
 from ridgeline.compliance.render import print_posture
 from ridgeline.report.text import terminal_safe
 from ridgeline.rules.model import Rule
-from ridgeline.store.database import DEMO_DATABASE_FILE, Store, StoredScan, default_database_url
+from ridgeline.store.database import DEMO_DATABASE_FILE, Store, StoredScan
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +68,7 @@ def compliance(framework_id: str, scan_id: str, database: str | None, demo: bool
     errors = Console(stderr=True)
     rules = load_rules(rule_paths)
     framework = _load_framework(framework_id, framework_paths, rules, errors)
-    if database is None and demo:
-        database = default_database_url(DEMO_DATABASE_FILE)
-    store = _open_store(database, errors)
+    store = open_existing_store(database, demo, errors)
     scan = _select_scan(store, scan_id, framework, errors)
 
     findings = store.load_findings(scan.id)
@@ -158,16 +156,6 @@ def _load_framework(framework_id: str, framework_paths: Sequence[Path], rules: S
     except UnknownFrameworkError as error:
         errors.print(f"[red]error:[/red] {terminal_safe(error)}")
         raise SystemExit(EXIT_SETUP) from None
-
-
-def _open_store(database: str | None, errors: Console) -> Store:
-    url = database or default_database_url()
-    # Opening an SQLite URL creates the file; a read-only command must not leave an empty database behind.
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).expanduser().is_file():
-        errors.print(f"[red]error:[/red] no database at {terminal_safe(url)}; run `ridgeline scan aws` first, "
-                     "pass --database, or add --demo for the scans of `ridgeline demo`")
-        raise SystemExit(EXIT_SETUP)
-    return Store(url)
 
 
 def _select_scan(store: Store, scan_id: str, framework: Framework, errors: Console) -> StoredScan:

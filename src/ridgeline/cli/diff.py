@@ -13,12 +13,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ridgeline.cli.common import EXIT_SETUP, load_rules
-from ridgeline.cli.report import _open_store, _resolve_scan_id
+from ridgeline.cli.common import EXIT_SETUP, load_rules, open_existing_store, resolve_scan_id
 from ridgeline.history.diff import ScanDiff, diff_scans, diff_to_dict
 from ridgeline.model.finding import Finding
 from ridgeline.report.text import terminal_safe
-from ridgeline.store.database import DEMO_DATABASE_FILE, Store, default_database_url
+from ridgeline.store.database import DEMO_DATABASE_FILE, Store
 
 _VALUE_WIDTH = 80
 """Characters of an old or new value shown in the terminal; `--format json` has the whole value."""
@@ -47,9 +46,7 @@ def diff(old_id: str | None, new_id: str | None, baseline: str | None, output_fo
     is listed as resolved only where the new scan collected its service completely.
     """
     errors = Console(stderr=True)
-    if database is None and demo:
-        database = default_database_url(DEMO_DATABASE_FILE)
-    store = _open_store(database, errors)
+    store = open_existing_store(database, demo, errors)
     old, new = _choose_scans(store, old_id, new_id, baseline, errors)
 
     result = diff_scans(store, old, new, load_rules(rule_paths))
@@ -65,12 +62,12 @@ def _choose_scans(store: Store, old_id: str | None, new_id: str | None, baseline
         if new_id is not None:
             errors.print("[red]error:[/red] with --baseline, give at most one scan (the NEW one).")
             raise SystemExit(EXIT_SETUP)
-        return _resolve_scan_id(store, baseline, errors), _resolve_scan_id(store, old_id or "latest", errors)
+        return resolve_scan_id(store, baseline, errors), resolve_scan_id(store, old_id or "latest", errors)
 
     if old_id is not None:
-        return _resolve_scan_id(store, old_id, errors), _resolve_scan_id(store, new_id or "latest", errors)
+        return resolve_scan_id(store, old_id, errors), resolve_scan_id(store, new_id or "latest", errors)
 
-    newest = _resolve_scan_id(store, "latest", errors)
+    newest = resolve_scan_id(store, "latest", errors)
     previous = _previous_scan(store, newest)
     if previous is None:
         errors.print(f"[red]error:[/red] scan {terminal_safe(newest)} has no earlier scan of the same provider and "

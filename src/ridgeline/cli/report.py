@@ -12,7 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ridgeline.cli.common import EXIT_SETUP, load_rules, parse_formats
+from ridgeline.cli.common import EXIT_SETUP, load_rules, open_existing_store, parse_formats, resolve_scan_id
 from ridgeline.compliance.loader import FrameworkFileErrors, UnknownFrameworkError, find_framework, load_frameworks
 from ridgeline.compliance.posture import compute_posture
 from ridgeline.model.finding import Status
@@ -21,7 +21,7 @@ from ridgeline.providers.aws.scanner import Collection
 from ridgeline.report import renderers, write_reports
 from ridgeline.report.terminal import print_summary
 from ridgeline.report.text import terminal_safe
-from ridgeline.store.database import DEMO_DATABASE_FILE, Store, default_database_url
+from ridgeline.store.database import DEMO_DATABASE_FILE, Store
 
 logger = logging.getLogger(__name__)
 
@@ -58,16 +58,14 @@ def report(scan_id: str, list_scans: bool, limit: int, output_format: str, outpu
     evidence and coverage are the stored ones.
     """
     errors = Console(stderr=True)
-    if database is None and demo:
-        database = default_database_url(DEMO_DATABASE_FILE)
-    store = _open_store(database, errors)
+    store = open_existing_store(database, demo, errors)
 
     if list_scans:
         _print_scans(store, limit, Console())
         return
 
     formats = parse_formats(output_format)
-    result = load_scan_result(store, _resolve_scan_id(store, scan_id, errors), rule_paths)
+    result = load_scan_result(store, resolve_scan_id(store, scan_id, errors), rule_paths)
     wanted = list(compliance_ids) or list(result.scan.options.get("compliance") or [])
     try:
         frameworks = load_frameworks(framework_paths, rule_ids=set(result.rules)) if wanted else []
@@ -109,38 +107,6 @@ def load_scan_result(store: Store, scan_id: str, rule_paths: Sequence[Path] = ()
                        "%s (pass the scan's custom rules with --rules)", scan_id, len(unknown), ", ".join(unknown))
     logger.info("scan %s loaded: %d resource(s), %d finding(s)", scan_id, len(collection.resources), len(findings))
     return ScanResult(scan=scan, collection=collection, findings=findings, rules=rules)
-
-
-def _open_store(database: str | None, errors: Console) -> Store:
-    url = database or default_database_url()
-    # Opening an SQLite URL creates the file; a report must not leave an empty database behind a typo.
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).expanduser().is_file():
-        errors.print(f"[red]error:[/red] no database at {terminal_safe(url)}; run a scan first or pass "
-                     "--database (or set RIDGELINE_DATABASE_URL).")
-        raise SystemExit(EXIT_SETUP)
-    return Store(url)
-
-
-def _resolve_scan_id(store: Store, scan_id: str, errors: Console) -> str:
-    if scan_id == "latest":
-        newest = store.list_scans(limit=1)
-        if not newest:
-            errors.print(f"[red]error:[/red] the database {terminal_safe(store.url)} holds no scan.")
-            raise SystemExit(EXIT_SETUP)
-        return newest[0].id
-
-    if store.get_scan(scan_id) is not None:
-        return scan_id
-    matches = store.find_scan_ids(scan_id, limit=2)
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        errors.print(f"[red]error:[/red] no scan {terminal_safe(scan_id)!r} in {terminal_safe(store.url)}; "
-                     "`ridgeline report --list` lists the stored scans.")
-    else:
-        errors.print(f"[red]error:[/red] scan id prefix {terminal_safe(scan_id)!r} is ambiguous; "
-                     "give more characters (`ridgeline report --list` lists the stored scans).")
-    raise SystemExit(EXIT_SETUP)
 
 
 def _print_scans(store: Store, limit: int, console: Console) -> None:

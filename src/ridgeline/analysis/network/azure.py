@@ -1,0 +1,492 @@
+"""Internet exposure of Azure network security groups (NSGs).
+
+Rules call these pure functions on an NSG in the Azure Resource Manager shape, where each
+security rule keeps its fields under ``properties``. The flattened shape of some Resource
+Graph queries, with the fields on the rule itself, works too. Malformed input
+raises ValueError naming the NSG and the rule, because guessing would hide or invent an
+exposure.
+
+Evaluation follows the Azure NSG documentation: rules of one direction are processed in
+ascending priority and processing stops at the first rule that matches the traffic. The
+default rules (priority 65000 and above) come after every custom rule. Protocol "*" matches
+every protocol, and port "*" matches every port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ridgeline.analysis.network.ports import (
+    MAX_PORT,
+    MIN_PORT,
+    IPNetwork,
+    address_space,
+    is_public_cidr,
+    is_world_cidr,
+    normalise_protocol,
+    parse_cidr,
+    protocol_covers,
+    subtract_network,
+    validate_port_protocol,
+    validate_ports,
+)
+
+__all__ = [
+    "Exposure",
+    "NsgRule",
+    "is_internet_source",
+    "nsg_internet_exposures",
+    "nsg_rules",
+    "parse_port_ranges",
+]
+
+INBOUND = "inbound"
+OUTBOUND = "outbound"
+ALLOW = "allow"
+DENY = "deny"
+
+# Source values that stand for every internet address in both IP versions. "*" and "Any"
+# match every address, and the Internet service tag matches every public address.
+_INTERNET_TAGS = frozenset({"*", "any", "internet"})
+
+# Azure gives default rules the priorities 65000, 65001 and 65500, far above the highest
+# custom priority (4096), so default rules sort last.
+_FIRST_DEFAULT_PRIORITY = 65000
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """A port range that internet sources reach through an NSG after priority evaluation."""
+
+    protocol: str
+    """Normalised protocol of the query ("tcp", "udp" or "132"), not of the rule."""
+
+    from_port: int
+    """First exposed port."""
+
+    to_port: int
+    """Last exposed port, inclusive."""
+
+    source: str
+    """Source prefix of the Allow rule that admits the traffic, as the NSG spells it."""
+
+    rule_name: str
+    """Name of the Allow rule that admits the traffic."""
+
+    priority: int
+    """Priority of that rule."""
+
+    def describe(self) -> str:
+        """Return a short text such as "tcp 22 from Internet (rule AllowSSH, priority 300)"."""
+        ports = str(self.from_port) if self.from_port == self.to_port else f"{self.from_port}-{self.to_port}"
+        return f"{self.protocol} {ports} from {self.source} (rule {self.rule_name}, priority {self.priority})"
+
+
+@dataclass(frozen=True, slots=True)
+class NsgRule:
+    """One security rule of an NSG, custom or default, normalised."""
+
+    name: str
+    """Rule name, unique within the NSG."""
+
+    priority: int
+    """Position in the evaluation order of its direction, lowest first."""
+
+    direction: str
+    """Either "inbound" or "outbound"."""
+
+    access: str
+    """Either "allow" or "deny"."""
+
+    protocol: str
+    """Normalised protocol, see normalise_protocol ("all" for "*")."""
+
+    port_ranges: tuple[tuple[int, int], ...]
+    """Inclusive destination port ranges. "*" becomes (0, 65535)."""
+
+    sources: tuple[str, ...] = ()
+    """Source address prefixes: CIDRs, addresses, service tags or "*", as the NSG spells them."""
+
+    source_application_security_groups: tuple[str, ...] = ()
+    """Resource ids of the source application security groups."""
+
+    is_default: bool = False
+    """True for the rules of defaultSecurityRules."""
+
+    def covers_port(self, protocol: str, port: int) -> bool:
+        """Return whether the rule applies to `port` of the normalised `protocol`."""
+        if not protocol_covers(self.protocol, protocol):
+            return False
+        return any(first <= port <= last for first, last in self.port_ranges)
+
+
+def is_internet_source(prefix: str) -> bool:
+    """Return whether a source prefix admits every internet address.
+
+    True for "*", "Any" and the Internet service tag (names are case-insensitive) and for
+    0.0.0.0/0 and ::/0. Other service tags, such as VirtualNetwork and AzureLoadBalancer,
+    and narrower CIDRs return False. Raises ValueError when `prefix` is not a string.
+    """
+    if not isinstance(prefix, str):
+        raise ValueError(f"invalid source prefix {prefix!r}: expected a string")
+
+    text = prefix.strip()
+    if text.lower() in _INTERNET_TAGS:
+        return True
+
+    try:
+        return is_world_cidr(text)
+    except ValueError:
+        # Anything else that is not a CIDR is a service tag other than Internet.
+        return False
+
+
+def parse_port_ranges(value: str | int | Sequence[str | int]) -> list[tuple[int, int]]:
+    """Parse an NSG port value into inclusive (first, last) ranges.
+
+    `value` is one entry such as "22", "20-23" or "*", or a list of them as in
+    destinationPortRanges. Raises ValueError on an empty list, on text that is not a port or
+    range, on ports outside 0 to 65535 and on ranges whose first port exceeds the last.
+    """
+    if isinstance(value, str | int):
+        return [_parse_port_range(value)]
+    if not isinstance(value, Sequence) or not value:
+        raise ValueError(f"invalid port ranges {value!r}: expected a port, a range or a non-empty list of them")
+    return [_parse_port_range(item) for item in value]
+
+
+def nsg_rules(nsg: Mapping[str, Any]) -> list[NsgRule]:
+    """Parse the custom and default rules of an NSG in evaluation order.
+
+    Both directions are returned, and each rule's `direction` distinguishes them. Within a
+    direction, custom rules come first in ascending priority, then default rules. Raises
+    ValueError naming the NSG and the rule when a rule is malformed or when two rules of
+    one direction share a priority, which Azure does not allow.
+    """
+    nsg_name = _nsg_name(nsg)
+    properties = _properties(nsg)
+
+    rules: list[NsgRule] = []
+    for key, is_default in (("securityRules", False), ("defaultSecurityRules", True)):
+        raw_rules = properties.get(key)
+        if raw_rules is None:
+            continue
+        if not isinstance(raw_rules, list | tuple):
+            raise ValueError(f"NSG {nsg_name}: invalid {key} {raw_rules!r}, expected a list")
+        rules += [_parse_rule(raw, nsg_name, f"{key}[{index}]", is_default) for index, raw in enumerate(raw_rules)]
+
+    _check_unique_priorities(rules, nsg_name)
+    rules.sort(key=lambda rule: (rule.is_default or rule.priority >= _FIRST_DEFAULT_PRIORITY, rule.priority))
+    return rules
+
+
+def nsg_internet_exposures(
+    nsg: Mapping[str, Any],
+    ports: Iterable[int] | None = None,
+    protocol: str = "tcp",
+) -> list[Exposure]:
+    """Find the inbound ports that internet sources reach through an NSG.
+
+    `protocol` is "tcp", "udp" or "sctp", by name or number, and rules on "*" match it too.
+    With `ports`, the result has one exposure per requested port that is reached, in request
+    order. With ports=None it has one exposure per maximal port range that the same rule
+    admits, in port order. A port counts as reached when an Allow rule with an internet
+    source (see is_internet_source) applies to it and some public address has matched no
+    rule of lower priority. IPv4 and IPv6 are evaluated separately, so one port can yield
+    two exposures when different rules or sources admit each version.
+    """
+    requested_protocol = validate_port_protocol(protocol)
+    rules = [
+        rule
+        for rule in nsg_rules(nsg)
+        if rule.direction == INBOUND and protocol_covers(rule.protocol, requested_protocol)
+    ]
+
+    if ports is not None:
+        segments = [(port, port) for port in validate_ports(ports)]
+    else:
+        segments = _port_segments(rules)
+
+    exposures: list[Exposure] = []
+    for first, last in segments:
+        # Every rule covers either the whole segment or none of it, so its first port decides.
+        for rule, source in _internet_allows(rules, requested_protocol, first):
+            exposure = Exposure(
+                protocol=requested_protocol,
+                from_port=first,
+                to_port=last,
+                source=source,
+                rule_name=rule.name,
+                priority=rule.priority,
+            )
+            exposures.append(exposure)
+
+    if ports is None:
+        exposures = _merge_adjacent(exposures)
+    return exposures
+
+
+def _internet_allows(rules: Sequence[NsgRule], protocol: str, port: int) -> list[tuple[NsgRule, str]]:
+    """Return the distinct (rule, source) pairs that admit internet traffic to `port`, IPv4 first."""
+    found: list[tuple[NsgRule, str]] = []
+    for version in (4, 6):
+        allowing = _first_internet_allow(rules, protocol, port, version)
+        if allowing is not None and allowing not in found:
+            found.append(allowing)
+    return found
+
+
+def _first_internet_allow(
+    rules: Sequence[NsgRule], protocol: str, port: int, version: int
+) -> tuple[NsgRule, str] | None:
+    """Return the internet Allow rule and source that public addresses of `version` reach first."""
+    # `unmatched` contains the addresses that no earlier rule for this port has matched.
+    unmatched: list[IPNetwork] = address_space(version)
+
+    for rule in rules:
+        if not rule.covers_port(protocol, port):
+            continue
+
+        if rule.access == ALLOW:
+            source = _internet_source_for_version(rule.sources, version)
+            if source is not None:
+                return rule, source
+
+        unmatched = _remove_sources(unmatched, rule.sources, version)
+        if not any(is_public_cidr(str(network)) for network in unmatched):
+            return None
+
+    # Traffic that matches no rule is denied, as by DenyAllInBound, even if the input leaves it out.
+    return None
+
+
+def _internet_source_for_version(sources: Iterable[str], version: int) -> str | None:
+    for source in sources:
+        if not is_internet_source(source):
+            continue
+        if source.strip().lower() in _INTERNET_TAGS or parse_cidr(source).version == version:
+            return source
+    return None
+
+
+def _remove_sources(unmatched: list[IPNetwork], sources: Iterable[str], version: int) -> list[IPNetwork]:
+    """Remove from `unmatched` the addresses of `version` that `sources` match."""
+    for source in sources:
+        if source.strip().lower() in _INTERNET_TAGS:
+            # The Internet tag matches every public address, and only private ones could
+            # remain, which cannot come from the internet.
+            return []
+
+        try:
+            network = parse_cidr(source)
+        except ValueError:
+            # NOTE: other service tags (AzureCloud, Storage and the like) contain public
+            # addresses that Ridgeline does not resolve. They are treated as matching no
+            # internet address, so a Deny on them never hides a later Allow.
+            continue
+        if network.version == version:
+            unmatched = subtract_network(unmatched, network)
+    return unmatched
+
+
+def _port_segments(rules: Sequence[NsgRule]) -> list[tuple[int, int]]:
+    """Split 0-65535 at the rules' range bounds, so each rule covers a segment wholly or not at all."""
+    starts = {MIN_PORT}
+    for rule in rules:
+        for first, last in rule.port_ranges:
+            starts.add(first)
+            if last < MAX_PORT:
+                starts.add(last + 1)
+
+    ordered = sorted(starts)
+    ends = [start - 1 for start in ordered[1:]] + [MAX_PORT]
+    return list(zip(ordered, ends, strict=True))
+
+
+def _merge_adjacent(exposures: Sequence[Exposure]) -> list[Exposure]:
+    """Join exposures of adjacent port ranges that the same rule and source admit."""
+    ordered = sorted(exposures, key=lambda exposure: (exposure.from_port, exposure.priority, exposure.source))
+    merged: list[Exposure] = []
+    for exposure in ordered:
+        previous = next(
+            (
+                index
+                for index, candidate in enumerate(merged)
+                if candidate.to_port + 1 == exposure.from_port
+                and (candidate.rule_name, candidate.source) == (exposure.rule_name, exposure.source)
+            ),
+            None,
+        )
+        if previous is None:
+            merged.append(exposure)
+            continue
+
+        candidate = merged[previous]
+        merged[previous] = Exposure(
+            protocol=candidate.protocol,
+            from_port=candidate.from_port,
+            to_port=exposure.to_port,
+            source=candidate.source,
+            rule_name=candidate.rule_name,
+            priority=candidate.priority,
+        )
+    return merged
+
+
+def _parse_rule(raw: Any, nsg_name: str, position: str, is_default: bool) -> NsgRule:
+    context = f"NSG {nsg_name} rule {position}"
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{context}: expected an object, got {type(raw).__name__}")
+
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{context}: name is missing")
+    context = f"NSG {nsg_name} rule {name}"
+
+    # Resource Manager output keeps the fields under "properties", and flattened rules do not.
+    properties = _properties(raw)
+
+    priority = _priority(properties.get("priority"), context)
+    direction = _enum(properties.get("direction"), "direction", (INBOUND, OUTBOUND), context)
+    access = _enum(properties.get("access"), "access", (ALLOW, DENY), context)
+
+    protocol = properties.get("protocol")
+    if protocol is None:
+        raise ValueError(f"{context}: protocol is missing")
+    try:
+        normalised_protocol = normalise_protocol(protocol)
+    except ValueError as error:
+        raise ValueError(f"{context}: {error}") from None
+
+    port_values = _singular_and_plural(properties, "destinationPortRange", "destinationPortRanges", context)
+    if not port_values:
+        raise ValueError(f"{context}: destinationPortRange and destinationPortRanges are both missing")
+    try:
+        port_ranges = parse_port_ranges(port_values)
+    except ValueError as error:
+        raise ValueError(f"{context}: {error}") from None
+
+    sources = _singular_and_plural(properties, "sourceAddressPrefix", "sourceAddressPrefixes", context)
+    groups = _application_security_groups(properties.get("sourceApplicationSecurityGroups"), context)
+    if not sources and not groups:
+        raise ValueError(
+            f"{context}: no source, expected sourceAddressPrefix, sourceAddressPrefixes"
+            " or sourceApplicationSecurityGroups"
+        )
+    for source in sources:
+        if not isinstance(source, str) or not source.strip():
+            raise ValueError(f"{context}: invalid source prefix {source!r}, expected a non-empty string")
+
+    return NsgRule(
+        name=name,
+        priority=priority,
+        direction=direction,
+        access=access,
+        protocol=normalised_protocol,
+        port_ranges=tuple(port_ranges),
+        sources=tuple(str(source).strip() for source in sources),
+        source_application_security_groups=groups,
+        is_default=is_default,
+    )
+
+
+def _parse_port_range(value: Any) -> tuple[int, int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _checked_range(value, value, value)
+    if not isinstance(value, str):
+        raise ValueError(f"invalid port range {value!r}: expected a string such as 22, 20-23 or *")
+
+    text = value.strip()
+    if text == "*":
+        return MIN_PORT, MAX_PORT
+
+    first_text, separator, last_text = text.partition("-")
+    if not separator:
+        last_text = first_text
+    if not first_text.strip().isdigit() or not last_text.strip().isdigit():
+        raise ValueError(f"invalid port range {value!r}: expected a port, a range such as 20-23, or *")
+    return _checked_range(int(first_text), int(last_text), value)
+
+
+def _checked_range(first: int, last: int, value: Any) -> tuple[int, int]:
+    if not MIN_PORT <= first <= MAX_PORT or not MIN_PORT <= last <= MAX_PORT:
+        raise ValueError(f"invalid port range {value!r}: ports must be from {MIN_PORT} to {MAX_PORT}")
+    if first > last:
+        raise ValueError(f"invalid port range {value!r}: the first port is greater than the last")
+    return first, last
+
+
+def _singular_and_plural(properties: Mapping[str, Any], key: str, plural_key: str, context: str) -> list[Any]:
+    """Return the values of `key` and of `plural_key`, which Azure may both fill."""
+    values: list[Any] = []
+
+    # Resource Manager returns an empty string or omits the singular field when the
+    # plural one is in use.
+    single = properties.get(key)
+    if single is not None and single != "":
+        values.append(single)
+
+    plural = properties.get(plural_key)
+    if plural is not None:
+        if not isinstance(plural, list | tuple):
+            raise ValueError(f"{context}: invalid {plural_key} {plural!r}, expected a list")
+        values += plural
+    return values
+
+
+def _application_security_groups(value: Any, context: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{context}: invalid sourceApplicationSecurityGroups {value!r}, expected a list")
+
+    ids: list[str] = []
+    for item in value:
+        group_id = item.get("id") if isinstance(item, Mapping) else None
+        if not isinstance(group_id, str) or not group_id:
+            raise ValueError(f"{context}: invalid application security group {item!r}, expected an object with id")
+        ids.append(group_id)
+    return tuple(ids)
+
+
+def _priority(value: Any, context: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise ValueError(f"{context}: invalid priority {value!r}, expected an integer")
+
+
+def _enum(value: Any, key: str, allowed: tuple[str, ...], context: str) -> str:
+    if isinstance(value, str) and value.strip().lower() in allowed:
+        return value.strip().lower()
+    expected = " or ".join(repr(item.capitalize()) for item in allowed)
+    raise ValueError(f"{context}: invalid {key} {value!r}, expected {expected}")
+
+
+def _check_unique_priorities(rules: Iterable[NsgRule], nsg_name: str) -> None:
+    # With two rules on one priority the evaluation order would be a guess.
+    seen: dict[tuple[str, int], str] = {}
+    for rule in rules:
+        key = (rule.direction, rule.priority)
+        if key in seen:
+            raise ValueError(
+                f"NSG {nsg_name}: rules {seen[key]} and {rule.name} share {rule.direction} priority {rule.priority}"
+            )
+        seen[key] = rule.name
+
+
+def _nsg_name(nsg: Mapping[str, Any]) -> str:
+    if not isinstance(nsg, Mapping):
+        raise ValueError(f"invalid NSG: expected an object, got {type(nsg).__name__}")
+
+    # The name only labels error messages, so a missing one is not an error by itself.
+    name = nsg.get("name") or nsg.get("id")
+    return str(name) if name else "<no name>"
+
+
+def _properties(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    properties = item.get("properties")
+    return properties if isinstance(properties, Mapping) else item

@@ -242,38 +242,35 @@ def _text(item: dict[str, Any], key: str) -> str:
     return "" if value is None else str(value)
 
 
-def _configuration(value: Any, errors: dict[str, str]) -> dict[str, Any]:
+def _json_object(value: Any, path: str, errors: dict[str, str]) -> dict[str, Any] | None:
+    """Return `value` (a mapping, or JSON text of one) as a dict; record why under `path` and return None if not."""
     if value is None:
         return {}
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as error:
-            errors["configuration"] = f"is not valid JSON: {error.msg} at column {error.colno}"
-            return {}
+            errors[path] = f"is not valid JSON: {error.msg} at column {error.colno}"
+            return None
     if not isinstance(value, dict):
-        errors["configuration"] = f"must be a JSON object, found {type(value).__name__}"
-        return {}
+        errors[path] = f"must be a JSON object, found {type(value).__name__}"
+        return None
     return value
 
 
+def _configuration(value: Any, errors: dict[str, str]) -> dict[str, Any]:
+    return _json_object(value, "configuration", errors) or {}
+
+
 def _supplementary(value: Any, errors: dict[str, str]) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as error:
-            errors["supplementaryConfiguration"] = f"is not valid JSON: {error.msg} at column {error.colno}"
-            return {}
-    if not isinstance(value, dict):
-        errors["supplementaryConfiguration"] = f"must be a JSON object, found {type(value).__name__}"
+    parsed = _json_object(value, "supplementaryConfiguration", errors)
+    if not parsed:
         return {}
 
     # The API shape stores every value as a JSON string ("true", "{\"policyText\": ...}"); decode them to
     # the delivered shape that live scans produce. A string that is not JSON is plain text and stays.
     decoded: dict[str, Any] = {}
-    for key, item in value.items():
+    for key, item in parsed.items():
         if isinstance(item, str) and key not in TEXT_SUPPLEMENTARY_KEYS:
             try:
                 item = json.loads(item)

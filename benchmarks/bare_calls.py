@@ -70,7 +70,7 @@ def replay(calls_file: Path, workers: int) -> int:
         try:
             getattr(client, xform_name(call["operation"]))(**call["parameters"])
         except ClientError:
-            # "Not configured" answers (NoSuchBucketPolicy, ...) are part of the work a scan does.
+            # "Not configured" errors (NoSuchBucketPolicy, ...) are part of the work a scan does.
             with lock:
                 errors += 1
 

@@ -106,7 +106,7 @@ def shared_samples() -> Path:
 
 
 def postgres_url() -> str:
-    """Return the PostgreSQL URL for tests, or skip when no server answers."""
+    """Return the PostgreSQL URL for tests, or skip when no server responds."""
     url = os.environ.get("RIDGELINE_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
     return url
 

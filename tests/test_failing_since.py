@@ -1,4 +1,4 @@
-"""Compliance posture says since when a requirement fails, from the finding history."""
+"""Compliance posture reports since when a requirement fails, from the finding history."""
 
 from __future__ import annotations
 

@@ -82,7 +82,7 @@ def bucket_public(iam_policy: Mapping[str, Any] | None, public_access_prevention
 
     `public_access_prevention` is the bucket's iamConfiguration.publicAccessPrevention. When it
     is "enforced", Cloud Storage blocks access through every such grant, so the verdict does not match
-    whatever the bindings say. "inherited", "unspecified" and None leave the bindings in force.
+    whatever the bindings grant. "inherited", "unspecified" and None leave the bindings in force.
     The verdict's `statements` name the public grants as "ROLE: MEMBER".
     """
     # NOTE: an organization policy constraint (storage.publicAccessPrevention) can enforce

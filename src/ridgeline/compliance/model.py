@@ -51,7 +51,7 @@ class Framework:
 
 
 class RequirementStatus(StrEnum):
-    """Where a requirement stands in one scan."""
+    """Status of a requirement in one scan."""
 
     PASS = "pass"
     FAIL = "fail"

@@ -1,7 +1,7 @@
 """Seeds the demo account: at least one misconfiguration for every rule, and secured twins.
 
 Each module of `ridgeline.demo.seeds` has a `seed(endpoint) -> int` function that creates its service's
-resources through the emulator's API and returns how many it created. Names say what is wrong
+resources through the emulator's API and returns how many it created. Names tell what is wrong
 ("demo-public-policy") or right ("demo-secure-...") so findings are easy to match with their cause.
 """
 

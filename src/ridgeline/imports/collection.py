@@ -1,6 +1,6 @@
 """Turn imported AWS Config items into a Collection the engine can judge, with honest coverage.
 
-An export only holds what the recorder recorded. For every service that has at least one resource in
+An export contains only what the recorder recorded. For every service that has at least one resource in
 the files, the resource types of that service missing from the files are marked as not collected, so
 their rules report ERROR ("not in the imported files") instead of passing or staying silent.
 Services with no resource at all in the files are left out, as if not scanned.

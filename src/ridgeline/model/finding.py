@@ -63,7 +63,7 @@ CATEGORIES = (
     "data-protection",
 )
 """Misconfiguration classes; every rule belongs to exactly one. The first five are the exposure classes;
-"data-protection" holds recoverability settings (versioning, backups, deletion protection)."""
+"data-protection" contains recoverability settings (versioning, backups, deletion protection)."""
 
 
 def finding_id(rule_id: str, resource_id: str, region: str = "") -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 
 class Completeness(StrEnum):
-    """How completely one unit was collected."""
+    """Completeness of one collection unit."""
 
     COMPLETE = "complete"
     PARTIAL = "partial"
@@ -42,7 +42,7 @@ class CallError:
 
 @dataclass(slots=True)
 class Coverage:
-    """What one collection unit (provider, account, region, service) produced."""
+    """The outcome of one collection unit (provider, account, region, service)."""
 
     provider: str
     account: str

@@ -398,7 +398,7 @@ class CheckNode(Node):
         try:
             outcome = self.function.func(**arguments)
         except (ValueError, TypeError, KeyError, AttributeError) as error:
-            # Analysis functions should return an unknown Outcome for input they cannot judge; this net
+            # Analysis functions should return an unknown Outcome for input they cannot judge. This net
             # keeps one malformed resource from stopping the evaluation of every other, and records why.
             resource_id = ctx.resource.id if ctx.resource is not None else "?"
             logger.warning("check %s failed on resource %s: %s", self.function.name, resource_id, error)

@@ -1,6 +1,6 @@
 """Load and validate rule files: built-in rules and an organisation's own use the same format.
 
-A rule file holds `rules:` (a list of rules) and optional `defaults:` applied to each rule in it, e.g.
+A rule file contains `rules:` (a list of rules) and optional `defaults:` applied to each rule in it, e.g.
 `defaults: {provider: aws, service: s3}`. Every problem is reported with file, line and field, and all
 problems of a file are reported together.
 """

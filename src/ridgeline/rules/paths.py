@@ -33,7 +33,7 @@ class _Missing:
 
 MISSING: Final = _Missing()
 
-# Envelope roots a rule may read, mapped to the Resource attribute that holds them.
+# Envelope roots a rule may read, mapped to the Resource attribute that contains them.
 ROOTS: Final[dict[str, str]] = {
     "configuration": "configuration",
     "supplementaryConfiguration": "supplementary",

@@ -10,7 +10,7 @@ import yaml
 
 
 class LineDict(dict[str, Any]):
-    """A mapping from a YAML file that knows where it and each of its keys started (1-based lines)."""
+    """A mapping from a YAML file, with the line (1-based) where it and each of its keys start."""
 
     line: int = 0
     key_lines: dict[str, int]
@@ -21,7 +21,7 @@ class LineDict(dict[str, Any]):
 
 
 class LineList(list[Any]):
-    """A sequence from a YAML file that knows the line of each item."""
+    """A sequence from a YAML file, with the line of each item."""
 
     line: int = 0
     item_lines: list[int]

@@ -17,8 +17,8 @@ from botocore.parsers import ResponseParserError
 
 from ridgeline.model.scan import CallError
 
-# Operations that are not Describe/Get/List but are still read-only. GenerateCredentialReport only asks
-# IAM to build the credential report that GetCredentialReport then reads; it changes no configuration.
+# Operations that are not Describe/Get/List but are still read-only. GenerateCredentialReport only makes
+# IAM build the credential report that GetCredentialReport then reads, and it changes no configuration.
 READ_ONLY_EXCEPTIONS = frozenset({("iam", "GenerateCredentialReport")})
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Lookup")
 

@@ -1,4 +1,4 @@
-"""What every AWS collector module declares: its service, calls, resource types and collect function."""
+"""The declaration every AWS collector module exports: its service, calls, resource types and collect function."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Collection of one AWS account: regions and services fanned out over a thread pool.
 
 The unit of work is (account, region, service); global services (IAM, S3) run once per account. Units
-run concurrently, and collectors fan their per-resource calls out on a second pool, so a unit waiting
-for its details never blocks another unit from starting.
+run concurrently, and collectors fan their per-resource calls out on a second pool. A unit that waits
+for its details therefore never takes a thread that those detail calls need, which rules out deadlock.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 
 
 class ScanSetupError(RuntimeError):
-    """The scan cannot start (no credentials, unknown service, ...); the message says what to do."""
+    """The scan cannot start (no credentials, unknown service, ...); the message gives the next step."""
 
 
 @dataclass(slots=True)
 class AwsScanOptions:
-    """What to scan and how."""
+    """Options of a scan: credentials, regions, services and concurrency."""
 
     profile: str | None = None
     role_arn: str | None = None

@@ -29,9 +29,9 @@ def collect(unit: UnitContext) -> None:
         analyzers = unit.paginate(client, "ListAnalyzers", "analyzers")
     except CallFailed as failure:
         if _is_html_page(failure):
-            # The endpoint is not an Access Analyzer endpoint (moto 5.2 has no Access Analyzer and answers
+            # The endpoint is not an Access Analyzer endpoint (moto 5.2 has no Access Analyzer and returns
             # HTTP 500 with an HTML error page), so the analyzers are unknown, never "none".
-            failure.message = (f"the endpoint answered HTTP {failure.code} with an HTML page instead of an "
+            failure.message = (f"the endpoint responded with HTTP {failure.code} with an HTML page instead of an "
                                "Access Analyzer response; it does not implement Access Analyzer")
         unit.fail_type(ANALYZER, failure)
         return

@@ -22,7 +22,7 @@ CALLS = api_calls("account", "GetAlternateContact")
 
 CONTACT_TYPES = ("BILLING", "OPERATIONS", "SECURITY")
 
-# GetAlternateContact answers ResourceNotFoundException for a contact type that was never registered.
+# GetAlternateContact returns ResourceNotFoundException for a contact type that was never registered.
 _NOT_REGISTERED = ("ResourceNotFoundException",)
 
 

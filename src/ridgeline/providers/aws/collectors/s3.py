@@ -93,7 +93,7 @@ def _collect_bucket(unit: UnitContext, bucket: dict[str, Any]) -> Resource | Non
     s3 = unit.client("s3")
 
     # ListBuckets names each bucket's region (BucketRegion) on current S3; older endpoints and
-    # emulators do not, and then GetBucketLocation tells.
+    # emulators do not, and then GetBucketLocation returns it.
     location_failure: CallFailed | None = None
     region = bucket.get("BucketRegion") or ""
     if not region:
@@ -101,7 +101,7 @@ def _collect_bucket(unit: UnitContext, bucket: dict[str, Any]) -> Resource | Non
             location = unit.call(s3, "GetBucketLocation", Bucket=name, resource_id=bucket_arn) or {}
             region = bucket_region(location.get("LocationConstraint"))
         except CallFailed as failure:
-            # Without the region the bucket still exists: keep it, in the default region, and say so.
+            # Without the region the bucket still exists: keep it, in the default region, and record the error.
             region = unit.session.default_region
             location_failure = failure
 

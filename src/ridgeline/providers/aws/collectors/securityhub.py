@@ -20,7 +20,7 @@ HUB = "AWS::SecurityHub::Hub"
 
 CALLS = api_calls("securityhub", "DescribeHub")
 
-# DescribeHub answers InvalidAccessException ("Account ... is not subscribed to AWS Security Hub") in a
+# DescribeHub returns InvalidAccessException ("Account ... is not subscribed to AWS Security Hub") in a
 # region where Security Hub is not enabled.
 _NOT_ENABLED = ("InvalidAccessException",)
 

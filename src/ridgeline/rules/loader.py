@@ -302,7 +302,15 @@ def _check_known_names(merged: Mapping[str, Any], resource_types: list[str], mis
 
 
 def known_services(provider: str) -> dict[str, tuple[str, ...]] | None:
-    """Return each service of `provider` with the resource types its collector produces, or None if unknown."""
+    """Return each service of `provider` with the resource types Ridgeline reads for it, or None if unknown."""
+    if provider == "azure":
+        from ridgeline.providers.azure import catalog as azure_catalog
+
+        return azure_catalog.services()
+    if provider == "gcp":
+        from ridgeline.providers.gcp import catalog as gcp_catalog
+
+        return gcp_catalog.services()
     if provider != "aws":
         return None
     from ridgeline.providers.aws.collectors import all_collectors

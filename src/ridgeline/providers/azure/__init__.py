@@ -1,0 +1,1 @@
+"""Microsoft Azure: the resource catalogue, the live scan and the Resource Graph/ARM shapes."""

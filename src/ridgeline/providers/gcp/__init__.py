@@ -1,0 +1,1 @@
+"""Google Cloud: the asset catalogue and the live scan through Cloud Asset Inventory."""

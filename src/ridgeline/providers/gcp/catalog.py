@@ -1,0 +1,94 @@
+"""The Cloud Asset Inventory asset types Ridgeline reads, grouped by service.
+
+One table serves the rule loader (unknown service or type names are typos), the importer (an export
+without any asset of a service leaves that service "not assessed") and the live scan (which asset types
+to ask Cloud Asset Inventory for, and which further API calls fill `supplementary`).
+
+The envelope of a GCP resource:
+- `configuration` is the asset's `resource.data`, the resource as its own API returns it (camelCase).
+- `supplementary` holds the asset's other content types under their camelCase names: `iamPolicy`
+  (the IAM_POLICY content, with `bindings` and, for projects, folders and organisations,
+  `auditConfigs`), `orgPolicy`, `accessPolicy`; plus what further API calls return, listed per type below.
+- `type` is the asset type ("storage.googleapis.com/Bucket"), `id` the full asset name
+  ("//storage.googleapis.com/my-bucket"), `account` the project id (or the project number when the
+  export names only that), `region` the asset location or "global".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class GcpType:
+    """One asset type: its service and the supplementary settings a live scan adds beyond the asset."""
+
+    name: str
+    service: str
+    supplementary: dict[str, str]
+    """Supplementary key -> the API call it comes from (the asset's IAM policy is not listed: CAI has it)."""
+
+
+def _type(name: str, service: str, **supplementary: str) -> GcpType:
+    return GcpType(name=name, service=service, supplementary=supplementary)
+
+
+TYPES: tuple[GcpType, ...] = (
+    # Resource hierarchy: the IAM policies (with audit configuration) of projects, folders, organisations.
+    _type("cloudresourcemanager.googleapis.com/Project", "resourcemanager",
+          essentialContacts="GET https://essentialcontacts.googleapis.com/v1/projects/{id}/contacts"),
+    _type("cloudresourcemanager.googleapis.com/Folder", "resourcemanager"),
+    _type("cloudresourcemanager.googleapis.com/Organization", "resourcemanager",
+          essentialContacts="GET https://essentialcontacts.googleapis.com/v1/organizations/{id}/contacts"),
+
+    _type("iam.googleapis.com/ServiceAccount", "iam"),
+    _type("iam.googleapis.com/ServiceAccountKey", "iam"),
+    _type("iam.googleapis.com/Role", "iam"),
+
+    _type("cloudkms.googleapis.com/KeyRing", "kms"),
+    _type("cloudkms.googleapis.com/CryptoKey", "kms"),
+
+    _type("apikeys.googleapis.com/Key", "apikeys"),
+    _type("serviceusage.googleapis.com/Service", "serviceusage"),
+
+    _type("logging.googleapis.com/LogSink", "logging"),
+    _type("logging.googleapis.com/LogMetric", "logging"),
+    _type("logging.googleapis.com/LogBucket", "logging"),
+    _type("monitoring.googleapis.com/AlertPolicy", "monitoring"),
+
+    _type("storage.googleapis.com/Bucket", "storage"),
+
+    _type("dns.googleapis.com/ManagedZone", "dns"),
+    _type("dns.googleapis.com/Policy", "dns"),
+
+    _type("compute.googleapis.com/Project", "compute"),
+    _type("compute.googleapis.com/Network", "compute"),
+    _type("compute.googleapis.com/Subnetwork", "compute"),
+    _type("compute.googleapis.com/Firewall", "compute"),
+    _type("compute.googleapis.com/Instance", "compute"),
+    _type("compute.googleapis.com/Disk", "compute"),
+    _type("compute.googleapis.com/BackendService", "compute"),
+    _type("compute.googleapis.com/ForwardingRule", "compute"),
+
+    _type("sqladmin.googleapis.com/Instance", "sqladmin"),
+    _type("bigquery.googleapis.com/Dataset", "bigquery"),
+    _type("bigquery.googleapis.com/Table", "bigquery"),
+    _type("dataproc.googleapis.com/Cluster", "dataproc"),
+    _type("container.googleapis.com/Cluster", "container"),
+)
+
+TYPES_BY_NAME: dict[str, GcpType] = {entry.name: entry for entry in TYPES}
+
+
+def services() -> dict[str, tuple[str, ...]]:
+    """Return each service with its asset types, in catalogue order."""
+    grouped: dict[str, list[str]] = {}
+    for entry in TYPES:
+        grouped.setdefault(entry.service, []).append(entry.name)
+    return {service: tuple(names) for service, names in grouped.items()}
+
+
+def service_of(type_name: str) -> str | None:
+    """Return the service of an asset type, or None when Ridgeline does not read it."""
+    entry = TYPES_BY_NAME.get(type_name)
+    return entry.service if entry is not None else None

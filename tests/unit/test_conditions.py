@@ -835,3 +835,20 @@ all:
 
     assert caught.value.field == "all[1].any[1].equal"
     assert caught.value.line == 8
+
+
+def test_in_any_case_folds_strings_only() -> None:
+    from ridgeline.model.resource import Resource
+    from ridgeline.rules.conditions import EvalContext, compile_condition
+
+    def holds(value: object, expected: list[object]) -> bool | None:
+        resource = Resource(provider="azure", account="s", region="global", type="T", id="i", name="n",
+                            configuration={"properties": {"state": value}})
+        node = compile_condition({"path": "configuration.properties.state", "in_any_case": expected})
+        return node.evaluate(resource, EvalContext(None))
+
+    assert holds("enabled", ["Enabled"]) is True
+    assert holds("ENABLED", ["Enabled", "On"]) is True
+    assert holds("Disabled", ["Enabled"]) is False
+    assert holds(None, ["Enabled"]) is False
+    assert holds(True, ["true"]) is False

@@ -199,6 +199,15 @@ def _op_in(actual: Any, expected: Any) -> bool:
     return actual is not MISSING and any(_same(actual, item) for item in expected)
 
 
+def _op_in_any_case(actual: Any, expected: Any) -> bool:
+    # Azure enum values are case-insensitive ("Enabled", "enabled"); strings compare folded.
+    if actual is MISSING or actual is None:
+        return False
+    if not isinstance(actual, str):
+        return any(_same(actual, item) for item in expected)
+    return any(isinstance(item, str) and actual.casefold() == item.casefold() for item in expected)
+
+
 def _op_contains(actual: Any, expected: Any) -> bool:
     if actual is MISSING or actual is None:
         return False
@@ -265,6 +274,8 @@ OPERATORS: dict[str, tuple[Callable[[Any, Any], bool], type | tuple[type, ...] |
     "not_equals": (lambda actual, expected: not _op_equals(actual, expected), None),
     "in": (_op_in, list),
     "not_in": (lambda actual, expected: not _op_in(actual, expected), list),
+    "in_any_case": (_op_in_any_case, list),
+    "not_in_any_case": (lambda actual, expected: not _op_in_any_case(actual, expected), list),
     "contains": (_op_contains, None),
     "not_contains": (lambda actual, expected: not _op_contains(actual, expected), None),
     "matches": (_op_matches, str),

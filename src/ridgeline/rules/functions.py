@@ -85,4 +85,12 @@ def _load_builtin_functions() -> None:
     if _loaded:
         return
     _loaded = True
-    from ridgeline.rules import checks_aws  # noqa: F401
+    # Every module named `checks_*` in this package registers functions: one module per provider area.
+    import importlib
+    import pkgutil
+
+    import ridgeline.rules as package
+
+    for module in sorted(info.name for info in pkgutil.iter_modules(package.__path__)):
+        if module.startswith("checks_"):
+            importlib.import_module(f"ridgeline.rules.{module}")

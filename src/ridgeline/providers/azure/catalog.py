@@ -11,13 +11,39 @@ The envelope of an Azure resource:
   Resource Graph writes types in lower case, and `canonical_type` maps them back.
 - `account` is the subscription id in lower case (the tenant id for Entra ID objects), `region` the
   ARM location without spaces in lower case, or "global".
-- `supplementary` holds, under the keys listed per type below, what further management calls return.
-  A key missing from an import is recorded in `Resource.errors`, so rules reading it report ERROR.
+- `supplementary` holds, under the keys listed per type below, the child and extension resources that
+  further management calls return (the blob service of a storage account, the auditing settings of a
+  SQL server, diagnostic settings). An ARM export that contains those resources gets them folded into
+  their parent by id; a key missing from an import is recorded in `Resource.errors`, so rules reading
+  it report ERROR.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+SINGLE = "single"
+"""One child resource, stored as is (`blobServices/default`)."""
+LIST = "list"
+"""Every child resource of the type, as a list (diagnostic settings, firewall rules)."""
+BY_NAME = "by_name"
+"""Every child resource of the type, as a mapping from its `name` (server parameters)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A child or extension resource that a live scan reads for its parent and stores in `supplementary`."""
+
+    type: str
+    """ARM type of the child ("Microsoft.Storage/storageAccounts/blobServices") or extension
+    ("Microsoft.Insights/diagnosticSettings", whose id is the parent id + /providers/...)."""
+
+    shape: str
+    """SINGLE, LIST or BY_NAME."""
+
+    call: str
+    """The management API request that returns it, for documentation and the permissions list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,27 +52,32 @@ class AzureType:
 
     name: str
     service: str
-    supplementary: dict[str, str]
-    """Supplementary key -> the management API call (or child resource) it comes from."""
+    supplementary: dict[str, Child]
+    """Supplementary key -> the child resource stored there."""
 
 
-def _type(name: str, service: str, **supplementary: str) -> AzureType:
+def _type(name: str, service: str, **supplementary: Child) -> AzureType:
     return AzureType(name=name, service=service, supplementary=supplementary)
+
+
+def _diagnostics(parent: str) -> Child:
+    return Child("Microsoft.Insights/diagnosticSettings", LIST,
+                 f"GET {parent}/providers/Microsoft.Insights/diagnosticSettings")
 
 
 TYPES: tuple[AzureType, ...] = (
     # Storage: account settings are in `properties`; blob and file service settings are child resources.
     _type("Microsoft.Storage/storageAccounts", "storage",
-          blobServices="GET .../storageAccounts/{name}/blobServices/default (BlobServiceProperties)",
-          fileServices="GET .../storageAccounts/{name}/fileServices/default (FileServiceProperties)",
-          diagnosticSettings="GET .../storageAccounts/{name}/blobServices/default/providers/"
-                             "Microsoft.Insights/diagnosticSettings (list of settings)"),
+          blobServices=Child("Microsoft.Storage/storageAccounts/blobServices", SINGLE,
+                             "GET {account id}/blobServices/default"),
+          fileServices=Child("Microsoft.Storage/storageAccounts/fileServices", SINGLE,
+                             "GET {account id}/fileServices/default")),
     _type("Microsoft.Storage/storageAccounts/blobServices/containers", "storage"),
 
     # Key Vault: vault properties come from Resource Graph; keys and secrets are ARM child resources
     # whose `properties.attributes` carry `exp`/`enabled` and, for keys, `rotationPolicy`.
     _type("Microsoft.KeyVault/vaults", "keyvault",
-          diagnosticSettings="GET {vault id}/providers/Microsoft.Insights/diagnosticSettings (list)"),
+          diagnosticSettings=_diagnostics("{vault id}")),
     _type("Microsoft.KeyVault/vaults/keys", "keyvault"),
     _type("Microsoft.KeyVault/vaults/secrets", "keyvault"),
 
@@ -88,29 +119,37 @@ TYPES: tuple[AzureType, ...] = (
 
     # Databases.
     _type("Microsoft.Sql/servers", "sql",
-          auditingSettings="GET .../servers/{name}/auditingSettings/default",
-          securityAlertPolicies="GET .../servers/{name}/securityAlertPolicies/Default",
-          vulnerabilityAssessments="GET .../servers/{name}/vulnerabilityAssessments/default",
-          administrators="GET .../servers/{name}/administrators (list)",
-          encryptionProtector="GET .../servers/{name}/encryptionProtector/current",
-          firewallRules="GET .../servers/{name}/firewallRules (list)"),
+          auditingSettings=Child("Microsoft.Sql/servers/auditingSettings", SINGLE,
+                                 "GET {server id}/auditingSettings/default"),
+          securityAlertPolicies=Child("Microsoft.Sql/servers/securityAlertPolicies", SINGLE,
+                                      "GET {server id}/securityAlertPolicies/Default"),
+          vulnerabilityAssessments=Child("Microsoft.Sql/servers/vulnerabilityAssessments", SINGLE,
+                                         "GET {server id}/vulnerabilityAssessments/default"),
+          administrators=Child("Microsoft.Sql/servers/administrators", LIST, "GET {server id}/administrators"),
+          encryptionProtector=Child("Microsoft.Sql/servers/encryptionProtector", SINGLE,
+                                    "GET {server id}/encryptionProtector/current"),
+          firewallRules=Child("Microsoft.Sql/servers/firewallRules", LIST, "GET {server id}/firewallRules")),
     _type("Microsoft.Sql/servers/databases", "sql",
-          transparentDataEncryption="GET .../databases/{name}/transparentDataEncryption/current"),
+          transparentDataEncryption=Child("Microsoft.Sql/servers/databases/transparentDataEncryption", SINGLE,
+                                          "GET {database id}/transparentDataEncryption/current")),
     _type("Microsoft.DBforPostgreSQL/flexibleServers", "postgresql",
-          configurations="GET .../flexibleServers/{name}/configurations (mapping: parameter name -> resource)",
-          firewallRules="GET .../flexibleServers/{name}/firewallRules (list)"),
+          configurations=Child("Microsoft.DBforPostgreSQL/flexibleServers/configurations", BY_NAME,
+                               "GET {server id}/configurations"),
+          firewallRules=Child("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules", LIST,
+                              "GET {server id}/firewallRules")),
     _type("Microsoft.DBforMySQL/flexibleServers", "mysql",
-          configurations="GET .../flexibleServers/{name}/configurations (mapping: parameter name -> resource)",
-          firewallRules="GET .../flexibleServers/{name}/firewallRules (list)"),
+          configurations=Child("Microsoft.DBforMySQL/flexibleServers/configurations", BY_NAME,
+                               "GET {server id}/configurations"),
+          firewallRules=Child("Microsoft.DBforMySQL/flexibleServers/firewallRules", LIST,
+                              "GET {server id}/firewallRules")),
     _type("Microsoft.DocumentDB/databaseAccounts", "cosmosdb"),
 
     # Application hosting and analytics.
     _type("Microsoft.Web/sites", "web",
-          config="GET .../sites/{name}/config/web (SiteConfig resource)",
-          authSettings="POST .../sites/{name}/config/authsettingsV2/list"),
+          config=Child("Microsoft.Web/sites/config", SINGLE, "GET {site id}/config/web")),
     _type("Microsoft.ContainerService/managedClusters", "containerservice"),
     _type("Microsoft.Databricks/workspaces", "databricks",
-          diagnosticSettings="GET {workspace id}/providers/Microsoft.Insights/diagnosticSettings (list)"),
+          diagnosticSettings=_diagnostics("{workspace id}")),
 )
 
 TYPES_BY_LOWER_NAME: dict[str, AzureType] = {entry.name.lower(): entry for entry in TYPES}

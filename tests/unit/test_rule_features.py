@@ -12,7 +12,9 @@ from ridgeline.model.finding import Finding, Severity, Status
 from ridgeline.model.resource import Resource
 from ridgeline.model.scan import Coverage
 from ridgeline.report.text import render_remediation, short_id
-from ridgeline.rules.engine import Engine
+from ridgeline.rules.conditions import EvalContext, compile_condition
+from ridgeline.rules.engine import Engine, ResourceIndex
+from ridgeline.rules.errors import RuleError
 from ridgeline.rules.loader import RuleErrors, RuleFileErrors, build_rule, load_rule_files
 from ridgeline.rules.model import Rule
 from ridgeline.rules.yamlsource import load_yaml_text
@@ -110,3 +112,62 @@ def test_short_id_takes_last_segment() -> None:
     assert short_id("arn:aws:kms:us-east-1:1:key/abcd") == "abcd"
     assert short_id("arn:aws:s3:::bucket") == "bucket"
     assert short_id("123456789012") == "123456789012"
+
+
+def _azure(type_name: str, resource_id: str, **configuration: object) -> Resource:
+    return Resource(provider="azure", account="sub-1", region="global", type=type_name, id=resource_id,
+                    name=resource_id.rsplit("/", 1)[-1], configuration=dict(configuration))
+
+
+def test_related_parent_finds_the_nearest_ancestor_ignoring_case() -> None:
+    account = _azure("Microsoft.Storage/storageAccounts",
+                     "/subscriptions/sub-1/resourceGroups/RG/providers/Microsoft.Storage/storageAccounts/st1",
+                     properties={"allowBlobPublicAccess": True})
+    container = _azure("Microsoft.Storage/storageAccounts/blobServices/containers",
+                       "/subscriptions/sub-1/resourcegroups/rg/providers/microsoft.storage/storageaccounts/st1"
+                       "/blobServices/default/containers/c1")
+    orphan = _azure("Microsoft.Storage/storageAccounts/blobServices/containers",
+                    "/subscriptions/sub-1/resourceGroups/RG/providers/Microsoft.Storage/storageAccounts/st2"
+                    "/blobServices/default/containers/c2")
+    index = ResourceIndex([account, container, orphan])
+    node = compile_condition({"related": {"type": "Microsoft.Storage/storageAccounts", "match": "parent"},
+                              "where": {"path": "configuration.properties.allowBlobPublicAccess", "equals": True}})
+
+    context = EvalContext(index)
+    context.resource = container
+    assert node.evaluate(container, context) is True
+    context = EvalContext(index)
+    context.resource = orphan
+    assert node.evaluate(orphan, context) is None
+    assert "was not collected" in context.reasons[0]
+
+
+def test_count_bounds_and_undecided_candidates() -> None:
+    def assignment(number: int, role: str) -> Resource:
+        return _azure("Microsoft.Authorization/roleAssignments", f"/subscriptions/sub-1/ra/{number}",
+                      properties={"roleDefinitionId": role})
+
+    def owners_between_two_and_three(resources: list[Resource]) -> bool | None:
+        node = compile_condition({"count": {"type": "Microsoft.Authorization/roleAssignments", "match": "account"},
+                                  "where": {"path": "configuration.properties.roleDefinitionId", "equals": "owner"},
+                                  "gte": 2, "lte": 3})
+        context = EvalContext(ResourceIndex(resources))
+        context.resource = resources[0]
+        return node.evaluate(resources[0], context)
+
+    assert owners_between_two_and_three([assignment(1, "owner")]) is False
+    assert owners_between_two_and_three([assignment(1, "owner"), assignment(2, "owner")]) is True
+    assert owners_between_two_and_three([assignment(n, "owner") for n in range(4)]) is False
+    assert owners_between_two_and_three([assignment(1, "owner"), assignment(2, "reader")]) is False
+
+    unreadable = assignment(3, "owner")
+    unreadable.errors["configuration.properties.roleDefinitionId"] = "AuthorizationFailed"
+    # One owner known, one unknown: the count is 1 or 2, so the answer is unknown.
+    assert owners_between_two_and_three([assignment(1, "owner"), unreadable]) is None
+    # Three owners known, one unknown: 3 or 4, unknown as well; two known and one unknown: 2 or 3, True.
+    assert owners_between_two_and_three([assignment(1, "owner"), assignment(2, "owner"), unreadable]) is True
+
+
+def test_count_needs_a_bound() -> None:
+    with pytest.raises(RuleError, match="at least one bound"):
+        compile_condition({"count": {"type": "T", "match": "account"}, "where": {"path": "name", "equals": "x"}})

@@ -11,10 +11,14 @@ Forms (each a YAML mapping):
 - `{any_item: P, where: C}`, `{all_items: P, where: C}`, `{no_item: P, where: C}`: quantify over a list;
   paths in `where` are relative to the item (`@` is the item itself)
 - `{check: NAME, args: {...}}`: call an analysis function (see `ridgeline.rules.functions`)
-- `{related: {type: T, match: account|region|{name_from: P}|{id_from: P}}, where: C, missing: ...}`:
-  evaluate C on a related resource of type T: the one in the same account or region, or the one whose
-  name or id is the value at P (`id_from` also matches the last segment of an ARN, such as sg-123).
+- `{related: {type: T, match: account|region|parent|{name_from: P}|{id_from: P}}, where: C, missing: ...}`:
+  evaluate C on a related resource of type T: the one in the same account or region, the nearest one
+  whose id is a prefix of this resource's id (`parent`, ignoring case: an Azure container's storage
+  account), or the one whose name or id is the value at P (`id_from` also matches the last segment of an
+  ARN, such as sg-123).
   `missing` (unknown, true or false) says what a missing related resource means; default unknown.
+- `{count: {type: T, match: account|region}, where: C, gte: N, lte: M}`: the number of resources of type
+  T in the same account (or region) for which C holds meets every bound given (gt, gte, lt, lte, equals).
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ class RelatedIndex(Protocol):
 
     def find(self, type_name: str, resource: Resource, match: str, value: Any) -> Resource | None:
         """Return the related resource, or None when it was not collected."""
+        ...
+
+    def find_all(self, type_name: str, resource: Resource, match: str) -> list[Resource]:
+        """Return every resource of `type_name` in the same account (match "account") or region."""
         ...
 
 
@@ -506,13 +514,16 @@ def compile_condition(data: Any, *, relative: bool = False) -> Node:
     if "related" in data:
         return _compile_related(data, relative)
 
+    if "count" in data:
+        return _compile_count(data, relative)
+
     if "path" in data:
         return _compile_leaf(data, relative)
 
     keys = ", ".join(sorted(map(str, data))) or "nothing"
     raise RuleError(
         f"unknown condition with keys {keys}: expected one of all, any, not, path, any_item, all_items, "
-        "no_item, check, related"
+        "no_item, check, related, count"
     )
 
 
@@ -610,9 +621,9 @@ def _compile_related(data: Mapping[str, Any], relative: bool) -> RelatedNode:
         kind = next(iter(match))
         value_path = _path(match[kind], relative, f"related.match.{kind}")
         match = kind
-    elif match not in ("account", "region"):
+    elif match not in ("account", "region", "parent"):
         raise RuleError(
-            "'match' must be account, region, {name_from: PATH} or {id_from: PATH}", field="related.match"
+            "'match' must be account, region, parent, {name_from: PATH} or {id_from: PATH}", field="related.match"
         )
     if "where" not in data:
         raise RuleError("'related' needs a 'where' condition on the related resource", field="related")
@@ -626,6 +637,73 @@ def _compile_related(data: Mapping[str, Any], relative: bool) -> RelatedNode:
         raise RuleError("'missing' must be unknown, true or false", field="missing")
     where = _compile_child(data["where"], False, "where")
     return RelatedNode(str(spec["type"]), str(match), value_path, where, missing)
+
+
+_COUNT_BOUNDS: dict[str, Callable[[int, int], bool]] = {
+    "gt": lambda count, bound: count > bound,
+    "gte": lambda count, bound: count >= bound,
+    "lt": lambda count, bound: count < bound,
+    "lte": lambda count, bound: count <= bound,
+    "equals": lambda count, bound: count == bound,
+}
+
+
+class CountNode(Node):
+    """Count the resources of a type in the same account or region that satisfy a condition."""
+
+    __slots__ = ("bounds", "match", "type_name", "where")
+
+    def __init__(self, type_name: str, match: str, where: Node, bounds: dict[str, int]) -> None:
+        self.type_name = type_name
+        self.match = match
+        self.where = where
+        self.bounds = bounds
+
+    def evaluate(self, subject: Any, ctx: EvalContext) -> bool | None:
+        owner = subject if isinstance(subject, Resource) else ctx.resource
+        if ctx.index is None or owner is None:
+            ctx.unknown(f"cannot count {self.type_name} here")
+            return None
+        counted = 0
+        undecided = 0
+        for candidate in ctx.index.find_all(self.type_name, owner, self.match):
+            result = self.where.evaluate(candidate, ctx)
+            if result is None:
+                undecided += 1
+            elif result:
+                counted += 1
+
+        # The true count lies between `counted` and `counted + undecided`: decide only if both agree.
+        low = all(check(counted, self.bounds[name]) for name, check in _COUNT_BOUNDS.items() if name in self.bounds)
+        high = all(check(counted + undecided, self.bounds[name])
+                   for name, check in _COUNT_BOUNDS.items() if name in self.bounds)
+        if undecided and low != high:
+            return None
+        ctx.note(f"count of {self.type_name}", counted)
+        return low
+
+    def paths(self) -> set[str]:
+        return set()
+
+    def related_types(self) -> set[str]:
+        return {self.type_name} | self.where.related_types()
+
+
+def _compile_count(data: Mapping[str, Any], relative: bool) -> CountNode:
+    _only_keys(data, {"count", "where", *_COUNT_BOUNDS})
+    spec = data["count"]
+    if not isinstance(spec, Mapping) or "type" not in spec or spec.get("match") not in ("account", "region"):
+        raise RuleError("'count' needs 'type' and 'match' (account or region)", field="count")
+    if "where" not in data:
+        raise RuleError("'count' needs a 'where' condition on each counted resource", field="count")
+    bounds = {name: data[name] for name in _COUNT_BOUNDS if name in data}
+    if not bounds:
+        raise RuleError(f"'count' needs at least one bound: {', '.join(_COUNT_BOUNDS)}", field="count")
+    for name, bound in bounds.items():
+        if not isinstance(bound, int) or isinstance(bound, bool):
+            raise RuleError(f"'{name}' of 'count' must be a whole number", field=name)
+    where = _compile_child(data["where"], False, "where")
+    return CountNode(str(spec["type"]), str(spec["match"]), where, bounds)
 
 
 def collect_paths(nodes: Iterable[Node]) -> set[str]:

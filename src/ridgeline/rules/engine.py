@@ -39,6 +39,7 @@ class ResourceIndex:
         self._by_name: dict[tuple[str, str], list[Resource]] = defaultdict(list)
         self._by_id: dict[tuple[str, str], Resource] = {}
         self._by_short_id: dict[tuple[str, str, str], Resource] = {}
+        self._by_folded_id: dict[tuple[str, str], Resource] = {}
         for resource in resources:
             self.add(resource)
 
@@ -51,6 +52,9 @@ class ResourceIndex:
         # ids repeat across accounts (a role name in every account), so they are indexed per account.
         short_id = resource.id.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
         self._by_short_id.setdefault((resource.type, resource.account, short_id), resource)
+        # ARM ids compare without regard to case, and child resources (a container, a key) name their
+        # parent only through the prefix of their own id.
+        self._by_folded_id.setdefault((resource.type, resource.id.casefold()), resource)
 
     def find(self, type_name: str, resource: Resource, match: str, value: Any) -> Resource | None:
         """Return the resource of `type_name` related to `resource` by `match`, or None."""
@@ -60,6 +64,8 @@ class ResourceIndex:
             if found is not None and (found.account == resource.account or ":" in text):
                 return found
             return self._by_short_id.get((type_name, resource.account, text))
+        if match == "parent":
+            return self._parent(type_name, resource)
         if match == "name_from":
             candidates = self._by_name.get((type_name, str(value)), [])
             same_account = [c for c in candidates if c.account == resource.account]
@@ -70,6 +76,24 @@ class ResourceIndex:
                 continue
             if match == "account" or candidate.region == resource.region:
                 return candidate
+        return None
+
+
+    def find_all(self, type_name: str, resource: Resource, match: str) -> list[Resource]:
+        """Return every resource of `type_name` in the same account (match "account") or also region."""
+        return [candidate for candidate in self.by_type.get(type_name, ())
+                if candidate.account == resource.account
+                and (match == "account" or candidate.region == resource.region)]
+
+    def _parent(self, type_name: str, resource: Resource) -> Resource | None:
+        # Walk up the id one segment at a time: ".../storageAccounts/st1/blobServices/default/containers/c"
+        # reaches ".../storageAccounts/st1"; "//cloudkms.googleapis.com/.../keyRings/r/cryptoKeys/k" its ring.
+        prefix = resource.id.casefold().rstrip("/")
+        while "/" in prefix:
+            prefix = prefix.rsplit("/", 1)[0]
+            found = self._by_folded_id.get((type_name, prefix))
+            if found is not None and found is not resource:
+                return found
         return None
 
 

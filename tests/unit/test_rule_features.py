@@ -171,3 +171,26 @@ def test_count_bounds_and_undecided_candidates() -> None:
 def test_count_needs_a_bound() -> None:
     with pytest.raises(RuleError, match="at least one bound"):
         compile_condition({"count": {"type": "T", "match": "account"}, "where": {"path": "name", "equals": "x"}})
+
+
+def test_check_functions_can_receive_the_peers_of_a_resource() -> None:
+    from ridgeline.rules.functions import Outcome, check_function
+
+    @check_function("test.has_peer_named", literal_args=("peers", "subject", "peer_name"), required=("peer_name",))
+    def has_peer_named(peers: list[Resource], subject: Resource, peer_name: str) -> Outcome:
+        names = sorted(peer.name for peer in peers if peer is not subject)
+        return Outcome(peer_name in names, ", ".join(names))
+
+    first = _azure("T", "/subscriptions/sub-1/x/first")
+    second = _azure("T", "/subscriptions/sub-1/x/second")
+    elsewhere = Resource(provider="azure", account="sub-2", region="global", type="T",
+                         id="/subscriptions/sub-2/x/third", name="third")
+    node = compile_condition({"check": "test.has_peer_named", "args": {"peer_name": "second"}})
+    context = EvalContext(ResourceIndex([first, second, elsewhere]))
+    context.resource = first
+
+    assert node.evaluate(first, context) is True
+    other_account = compile_condition({"check": "test.has_peer_named", "args": {"peer_name": "third"}})
+    assert other_account.evaluate(first, context) is False
+    with pytest.raises(RuleError, match="takes no argument 'peers'"):
+        compile_condition({"check": "test.has_peer_named", "args": {"peer_name": "x", "peers": []}})

@@ -390,6 +390,10 @@ class ItemsNode(Node):
         return self.where.related_types()
 
 
+# Arguments the engine fills in, never a rule: the resource judged, and the resources of its type in its account.
+_SUPPLIED_ARGUMENTS = ("subject", "peers")
+
+
 class CheckNode(Node):
     """A call to a registered analysis function."""
 
@@ -410,9 +414,15 @@ class CheckNode(Node):
                     return None
             value = path.get(subject)
             arguments[name] = None if value is MISSING else value
+        owner = subject if isinstance(subject, Resource) else ctx.resource
         if "subject" in self.function.literal_args:
             # Inside an item quantifier the subject is a list item; functions get the resource.
-            arguments["subject"] = subject if isinstance(subject, Resource) else ctx.resource
+            arguments["subject"] = owner
+        if "peers" in self.function.literal_args:
+            # Semantics that span resources of one type (a deny firewall rule shadowing an allow rule of
+            # the same network) need the others: every resource of the type in the same account.
+            arguments["peers"] = (ctx.index.find_all(owner.type, owner, "account")
+                                  if ctx.index is not None and owner is not None else [])
 
         try:
             outcome = self.function.func(**arguments)
@@ -596,10 +606,11 @@ def _compile_check(data: Mapping[str, Any], relative: bool) -> CheckNode:
     for argument, value in arguments.items():
         if argument in function.path_args:
             path_values[argument] = _path(value, relative, f"args.{argument}")
-        elif argument in function.literal_args and argument != "subject":
+        elif argument in function.literal_args and argument not in _SUPPLIED_ARGUMENTS:
             literals[argument] = value
         else:
-            allowed = ", ".join(a for a in (*function.path_args, *function.literal_args) if a != "subject")
+            allowed = ", ".join(a for a in (*function.path_args, *function.literal_args)
+                                if a not in _SUPPLIED_ARGUMENTS)
             raise RuleError(f"{name} takes no argument {argument!r}; it takes: {allowed}", field=f"args.{argument}")
     missing = [argument for argument in function.required if argument not in arguments]
     if missing:

@@ -28,7 +28,9 @@ class CheckFunction:
     """Arguments that rules give as envelope paths; the engine passes the values found there."""
 
     literal_args: tuple[str, ...]
-    """Arguments that rules give as literal values (numbers, lists of ports, names)."""
+    """Arguments that rules give as literal values (numbers, lists of ports, names). Two names are filled
+    in by the engine instead: `subject` (the resource judged) and `peers` (every resource of its type in
+    its account, for semantics that span resources, such as firewall rules of one network)."""
 
     required: tuple[str, ...]
     description: str

@@ -194,3 +194,78 @@ def test_check_functions_can_receive_the_peers_of_a_resource() -> None:
     assert other_account.evaluate(first, context) is False
     with pytest.raises(RuleError, match="takes no argument 'peers'"):
         compile_condition({"check": "test.has_peer_named", "args": {"peer_name": "x", "peers": []}})
+
+
+def test_related_in_the_account_holds_when_any_resource_satisfies_it() -> None:
+    def policy(number: int, watched: object) -> Resource:
+        return Resource(provider="gcp", account="p1", region="global", type="monitoring.googleapis.com/AlertPolicy",
+                        id=f"//monitoring.googleapis.com/projects/p1/alertPolicies/{number}", name=str(number),
+                        configuration={"watched": watched})
+
+    subject = Resource(provider="gcp", account="p1", region="global", type="logging.googleapis.com/LogMetric",
+                       id="//logging.googleapis.com/projects/p1/metrics/m", name="m")
+    node = compile_condition({"related": {"type": "monitoring.googleapis.com/AlertPolicy", "match": "account"},
+                              "where": {"path": "configuration.watched", "equals": True}})
+
+    def holds(*policies: Resource) -> bool | None:
+        context = EvalContext(ResourceIndex([subject, *policies]))
+        context.resource = subject
+        return node.evaluate(subject, context)
+
+    assert holds(policy(1, False), policy(2, True)) is True
+    assert holds(policy(1, False), policy(2, False)) is False
+    unreadable = policy(3, True)
+    unreadable.errors["configuration.watched"] = "PERMISSION_DENIED"
+    assert holds(policy(1, False), unreadable) is None
+    assert holds(unreadable, policy(2, True)) is True
+    assert holds() is None
+
+
+def test_azure_ids_match_without_regard_to_case() -> None:
+    policy = _azure("Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
+                    "/subscriptions/sub-1/resourceGroups/RG-Net/providers/Microsoft.Network/"
+                    "ApplicationGatewayWebApplicationFirewallPolicies/waf1", properties={"mode": "Prevention"})
+    gateway = _azure("Microsoft.Network/applicationGateways", "/subscriptions/sub-1/x/appgw",
+                     properties={"firewallPolicy": {"id": policy.id.lower()}})
+    node = compile_condition({
+        "related": {"type": policy.type, "match": {"id_from": "configuration.properties.firewallPolicy.id"}},
+        "where": {"path": "configuration.properties.mode", "equals": "Prevention"}})
+    context = EvalContext(ResourceIndex([policy, gateway]))
+    context.resource = gateway
+
+    assert node.evaluate(gateway, context) is True
+
+
+def test_a_related_type_that_could_not_be_listed_is_unknown_whatever_missing_says() -> None:
+    watcher_type = "Microsoft.Network/networkWatchers"
+    network = _azure("Microsoft.Network/virtualNetworks", "/subscriptions/sub-1/x/vnet1")
+    rule_yaml = {"related": {"type": watcher_type, "match": "account"}, "missing": False,
+                 "where": {"path": "name", "exists": True}}
+    node = compile_condition(rule_yaml)
+
+    listed = EvalContext(ResourceIndex([network]))
+    listed.resource = network
+    assert node.evaluate(network, listed) is False
+
+    index = ResourceIndex([network])
+    index.unlisted[("sub-1", watcher_type)] = "AuthorizationFailed"
+    unlisted = EvalContext(index)
+    unlisted.resource = network
+    assert node.evaluate(network, unlisted) is None
+    assert "could not be listed: AuthorizationFailed" in unlisted.reasons[0]
+
+
+def test_engine_marks_types_of_failed_units_as_unlisted() -> None:
+    from ridgeline.model.scan import Completeness
+
+    network = _azure("Microsoft.Network/virtualNetworks", "/subscriptions/sub-1/x/vnet1")
+    index = ResourceIndex([network])
+    coverage = [Coverage(provider="azure", account="sub-1", region="global", service="network",
+                         failed_types={"Microsoft.Network/networkWatchers": "HTTP 403"}),
+                Coverage(provider="azure", account="sub-1", region="global", service="keyvault",
+                         status=Completeness.FAILED)]
+
+    Engine([]).evaluate([network], coverage, index=index)
+
+    assert index.unlisted[("sub-1", "Microsoft.Network/networkWatchers")] == "HTTP 403"
+    assert ("sub-1", "Microsoft.KeyVault/vaults") in index.unlisted

@@ -12,7 +12,8 @@ Forms (each a YAML mapping):
   paths in `where` are relative to the item (`@` is the item itself)
 - `{check: NAME, args: {...}}`: call an analysis function (see `ridgeline.rules.functions`)
 - `{related: {type: T, match: account|region|parent|{name_from: P}|{id_from: P}}, where: C, missing: ...}`:
-  evaluate C on a related resource of type T: the one in the same account or region, the nearest one
+  evaluate C on a related resource of type T: any one in the same account or region (true when one
+  satisfies C, unknown when none does but one could not be judged), the nearest one
   whose id is a prefix of this resource's id (`parent`, ignoring case: an Azure container's storage
   account), or the one whose name or id is the value at P (`id_from` also matches the last segment of an
   ARN, such as sg-123).
@@ -48,6 +49,10 @@ class RelatedIndex(Protocol):
 
     def find_all(self, type_name: str, resource: Resource, match: str) -> list[Resource]:
         """Return every resource of `type_name` in the same account (match "account") or region."""
+        ...
+
+    def unlisted_reason(self, type_name: str, resource: Resource) -> str | None:
+        """Return why `type_name` could not be listed in the resource's account, or None if it was."""
         ...
 
 
@@ -470,17 +475,41 @@ class RelatedNode(Node):
 
         # Inside an item quantifier the subject is a list item; the account comes from the resource.
         owner = subject if isinstance(subject, Resource) else ctx.resource
+        if self.match in ("account", "region"):
+            return self._any_in_scope(owner, ctx)
         related = ctx.index.find(self.type_name, owner, self.match, value) if ctx.index and owner else None
         if related is None:
             target = f" {value!r}" if value is not None else f" of the same {self.match}"
-            return self._when_missing(ctx, f"related {self.type_name}{target} was not collected")
+            return self._when_missing(ctx, f"related {self.type_name}{target} was not collected", owner)
 
         result = self.where.evaluate(related, ctx)
         if result:
             ctx.note(f"related {self.type_name}", related.id)
         return result
 
-    def _when_missing(self, ctx: EvalContext, reason: str) -> bool | None:
+    def _any_in_scope(self, owner: Resource | None, ctx: EvalContext) -> bool | None:
+        # An account may hold several resources of the type (alert policies, DNS policies): the condition
+        # holds when one of them satisfies it, and is unknown when none does but some could not be judged.
+        candidates = ctx.index.find_all(self.type_name, owner, self.match) if ctx.index and owner else []
+        if not candidates:
+            return self._when_missing(ctx, f"related {self.type_name} of the same {self.match} was not collected",
+                                      owner)
+        undecided = False
+        for candidate in candidates:
+            result = self.where.evaluate(candidate, ctx)
+            if result:
+                ctx.note(f"related {self.type_name}", candidate.id)
+                return True
+            undecided = undecided or result is None
+        return None if undecided else False
+
+    def _when_missing(self, ctx: EvalContext, reason: str, owner: Resource | None = None) -> bool | None:
+        # `missing: true/false` speaks for a listing that succeeded; when the type could not be listed, the
+        # absence of the related resource proves nothing.
+        unlisted = ctx.index.unlisted_reason(self.type_name, owner) if ctx.index and owner else None
+        if unlisted is not None:
+            ctx.unknown(f"related {self.type_name} could not be listed: {unlisted}")
+            return None
         if self.missing is None:
             ctx.unknown(reason)
         return self.missing

@@ -40,6 +40,8 @@ class ResourceIndex:
         self._by_id: dict[tuple[str, str], Resource] = {}
         self._by_short_id: dict[tuple[str, str, str], Resource] = {}
         self._by_folded_id: dict[tuple[str, str], Resource] = {}
+        self.unlisted: dict[tuple[str, str], str] = {}
+        """(account, type) -> why that type could not be listed there: its absence proves nothing."""
         for resource in resources:
             self.add(resource)
 
@@ -61,9 +63,13 @@ class ResourceIndex:
         if match == "id_from":
             text = str(value)
             found = self._by_id.get((type_name, text))
-            if found is not None and (found.account == resource.account or ":" in text):
+            if found is None and resource.provider == "azure":
+                # ARM ids are case-insensitive: references often spell the resource group differently.
+                found = self._by_folded_id.get((type_name, text.casefold()))
+            if found is not None and (found.account == resource.account or ":" in text or "/" in text):
                 return found
-            return self._by_short_id.get((type_name, resource.account, text))
+            short_id = text.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+            return self._by_short_id.get((type_name, resource.account, short_id))
         if match == "parent":
             return self._parent(type_name, resource)
         if match == "name_from":
@@ -84,6 +90,10 @@ class ResourceIndex:
         return [candidate for candidate in self.by_type.get(type_name, ())
                 if candidate.account == resource.account
                 and (match == "account" or candidate.region == resource.region)]
+
+    def unlisted_reason(self, type_name: str, resource: Resource) -> str | None:
+        """Return why `type_name` could not be listed in the resource's account, or None if it was."""
+        return self.unlisted.get((resource.account, type_name))
 
     def _parent(self, type_name: str, resource: Resource) -> Resource | None:
         # Walk up the id one segment at a time: ".../storageAccounts/st1/blobServices/default/containers/c"
@@ -121,6 +131,7 @@ class Engine:
     ) -> list[Finding]:
         """Return the findings of every rule whose provider and service the coverage includes."""
         index = index or ResourceIndex(resources)
+        index.unlisted.update(_unlisted_types(coverage))
         assessed = {(unit.provider, unit.service) for unit in coverage}
         active = {rule.id for rule in self.rules if (rule.provider, rule.service) in assessed}
 
@@ -243,6 +254,20 @@ class Engine:
         if not message:
             message = f"Nothing in {where} meets: {rule.title} ({len(failing)} examined)"
         return _scope_finding(rule, provider, account, region, Status.FAIL, message, evidence)
+
+
+def _unlisted_types(coverage: Sequence[Coverage]) -> dict[tuple[str, str], str]:
+    """Return the (account, type) pairs whose listing failed, so a missing related resource stays unknown."""
+    from ridgeline.rules.loader import known_services
+
+    unlisted: dict[tuple[str, str], str] = {}
+    for unit in coverage:
+        for type_name, reason in unit.failed_types.items():
+            unlisted.setdefault((unit.account, type_name), reason)
+        if unit.status is Completeness.FAILED:
+            for type_name in (known_services(unit.provider) or {}).get(unit.service, ()):
+                unlisted.setdefault((unit.account, type_name), f"{unit.service} could not be collected")
+    return unlisted
 
 
 def _unit_failure(unit: Coverage, rule: Rule) -> str | None:

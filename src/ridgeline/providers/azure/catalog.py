@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 SINGLE = "single"
 """One child resource, stored as is (`blobServices/default`)."""
 LIST = "list"

@@ -68,6 +68,7 @@ TYPES: tuple[GcpType, ...] = (
     _type("compute.googleapis.com/Instance", "compute"),
     _type("compute.googleapis.com/Disk", "compute"),
     _type("compute.googleapis.com/BackendService", "compute"),
+    _type("compute.googleapis.com/RegionBackendService", "compute"),
     _type("compute.googleapis.com/ForwardingRule", "compute"),
 
     _type("sqladmin.googleapis.com/Instance", "sqladmin"),

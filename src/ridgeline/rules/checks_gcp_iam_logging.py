@@ -1,0 +1,267 @@
+"""GCP functions that rule conditions can call for IAM, keys, logging and monitoring (`check: gcp.NAME`).
+
+Each function adapts an analysis module to the rule language: it takes the values found at envelope
+paths and literal arguments, and returns an Outcome. A value that was not collected (an IAM policy
+missing from an export) or that cannot be parsed makes the outcome unknown (ERROR), never a silent pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ridgeline.analysis import gcp_bindings, gcp_keys, gcp_logging
+from ridgeline.analysis.gcp_iam import public_members
+from ridgeline.model.resource import Resource
+from ridgeline.rules.functions import Outcome, check_function
+
+_NO_POLICY = "the IAM policy was not collected (export the IAM_POLICY content type too)"
+
+
+def _grant_list(found: list[gcp_bindings.Grant], heading: str) -> Outcome:
+    if not found:
+        return Outcome(False, "")
+    listed = ", ".join(grant.describe() for grant in found[:5])
+    more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+    return Outcome(True, f"{heading}: {listed}{more}")
+
+
+def _no_match(setting: str, detail: str) -> Outcome:
+    """Return the outcome of a comparison without a match: false, or unknown when `setting` is "unknown"."""
+    if setting == "unknown":
+        return Outcome(None, detail)
+    return Outcome(False, detail)
+
+
+# --- Generic values ---------------------------------------------------------------------------------
+
+
+@check_function("gcp.known_value_in", path_args=("value",), literal_args=("values",), required=("value", "values"))
+def known_value_in(value: Any, values: list[Any]) -> Outcome:
+    """True when the value is one of `values`; unknown when the value is absent."""
+    if not isinstance(values, list):
+        return Outcome(None, "gcp.known_value_in needs a list of values")
+    if value is None:
+        return Outcome(None, "the value is missing, and this field has no documented default")
+    return Outcome(value in values, f"the value is {value!r}")
+
+
+@check_function("gcp.timestamp_older_than_days", path_args=("time",), literal_args=("days",),
+                required=("time", "days"))
+def timestamp_older_than_days(time: Any, days: float) -> Outcome:
+    """True when an RFC 3339 timestamp lies more than `days` days in the past; unknown when it is absent."""
+    if time is None:
+        return Outcome(None, "the timestamp is missing")
+    try:
+        age = gcp_keys.age_days(time)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return Outcome(age > days, f"{time} is {age:.0f} days ago, more than {days:g}")
+
+
+# --- IAM allow policies -----------------------------------------------------------------------------
+
+
+@check_function("gcp.iam_service_account_admin_grants", path_args=("policy",))
+def iam_service_account_admin_grants(policy: Any) -> Outcome:
+    """True when the policy grants Owner, Editor or an admin role to a user-managed service account."""
+    if policy is None:
+        return Outcome(None, _NO_POLICY)
+    try:
+        found = gcp_bindings.service_account_admin_grants(policy)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return _grant_list(found, "administrative roles granted to service accounts")
+
+
+@check_function("gcp.iam_role_grants", path_args=("policy",), literal_args=("roles",), required=("policy", "roles"))
+def iam_role_grants(policy: Any, roles: list[str]) -> Outcome:
+    """True when the policy grants any of `roles` to anyone."""
+    if policy is None:
+        return Outcome(None, _NO_POLICY)
+    try:
+        found = gcp_bindings.role_grants(policy, roles)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return _grant_list(found, "grants")
+
+
+@check_function("gcp.iam_members_holding_both", path_args=("policy",),
+                literal_args=("first_roles", "second_roles"), required=("policy", "first_roles", "second_roles"))
+def iam_members_holding_both(policy: Any, first_roles: list[str], second_roles: list[str]) -> Outcome:
+    """True when the policy grants one member a role of `first_roles` and a role of `second_roles`."""
+    if policy is None:
+        return Outcome(None, _NO_POLICY)
+    try:
+        found = gcp_bindings.members_holding_both(policy, first_roles, second_roles)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    details = [f"{member} holds {first} and {second}" for member, first, second in found[:5]]
+    return Outcome(bool(found), "; ".join(details))
+
+
+@check_function("gcp.iam_public_grants", path_args=("policy",))
+def iam_public_grants(policy: Any) -> Outcome:
+    """True when the policy grants a role to allUsers or allAuthenticatedUsers."""
+    if policy is None:
+        return Outcome(None, _NO_POLICY)
+    try:
+        found = public_members(policy)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    labels = [f"{grant.role}: {grant.member}" + (" (conditional)" if grant.conditional else "") for grant in found]
+    return Outcome(bool(found), "public grants: " + ", ".join(labels) if labels else "")
+
+
+@check_function("gcp.iam_logging_writer_grants", path_args=("policy",))
+def iam_logging_writer_grants(policy: Any) -> Outcome:
+    """True when the policy grants a role to an identity under which Cloud Logging sinks write."""
+    if policy is None:
+        return Outcome(None, _NO_POLICY)
+    try:
+        found = gcp_bindings.logging_writer_grants(policy)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return _grant_list(found, "Cloud Logging writes here through")
+
+
+# --- Keys -------------------------------------------------------------------------------------------
+
+
+@check_function("gcp.kms_rotation_gaps", path_args=("key",), literal_args=("max_days",), required=("key", "max_days"))
+def kms_rotation_gaps(key: Any, max_days: float) -> Outcome:
+    """True when a Cloud KMS key does not rotate automatically at least every `max_days` days."""
+    if key is None:
+        return Outcome(None, "the CryptoKey was not collected")
+    try:
+        gaps = gcp_keys.rotation_gaps(key, max_days)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return Outcome(bool(gaps), "; ".join(gaps))
+
+
+@check_function("gcp.apikeys_api_target_gaps", path_args=("restrictions",))
+def apikeys_api_target_gaps(restrictions: Any = None) -> Outcome:
+    """True when an API key is not restricted to named APIs (no apiTargets, or all Cloud APIs)."""
+    try:
+        gaps = gcp_keys.api_target_gaps(restrictions)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return Outcome(bool(gaps), "; ".join(gaps))
+
+
+@check_function("gcp.apikeys_application_gaps", path_args=("restrictions",))
+def apikeys_application_gaps(restrictions: Any = None) -> Outcome:
+    """True when an API key accepts calls from any website, address or app."""
+    try:
+        gaps = gcp_keys.application_restriction_gaps(restrictions)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return Outcome(bool(gaps), "; ".join(gaps))
+
+
+# --- Essential Contacts -----------------------------------------------------------------------------
+
+
+@check_function("gcp.essential_contacts_missing", path_args=("contacts",), literal_args=("categories",),
+                required=("contacts", "categories"))
+def essential_contacts_missing(contacts: Any, categories: list[str]) -> Outcome:
+    """True when no valid Essential Contact is subscribed to one of `categories` (or to ALL)."""
+    if contacts is None:
+        return Outcome(None, "the Essential Contacts were not collected (Cloud Asset Inventory exports lack them)")
+    try:
+        missing = gcp_logging.essential_contact_gaps(contacts, categories)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return Outcome(bool(missing), "no valid contact receives " + ", ".join(missing) if missing else "")
+
+
+# --- Audit logs, log-based metrics and alert policies -----------------------------------------------
+
+
+@check_function("gcp.logging_audit_config_gaps", path_args=("policy",))
+def logging_audit_config_gaps(policy: Any) -> Outcome:
+    """True when the audit configuration misses a log type for allServices or exempts a member."""
+    if policy is None:
+        return Outcome(None, _NO_POLICY)
+    try:
+        gaps = gcp_logging.audit_logging_gaps(policy)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return Outcome(bool(gaps), "; ".join(gaps))
+
+
+@check_function("gcp.logging_metric_covers", path_args=("metric",), literal_args=("family",),
+                required=("metric", "family"))
+def logging_metric_covers(metric: Any, family: str) -> Outcome:
+    """True when a log-based metric counts every change of the event `family` (see EVENT_FAMILIES)."""
+    if family not in gcp_logging.EVENT_FAMILIES:
+        known = ", ".join(gcp_logging.EVENT_FAMILIES)
+        return Outcome(None, f"unknown event family {family!r}; expected one of: {known}")
+    try:
+        covers, detail = gcp_logging.metric_covers_family(metric or {}, family)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return Outcome(covers, detail)
+
+
+@check_function("gcp.monitoring_alert_enabled", path_args=("enabled",))
+def monitoring_alert_enabled(enabled: Any = None) -> Outcome:
+    """True when an alert policy is enabled; unknown when its `enabled` flag is absent."""
+    state = gcp_logging.alert_enabled(enabled)
+    if state is None:
+        found = "missing" if enabled is None else f"{enabled!r}, not true or false"
+        return Outcome(None, f"the alert policy's enabled flag is {found}")
+    return Outcome(state, "the alert policy is enabled" if state else "the alert policy is disabled")
+
+
+@check_function("gcp.monitoring_condition_watches_metric", path_args=("condition",),
+                literal_args=("subject", "no_match"), required=("condition",))
+def monitoring_condition_watches_metric(condition: Any, subject: Resource, no_match: str = "false") -> Outcome:
+    """True when an alert policy condition watches the log-based metric being judged.
+
+    Use it inside an item quantifier over a policy's `conditions`, so that the subject is the metric.
+    `no_match: unknown` makes a condition that does not watch the metric unknown instead of false, for
+    rules that compare a metric with only one of the project's alert policies.
+    """
+    if no_match not in ("false", "unknown"):
+        return Outcome(None, f"no_match must be 'false' or 'unknown', not {no_match!r}")
+    if subject is None or subject.type != "logging.googleapis.com/LogMetric":
+        found = subject.type if subject is not None else "nothing"
+        return Outcome(None, f"gcp.monitoring_condition_watches_metric judges a LogMetric, not {found}")
+    try:
+        watched_type = gcp_logging.metric_type({"name": subject.name, **subject.configuration})
+        watches = gcp_logging.condition_watches_metric(condition, watched_type)
+    except ValueError as error:
+        return Outcome(None, str(error))
+
+    label = condition.get("displayName") or condition.get("name") or "a condition"
+    if watches is None:
+        return Outcome(None, f"{label} selects metrics by a pattern that Ridgeline does not read")
+    if watches:
+        return Outcome(True, f"{label} watches {watched_type}")
+    return _no_match(no_match, f"{label} does not watch {watched_type}; Ridgeline compares the metric with one "
+                               "alert policy of the project, so another policy may watch it")
+
+
+@check_function("gcp.dns_policy_lists_network", path_args=("network_url",),
+                literal_args=("subject", "no_match"), required=("network_url",))
+def dns_policy_lists_network(network_url: Any, subject: Resource, no_match: str = "false") -> Outcome:
+    """True when a DNS policy's network entry names the VPC network being judged.
+
+    Use it inside an item quantifier over a policy's `networks`, so that the subject is the network.
+    `no_match: unknown` makes an entry for another network unknown instead of false, for rules that
+    compare a network with only one of the project's DNS policies.
+    """
+    if no_match not in ("false", "unknown"):
+        return Outcome(None, f"no_match must be 'false' or 'unknown', not {no_match!r}")
+    if subject is None or subject.type != "compute.googleapis.com/Network":
+        found = subject.type if subject is not None else "nothing"
+        return Outcome(None, f"gcp.dns_policy_lists_network judges a compute.googleapis.com/Network, not {found}")
+    own_url = subject.configuration.get("selfLink") or subject.id
+    try:
+        listed = gcp_logging.network_key(network_url) == gcp_logging.network_key(own_url)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    if listed:
+        return Outcome(True, f"the DNS policy applies to {network_url}")
+    return _no_match(no_match, f"the DNS policy entry names another network, {network_url}")

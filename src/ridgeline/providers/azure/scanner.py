@@ -1,0 +1,344 @@
+"""Collection of Azure subscriptions: Resource Graph inventory, then the ARM reads for what Resource Graph lacks.
+
+The coverage unit is (subscription, "global", service). Steps:
+1. get a token (DefaultAzureCredential) and list the subscriptions in scope through Resource Graph;
+2. query the `resources`, `securityresources` and `authorizationresources` tables for the catalogue's types;
+3. on a bounded thread pool, read each parent's child resources (catalog.py `Child` entries), the
+   per-parent listings (containers, key vault keys and secrets) and the per-subscription listings.
+A failed listing marks its type failed in the unit, so every rule on the type reports ERROR; a failed child
+read marks one path of one resource unknown. Nothing that could not be read becomes an empty value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from azure.core.credentials import TokenCredential
+
+from ridgeline.model.resource import Resource
+from ridgeline.model.scan import Completeness, Coverage
+from ridgeline.providers.aws.scanner import Collection, ScanSetupError
+from ridgeline.providers.azure import credentials as azure_credentials
+from ridgeline.providers.azure.calls import GRAPH_QUERY, AzureCall, AzureCallFailed, CallRecorder
+from ridgeline.providers.azure.catalog import TYPES, TYPES_BY_LOWER_NAME
+from ridgeline.providers.azure.children import child_calls, read_children
+from ridgeline.providers.azure.clients import PUBLIC_CLOUD_ENDPOINT, AzureClients, token_scope
+from ridgeline.providers.azure.envelope import envelope, redact_azure
+from ridgeline.providers.azure.graph import TABLE_TYPES, batches, inventory_query, list_subscriptions, run_query
+from ridgeline.providers.azure.listings import (
+    PARENT_LISTINGS,
+    SUBSCRIPTION_LISTINGS,
+    ParentListing,
+    SubscriptionListing,
+    list_parent_items,
+    list_subscription_items,
+    listing_calls,
+)
+
+logger = logging.getLogger(__name__)
+
+ENDPOINT_ENV = "RIDGELINE_AZURE_ENDPOINT"
+"""Environment variable naming another Resource Manager endpoint (a sovereign cloud, or a test server)."""
+
+NOT_ARM_SERVICES = frozenset({"entra"})
+"""Catalogue services read through Microsoft Graph, which the live Azure scan does not call."""
+
+NOT_COLLECTED_REASON = "not read by the live Azure scan (no Resource Graph table or ARM listing is defined for it)"
+
+_SUBSCRIPTION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_MANAGEMENT_GROUP_ID = re.compile(r"^[A-Za-z0-9_.()-]{1,90}$")
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as `callback(done, total)` as the per-resource and per-subscription reads finish."""
+
+
+@dataclass(slots=True)
+class AzureScanOptions:
+    """Options of an Azure scan: scope, tenant, endpoint and concurrency."""
+
+    subscriptions: Sequence[str] | None = None
+    """Subscription ids; None or empty means every subscription in scope."""
+
+    management_group: str | None = None
+    """Scan the subscriptions under this management group (not with `subscriptions`)."""
+
+    tenant: str | None = None
+    endpoint: str | None = None
+    """Resource Manager endpoint; None means $RIDGELINE_AZURE_ENDPOINT or the public cloud."""
+
+    workers: int = 16
+
+
+def live_types() -> dict[str, str]:
+    """Return each catalogue type the live scan reads, with where it is read from."""
+    sources: dict[str, str] = {}
+    for table, types in TABLE_TYPES.items():
+        for type_name in types:
+            sources[type_name] = f"Resource Graph table {table}"
+    for listing in SUBSCRIPTION_LISTINGS:
+        sources[listing.type] = f"ARM list at subscription scope ({listing.call.action})"
+    for parent_listing in PARENT_LISTINGS:
+        sources[parent_listing.type] = f"ARM list per {parent_listing.parent_type} ({parent_listing.call.action})"
+    return sources
+
+
+def scanned_services() -> dict[str, tuple[str, ...]]:
+    """Return each service the live scan covers with its catalogue types."""
+    grouped: dict[str, list[str]] = {}
+    for entry in TYPES:
+        if entry.service not in NOT_ARM_SERVICES:
+            grouped.setdefault(entry.service, []).append(entry.name)
+    return {service: tuple(names) for service, names in grouped.items()}
+
+
+def declared_calls() -> list[AzureCall]:
+    """Return every call an Azure scan may make (see permissions.py)."""
+    return [GRAPH_QUERY, *listing_calls(), *child_calls()]
+
+
+class ScanState:
+    """Resources and coverage units of one scan, shared by the worker threads."""
+
+    def __init__(self, subscriptions: Sequence[str], collected_at: str) -> None:
+        self.subscriptions = list(subscriptions)
+        self.collected_at = collected_at
+        self.resources: list[Resource] = []
+        self.units: dict[tuple[str, str], Coverage] = {}
+        self._lock = threading.Lock()
+        self._services = scanned_services()
+        for subscription in self.subscriptions:
+            for service in self._services:
+                self.units[(subscription, service)] = Coverage(provider="azure", account=subscription,
+                                                               region="global", service=service)
+
+    def unit_of(self, subscription: str, type_name: str) -> Coverage | None:
+        """Return the unit of a type in a subscription; None for a subscription or type outside the scan."""
+        entry = TYPES_BY_LOWER_NAME.get(type_name.lower())
+        if entry is None:
+            return None
+        return self.units.get((subscription, entry.service))
+
+    def add(self, resource: Resource) -> bool:
+        """Record a collected resource; return False (and drop it) when its subscription or type is outside the scan."""
+        unit = self.unit_of(resource.account, resource.type)
+        if unit is None or not resource.id:
+            logger.debug("subscription %s: skipping %s %s outside the scan", resource.account, resource.type,
+                         resource.id)
+            return False
+        with self._lock:
+            self.resources.append(resource)
+            unit.resource_counts[resource.type] = unit.resource_counts.get(resource.type, 0) + 1
+        return True
+
+    def fail_type(self, subscription: str, type_name: str, reason: str, failure: AzureCallFailed | None = None) -> None:
+        """Record that resources of `type_name` could not be listed in `subscription`."""
+        unit = self.unit_of(subscription, type_name)
+        if unit is None:
+            return
+        with self._lock:
+            unit.failed_types.setdefault(type_name, reason)
+            if failure is not None:
+                unit.errors.append(failure.to_error())
+            if unit.status is Completeness.COMPLETE:
+                unit.status = Completeness.PARTIAL
+        logger.warning("subscription %s: cannot list %s: %s", subscription, type_name, reason)
+
+    def detail_failed(self, resource: Resource, path: str, failure: AzureCallFailed) -> None:
+        """Mark `path` of `resource` unknown because a child read failed; the unit becomes partial."""
+        failure.resource_id = failure.resource_id or resource.id
+        unit = self.unit_of(resource.account, resource.type)
+        with self._lock:
+            resource.errors[path] = f"{failure.code} on {failure.call.action}: {failure.message}"
+            if unit is not None:
+                unit.errors.append(failure.to_error())
+                if unit.status is Completeness.COMPLETE:
+                    unit.status = Completeness.PARTIAL
+        logger.warning("subscription %s: %s", resource.account, failure.describe())
+
+    def finish(self, duration_s: float) -> list[Coverage]:
+        """Close the units: FAILED when every type of the service failed; sorted by subscription and service."""
+        for (_subscription, service), unit in self.units.items():
+            types = set(self._services[service])
+            if types and types <= set(unit.failed_types):
+                unit.status = Completeness.FAILED
+            unit.duration_s = duration_s
+        return sorted(self.units.values(), key=lambda unit: (unit.account, unit.service))
+
+
+def collect_azure(options: AzureScanOptions, *, credential: TokenCredential | None = None,
+                  recorder: CallRecorder | None = None, progress: ProgressCallback | None = None) -> Collection:
+    """Collect the subscriptions in scope; raise ScanSetupError when the scan cannot start."""
+    started = time.monotonic()
+    requested = _validate(options)
+    endpoint = (options.endpoint or os.environ.get(ENDPOINT_ENV) or PUBLIC_CLOUD_ENDPOINT).rstrip("/")
+    if not endpoint.startswith("https://"):
+        raise ScanSetupError(f"invalid Resource Manager endpoint {endpoint!r}: it must start with https://")
+
+    try:
+        if credential is None:
+            credential = azure_credentials.build_credential(options.tenant)
+        azure_credentials.check_token(credential, token_scope(endpoint))
+    except azure_credentials.CredentialSetupError as error:
+        raise ScanSetupError(str(error)) from error
+
+    with AzureClients(credential, endpoint, pool_size=options.workers, recorder=recorder) as clients:
+        subscriptions = _resolve_subscriptions(clients, options, requested)
+        logger.info("scanning %d subscription(s) through %s", len(subscriptions), endpoint)
+        state = ScanState(subscriptions, datetime.now(UTC).isoformat(timespec="seconds"))
+        _mark_types_without_source(state)
+        _inventory(clients, state)
+        _read_details(clients, state, options.workers, progress)
+
+    for resource in state.resources:
+        redact_azure(resource)
+    duration = time.monotonic() - started
+    collection = Collection(
+        provider="azure",
+        accounts=list(subscriptions),
+        regions=sorted({resource.region for resource in state.resources if resource.region != "global"}),
+        resources=state.resources,
+        coverage=state.finish(duration),
+        api_calls=clients.recorder.total,
+        duration_s=duration,
+    )
+    logger.info("collected %d resource(s) from %d subscription(s) with %d request(s) in %.1fs",
+                len(collection.resources), len(subscriptions), collection.api_calls, duration)
+    return collection
+
+
+def _validate(options: AzureScanOptions) -> list[str]:
+    requested = [subscription.strip().lower() for subscription in options.subscriptions or () if subscription.strip()]
+    if requested and options.management_group:
+        raise ScanSetupError("give either --subscription or --management-group, not both")
+    malformed = [subscription for subscription in requested if not _SUBSCRIPTION_ID.match(subscription)]
+    if malformed:
+        raise ScanSetupError(f"invalid subscription id(s) {', '.join(malformed)}: expected a GUID such as "
+                             "00000000-0000-0000-0000-000000000000")
+    if options.management_group is not None and not _MANAGEMENT_GROUP_ID.match(options.management_group):
+        raise ScanSetupError(f"invalid management group id {options.management_group!r}: expected up to 90 "
+                             "letters, digits, '-', '_', '.' or parentheses")
+    if options.workers < 1:
+        raise ScanSetupError(f"invalid number of workers {options.workers}: expected 1 or more")
+    return list(dict.fromkeys(requested))
+
+
+def _resolve_subscriptions(clients: AzureClients, options: AzureScanOptions, requested: list[str]) -> list[str]:
+    where = f" under management group {options.management_group}" if options.management_group else ""
+    try:
+        visible = list_subscriptions(clients, options.management_group)
+    except AzureCallFailed as failure:
+        raise ScanSetupError(f"cannot list the subscriptions{where} through Resource Graph ({failure.describe()}); "
+                             "the scan needs Microsoft.ResourceGraph/resources/read, which the Reader role "
+                             "grants") from failure
+    visible_ids = {subscription.id for subscription in visible}
+    if requested:
+        unknown = [subscription for subscription in requested if subscription not in visible_ids]
+        if unknown:
+            shown = ", ".join(sorted(visible_ids)[:5]) + (", ..." if len(visible_ids) > 5 else "")
+            readable = f"{len(visible_ids)} subscription(s): {shown}" if visible_ids else "no subscription"
+            raise ScanSetupError(f"subscription(s) {', '.join(unknown)} not found or not readable with this "
+                                 f"credential, which can read {readable}")
+        return requested
+    if not visible_ids:
+        raise ScanSetupError(f"the credential can read no subscription{where}; assign it the Reader role on the "
+                             "subscriptions or management group to scan")
+    for subscription in visible:
+        if subscription.state and subscription.state.lower() != "enabled":
+            logger.warning("subscription %s (%s) is in state %s; scanning it anyway", subscription.id,
+                           subscription.name, subscription.state)
+    return sorted(visible_ids)
+
+
+def _mark_types_without_source(state: ScanState) -> None:
+    # A catalogue type added without a source must give ERROR findings, not silence.
+    sources = live_types()
+    for types in scanned_services().values():
+        for type_name in types:
+            if type_name not in sources:
+                for subscription in state.subscriptions:
+                    state.fail_type(subscription, type_name, NOT_COLLECTED_REASON)
+
+
+def _inventory(clients: AzureClients, state: ScanState) -> None:
+    """Query each Resource Graph table in batches of subscriptions and record the rows as resources."""
+    for table, types in TABLE_TYPES.items():
+        text = inventory_query(table, types)
+        wanted = {type_name.lower() for type_name in types}
+        for batch in batches(state.subscriptions):
+            try:
+                rows = run_query(clients, text, subscriptions=batch)
+            except AzureCallFailed as failure:
+                reason = f"the Resource Graph query of {table} failed: {failure.describe()}"
+                for subscription in batch:
+                    for type_name in types:
+                        state.fail_type(subscription, type_name, reason, failure)
+                    # Types listed per parent cannot be listed when their parents could not be.
+                    for listing in PARENT_LISTINGS:
+                        if listing.parent_type in types:
+                            state.fail_type(subscription, listing.type,
+                                            f"its parent type {listing.parent_type} could not be listed: {reason}")
+                continue
+
+            for row in rows:
+                if str(row.get("type") or "").lower() not in wanted:
+                    continue
+                state.add(envelope(row, collected_at=state.collected_at))
+
+
+def _read_details(clients: AzureClients, state: ScanState, workers: int, progress: ProgressCallback | None) -> None:
+    """Run the per-subscription listings, the per-parent listings and the child reads on a thread pool."""
+    parents = list(state.resources)
+    with ThreadPoolExecutor(workers, thread_name_prefix="azure") as pool:
+        futures: list[Future[None]] = []
+        for subscription in state.subscriptions:
+            for listing in SUBSCRIPTION_LISTINGS:
+                futures.append(pool.submit(_subscription_listing, clients, state, listing, subscription))
+        for parent in parents:
+            entry = TYPES_BY_LOWER_NAME.get(parent.type.lower())
+            if entry is not None and entry.supplementary:
+                futures.append(pool.submit(_children, clients, state, parent))
+            for parent_listing in PARENT_LISTINGS:
+                if parent.type == parent_listing.parent_type:
+                    futures.append(pool.submit(_parent_listing, clients, state, parent_listing, parent))
+
+        for done, future in enumerate(futures, start=1):
+            # A task's own failures are recorded in the state; anything raised here is a programming error.
+            future.result()
+            if progress is not None:
+                progress(done, len(futures))
+
+
+def _subscription_listing(clients: AzureClients, state: ScanState, listing: SubscriptionListing,
+                          subscription: str) -> None:
+    try:
+        resources = list_subscription_items(clients.arm, listing, subscription, state.collected_at)
+    except AzureCallFailed as failure:
+        state.fail_type(subscription, listing.type, failure.describe(), failure)
+        return
+    for resource in resources:
+        state.add(resource)
+
+
+def _parent_listing(clients: AzureClients, state: ScanState, listing: ParentListing, parent: Resource) -> None:
+    if str(parent.configuration.get("kind") or "").lower() in listing.skip_kinds:
+        return
+    try:
+        resources = list_parent_items(clients.arm, listing, parent)
+    except AzureCallFailed as failure:
+        state.fail_type(parent.account, listing.type, failure.describe(), failure)
+        return
+    for resource in resources:
+        state.add(resource)
+
+
+def _children(clients: AzureClients, state: ScanState, parent: Resource) -> None:
+    for path, failure in read_children(clients.arm, parent):
+        state.detail_failed(parent, path, failure)

@@ -245,7 +245,8 @@ def test_frameworks_list_json(tmp_path: Path) -> None:
     cis = find_framework(load_frameworks(), "cis-aws-7.0")
     assert rows["cis-aws-7.0"]["requirements"] == len(cis.requirements)
     assert rows["cis-aws-7.0"]["automated_by_ridgeline"] == sum(1 for r in cis.requirements if r.rules)
-    assert rows["cis-azure-6.0"]["automated_by_ridgeline"] == 0
+    azure = find_framework(load_frameworks(), "cis-azure-6.0")
+    assert rows["cis-azure-6.0"]["automated_by_ridgeline"] == sum(1 for r in azure.requirements if r.rules) > 80
     assert rows["pci-dss-4.0"]["provider"] is None
     assert (rows["acme-baseline"]["requirements"], rows["acme-baseline"]["automated_by_ridgeline"],
             rows["acme-baseline"]["automated_share"]) == (2, 1, 50.0)

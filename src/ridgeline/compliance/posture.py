@@ -64,6 +64,16 @@ def compute_posture(framework: Framework, findings: Iterable[Finding], rules: It
     scanned = None if coverage is None else {(unit.provider, unit.service) for unit in coverage}
     rule_ids_of = requirement_rules(framework, rules_by_id.values())
 
+    # A framework that spans clouds (PCI DSS, NIST) lists Azure and GCP rules beside AWS ones: a scan of
+    # one cloud is judged by that cloud's rules only, or nothing it did not look at could ever pass.
+    providers = ({unit.provider for unit in coverage} if coverage is not None
+                 else {finding.provider for finding in by_rule.values() for finding in finding[:1]})
+    if providers:
+        rule_ids_of = {
+            requirement_id: tuple(rule_id for rule_id in rule_ids
+                                  if rule_id not in rules_by_id or rules_by_id[rule_id].provider in providers)
+            for requirement_id, rule_ids in rule_ids_of.items()}
+
     results = [
         _judge(requirement, rule_ids_of[requirement.id], by_rule, rules_by_id, scanned)
         for requirement in framework.requirements

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ridgeline.imports.report import ImportIssue, ImportReport
 from ridgeline.imports.sources import InputFile, iter_input_files
 from ridgeline.model.redaction import redact
 from ridgeline.model.resource import Resource
@@ -24,45 +24,15 @@ from ridgeline.providers.aws.shape import iso_time
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["ImportIssue", "ImportReport", "InvalidItem", "iter_aws_config_file", "iter_aws_config_items",
+           "resource_from_item"]
+
 # Items describing a resource that no longer exists or is no longer recorded carry no configuration to judge.
 SKIPPED_STATUSES = frozenset({"ResourceDeleted", "ResourceNotRecorded", "ResourceDeletedNotRecorded"})
 
 # Supplementary values that the live collectors keep as JSON text, because the rule functions parse
 # them: the S3 ACL and the resource policies of Lambda and KMS. Every other JSON string is decoded.
 TEXT_SUPPLEMENTARY_KEYS = frozenset({"AccessControlList", "Policy"})
-
-
-@dataclass(frozen=True, slots=True)
-class ImportIssue:
-    """A file or item that could not be imported, or imported only in part."""
-
-    file: str
-    location: str
-    """"item N" (0-based index in the file's list), "line N" (1-based, JSON lines) or "" for the whole file."""
-
-    message: str
-
-    def describe(self) -> str:
-        """Return a one-line description such as "snap.json, item 3: missing resourceType"."""
-        where = f", {self.location}" if self.location else ""
-        return f"{self.file}{where}: {self.message}"
-
-
-@dataclass(slots=True)
-class ImportReport:
-    """Import totals: resources per type, skipped items per status, and every error."""
-
-    imported: dict[str, int] = field(default_factory=dict)
-    skipped: dict[str, int] = field(default_factory=dict)
-    """Items left out on purpose, counted by configurationItemStatus (ResourceDeleted, ...)."""
-
-    errors: list[ImportIssue] = field(default_factory=list)
-
-    def add_error(self, file: str, location: str, message: str) -> None:
-        """Record an error and log it as a warning."""
-        issue = ImportIssue(file, location, message)
-        self.errors.append(issue)
-        logger.warning("import: %s", issue.describe())
 
 
 class InvalidItem(ValueError):
@@ -79,14 +49,21 @@ def iter_aws_config_items(source: str | Path, report: ImportReport | None = None
     # NOTE: a history file contains several items per resource, and each one is yielded, so rules judge every
     # recorded version and report one finding per version. Callers that want the latest must keep it themselves.
     for input_file in iter_input_files(source):
-        yield from _iter_file(input_file, report)
+        yield from iter_aws_config_file(input_file, report)
 
 
-def _iter_file(input_file: InputFile, report: ImportReport) -> Iterator[Resource]:
+def iter_aws_config_file(input_file: InputFile, report: ImportReport, *,
+                         json_lines: bool | None = None) -> Iterator[Resource]:
+    """Yield a redacted resource for every importable item of one file; errors go to `report`.
+
+    `json_lines` says whether the file holds one item per line; None decides by the file name.
+    """
     label = input_file.label
+    if json_lines is None:
+        json_lines = input_file.json_lines
     try:
         with input_file.open_text() as stream:
-            if input_file.json_lines:
+            if json_lines:
                 for number, line in enumerate(stream, start=1):
                     yield from _iter_line(line, number, label, report)
                 return

@@ -1,26 +1,52 @@
-"""Turn imported AWS Config items into a Collection the engine can judge, with honest coverage.
+"""Turn imported inventory files into collections the engine can judge, one per provider, with honest coverage.
 
-An export contains only what the recorder recorded. For every service that has at least one resource in
-the files, the resource types of that service missing from the files are marked as not collected, so
-their rules report ERROR ("not in the imported files") instead of passing or staying silent.
-Services with no resource at all in the files are left out, as if not scanned.
+An export contains only what its tool exported. For every service that has at least one resource in the
+files, the resource types of that service missing from the files are marked as not collected, so their
+rules report ERROR ("not in the imported files") instead of passing or staying silent. Services with no
+resource at all in the files are left out, as if not scanned.
+
+`import_files` recognises each file's format by its content (AWS Config, Cloud Asset Inventory, Azure
+Resource Graph or Resource Manager JSON), so one call takes a mix of providers.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
+import sys
+import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ridgeline.imports.aws_config import ImportReport, iter_aws_config_items
+from ridgeline.imports.aws_config import iter_aws_config_file, iter_aws_config_items
+from ridgeline.imports.azure_arm import iter_azure_files
+from ridgeline.imports.detect import Detection, Format, detect_format
+from ridgeline.imports.gcp_cai import iter_gcp_cai_files
+from ridgeline.imports.report import ImportReport
+from ridgeline.imports.sources import STDIN, InputFile, iter_input_files
 from ridgeline.model.resource import Resource
-from ridgeline.model.scan import Completeness, Coverage
+from ridgeline.model.scan import CallError, Completeness, Coverage
 from ridgeline.providers.aws.collectors import all_collectors
 from ridgeline.providers.aws.scanner import Collection
+from ridgeline.providers.azure import catalog as azure_catalog
+from ridgeline.providers.gcp import catalog as gcp_catalog
+
+logger = logging.getLogger(__name__)
 
 MISSING_TYPE_REASON = "not in the imported files (the recorder may not record this type)"
 NOT_RECORDED_REASON = "not recorded in the imported configuration item; a live scan reads it"
+CATALOGUE_MISSING_TYPE_REASON = "not in the imported files (the export or query may not include this type)"
+NO_IAM_POLICIES_REASON = ("the imported files hold no IAM policy at all; export with --content-type=iam-policy "
+                          "too and import both")
+GCP_NOT_IMPORTED_REASON = "not in the imported files; a live scan reads it"
+
+PROVIDER_ORDER = ("aws", "azure", "gcp")
+
+PROJECT_ASSET_TYPE = "cloudresourcemanager.googleapis.com/Project"
 
 # Supplementary settings that Ridgeline's live collectors read with extra calls and that a
 # configuration item may lack. When absent from an imported item they are unknown, not empty, so the
@@ -37,6 +63,114 @@ LIVE_ONLY_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
+@dataclass(slots=True)
+class ImportResult:
+    """The collections of one import, one per provider present in the files, and the shared report."""
+
+    collections: list[Collection] = field(default_factory=list)
+    report: ImportReport = field(default_factory=ImportReport)
+    formats: dict[str, Format] = field(default_factory=dict)
+    """File label -> the format it was read as; files of unknown format are in `report.errors`."""
+
+
+# Mixed inputs ---------------------------------------------------------------------------------------
+
+def import_files(sources: Iterable[str | Path]) -> ImportResult:
+    """Read inventory files of any supported format from files, folders or "-" into one collection per provider.
+
+    Each file's format is recognised from its content. A file of unknown format is an error of the
+    report, and the other files are still read. Raises FileNotFoundError when a source does not exist,
+    before any file is read.
+    """
+    started = time.monotonic()
+    result = ImportResult()
+    report = result.report
+    files = [input_file for source in sources for input_file in iter_input_files(source)]
+
+    with _readable_twice(files) as readable:
+        by_format: dict[Format, list[tuple[InputFile, Detection]]] = defaultdict(list)
+        for input_file in readable:
+            detection = _detect(input_file, report)
+            if detection is None:
+                continue
+            if detection.format is None:
+                report.add_error(input_file.label, "", detection.reason)
+                continue
+            result.formats[input_file.label] = detection.format
+            by_format[detection.format].append((input_file, detection))
+
+        resources: dict[str, list[Resource]] = {}
+        if by_format[Format.AWS_CONFIG]:
+            resources["aws"] = _read_aws(by_format[Format.AWS_CONFIG], report)
+        if by_format[Format.AZURE]:
+            resources["azure"] = list(iter_azure_files([item for item, _ in by_format[Format.AZURE]], report))
+        if by_format[Format.GCP_CAI]:
+            gcp = list(iter_gcp_cai_files([item for item, _ in by_format[Format.GCP_CAI]], report))
+            name_gcp_projects_by_id(gcp)
+            mark_gcp_not_imported(gcp, report)
+            resources["gcp"] = gcp
+
+    duration = time.monotonic() - started
+    for provider in PROVIDER_ORDER:
+        if resources.get(provider):
+            collection = build_collection(provider, resources[provider], report)
+            collection.duration_s = duration
+            result.collections.append(collection)
+    return result
+
+
+def _detect(input_file: InputFile, report: ImportReport) -> Detection | None:
+    try:
+        return detect_format(input_file)
+    except (OSError, EOFError, UnicodeDecodeError) as error:
+        # OSError covers unreadable files and corrupt gzip data (gzip.BadGzipFile).
+        report.add_error(input_file.label, "", f"could not read the file: {error}")
+        return None
+
+
+def _read_aws(files: Sequence[tuple[InputFile, Detection]], report: ImportReport) -> list[Resource]:
+    resources = []
+    for input_file, detection in files:
+        for resource in iter_aws_config_file(input_file, report, json_lines=detection.json_lines or None):
+            mark_unrecorded(resource)
+            resources.append(resource)
+    return resources
+
+
+@contextmanager
+def _readable_twice(files: list[InputFile]) -> Iterator[list[InputFile]]:
+    """Save standard input to a temporary file, because its format is recognised before it is imported."""
+    if not any(input_file.name == STDIN and not input_file.path for input_file in files):
+        yield files
+        return
+    with tempfile.TemporaryDirectory(prefix="ridgeline-stdin-") as folder:
+        copy = Path(folder) / "stdin"
+        with copy.open("wb") as target:
+            shutil.copyfileobj(sys.stdin.buffer, target)
+        yield [InputFile(STDIN, path=str(copy)) if item.name == STDIN else item for item in files]
+
+
+def build_collection(provider: str, resources: list[Resource], report: ImportReport) -> Collection:
+    """Return the collection of one provider's imported resources, with its coverage units."""
+    if provider == "aws":
+        coverage = import_coverage(resources)
+    elif provider == "azure":
+        coverage = catalogue_coverage("azure", resources, azure_catalog.services(), azure_catalog.service_of)
+    else:
+        coverage = catalogue_coverage("gcp", resources, gcp_catalog.services(), gcp_catalog.service_of)
+    mark_incomplete(coverage, report.incomplete)
+
+    return Collection(
+        provider=provider,
+        accounts=sorted({resource.account for resource in resources}),
+        regions=sorted({resource.region for resource in resources if resource.region != "global"}),
+        resources=resources,
+        coverage=coverage,
+    )
+
+
+# AWS Config -----------------------------------------------------------------------------------------
+
 def import_aws_config(sources: Iterable[str | Path]) -> tuple[Collection, ImportReport]:
     """Read AWS Config exports from files, folders or "-" and return them as one collection."""
     started = time.monotonic()
@@ -47,13 +181,7 @@ def import_aws_config(sources: Iterable[str | Path]) -> tuple[Collection, Import
             mark_unrecorded(resource)
             resources.append(resource)
 
-    collection = Collection(
-        provider="aws",
-        accounts=sorted({resource.account for resource in resources}),
-        regions=sorted({resource.region for resource in resources if resource.region != "global"}),
-        resources=resources,
-        coverage=import_coverage(resources),
-    )
+    collection = build_collection("aws", resources, report)
     collection.duration_s = time.monotonic() - started
     return collection, report
 
@@ -93,3 +221,79 @@ def mark_unrecorded(resource: Resource) -> None:
     for key in LIVE_ONLY_PATHS.get(resource.type, ()):
         if key not in resource.supplementary:
             resource.errors.setdefault(f"supplementaryConfiguration.{key}", NOT_RECORDED_REASON)
+
+
+# Azure and GCP --------------------------------------------------------------------------------------
+
+def catalogue_coverage(provider: str, resources: Iterable[Resource], services: Mapping[str, Sequence[str]],
+                       service_of: Callable[[str], str | None]) -> list[Coverage]:
+    """Return one complete unit per (account, service) present in the resources, in the region "global".
+
+    Azure and GCP services are read per subscription or project, not per region, so each unit covers
+    the account. Catalogue types of a present service that the files lack are in `failed_types`.
+    """
+    units: dict[tuple[str, str], Coverage] = {}
+    for resource in resources:
+        service = service_of(resource.type)
+        if service is None:
+            continue
+        unit = units.get((resource.account, service))
+        if unit is None:
+            unit = units[(resource.account, service)] = Coverage(provider=provider, account=resource.account,
+                                                                 region="global", service=service)
+        unit.resource_counts[resource.type] = unit.resource_counts.get(resource.type, 0) + 1
+
+    for (_account, service), unit in units.items():
+        for type_name in services[service]:
+            if type_name not in unit.resource_counts:
+                unit.failed_types[type_name] = CATALOGUE_MISSING_TYPE_REASON
+    return sorted(units.values(), key=lambda unit: (unit.account, unit.service))
+
+
+def mark_incomplete(coverage: Iterable[Coverage], incomplete: Mapping[tuple[str, str], str]) -> None:
+    """Make the units of accounts whose inventory the files hold only in part `partial`, with the reason."""
+    for unit in coverage:
+        reason = incomplete.get((unit.provider, unit.account))
+        if reason is not None:
+            unit.status = Completeness.PARTIAL
+            unit.errors.append(CallError(call="import", code="IncompleteInventory", message=reason))
+
+
+def name_gcp_projects_by_id(resources: Sequence[Resource]) -> None:
+    """Give resources whose account is a project number the project id, when the files name both.
+
+    Assets without `projectId` in their data get the project number from their ancestors, so without
+    this one project would be two accounts, and an account-scope rule would see half of it in each.
+    """
+    ids_by_number: dict[str, str] = {}
+    for resource in resources:
+        number = resource.configuration.get("projectNumber")
+        if resource.type == PROJECT_ASSET_TYPE and number is not None and resource.account != str(number):
+            ids_by_number[str(number)] = resource.account
+    for resource in resources:
+        project_id = ids_by_number.get(resource.account)
+        if project_id is not None:
+            logger.debug("import: %s belongs to project %s (number %s)", resource.id, project_id, resource.account)
+            resource.account = project_id
+
+
+def mark_gcp_not_imported(resources: Sequence[Resource], report: ImportReport) -> None:
+    """Mark the supplementary settings that a Cloud Asset Inventory export lacks as unknown.
+
+    The catalogue's settings of further API calls (essential contacts) are never in an export. The IAM
+    policy is unknown when no asset of the import has one, because the export then left IAM_POLICY
+    content out. When some assets have one, an asset without one has no policy set.
+    """
+    # NOTE: an IAM export filtered to some asset types leaves the policies of the other types looking unset.
+    any_policy = any("iamPolicy" in resource.supplementary for resource in resources)
+    for resource in resources:
+        entry = gcp_catalog.TYPES_BY_NAME.get(resource.type)
+        keys = list(entry.supplementary) if entry is not None else []
+        for key in keys:
+            if key not in resource.supplementary:
+                resource.errors[f"supplementaryConfiguration.{key}"] = GCP_NOT_IMPORTED_REASON
+                report.count(report.not_imported, f"{resource.type} {key}")
+        if not any_policy:
+            resource.errors["supplementaryConfiguration.iamPolicy"] = NO_IAM_POLICIES_REASON
+            if entry is not None:
+                report.count(report.not_imported, f"{resource.type} iamPolicy")

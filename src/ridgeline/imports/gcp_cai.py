@@ -110,19 +110,45 @@ def iter_gcp_cai_assets(sources: str | Path | Iterable[str | Path],
     The resources come only after every source is read, because the parts of one asset may sit in
     different files. Errors go to `report`. Raises FileNotFoundError when a source does not exist.
     """
-    report = report if report is not None else ImportReport()
     source_list = [sources] if isinstance(sources, str | Path) else list(sources)
+    files = (input_file for source in source_list for input_file in iter_input_files(source))
+    yield from iter_gcp_cai_files(files, report)
+
+
+def iter_gcp_cai_files(files: Iterable[InputFile], report: ImportReport | None = None) -> Iterator[Resource]:
+    """Yield a redacted resource for every asset of `files`, merging the parts of each asset across files.
+
+    The per-file form of `iter_gcp_cai_assets`, for callers that have already listed and opened the inputs.
+    """
+    report = report if report is not None else ImportReport()
 
     # NOTE: the merge keeps every asset in memory until the last source is read, so memory grows with
     # the export (roughly the size of the parsed JSON). Lines are still parsed one at a time.
     pending: dict[str, _PendingAsset] = {}
-    for source in source_list:
-        for input_file in iter_input_files(source):
-            for location, asset in _iter_file_assets(input_file, report):
-                _merge(pending, asset, location, input_file.label, report)
+    for input_file in files:
+        for location, asset in _iter_file_assets(input_file, report):
+            _merge(pending, asset, location, input_file.label, report)
 
     for part in pending.values():
         resource = _build(part, report)
+        report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
+        yield redact(resource)
+
+
+def resources_from_assets(assets: Iterable[Any], source: str, report: ImportReport | None = None) -> Iterator[Resource]:
+    """Yield a redacted resource per asset name of `assets`, merging the parts as export lines are merged.
+
+    `assets` are asset objects in either key spelling (the live scan passes ListAssets results in the
+    camelCase JSON form). `source` becomes `Resource.source` and names the input in `report`'s errors.
+    """
+    report = report if report is not None else ImportReport()
+    pending: dict[str, _PendingAsset] = {}
+    for index, asset in enumerate(assets):
+        _merge(pending, asset, f"item {index}", source, report)
+
+    for part in pending.values():
+        resource = _build(part, report)
+        resource.source = source
         report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
         yield redact(resource)
 

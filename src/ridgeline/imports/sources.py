@@ -30,6 +30,10 @@ class InputFile:
     name: str
     """The path as given (or found under a folder), or "-" for standard input."""
 
+    path: str = ""
+    """The file to open when it differs from `name`: the copy of standard input that a caller saved
+    so that it can be read twice (once to detect the format, once to import)."""
+
     @property
     def label(self) -> str:
         """Return the name used in errors and in `Resource.source` ("<stdin>" for standard input)."""
@@ -42,17 +46,31 @@ class InputFile:
         return self.name.lower().endswith(JSON_LINES_SUFFIXES)
 
     def open_text(self) -> IO[str]:
-        """Open the input as UTF-8 text, decompressing gzip data whatever the file name is."""
-        if self.name == STDIN:
-            raw: IO[bytes] = sys.stdin.buffer
+        """Open the input as text, decompressing gzip data whatever the file name is.
+
+        The text is UTF-8 unless a byte order mark marks it as UTF-16 (or as UTF-8 with a mark).
+        """
+        if self.path:
+            raw: IO[bytes] = Path(self.path).open("rb")
+        elif self.name == STDIN:
+            raw = sys.stdin.buffer
         else:
             raw = Path(self.name).open("rb")
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(io.RawIOBase, raw))
 
         # Config delivers snapshots as .json.gz, but renamed or piped files keep the gzip header only.
         if buffered.peek(2)[:2] == GZIP_MAGIC:
-            return io.TextIOWrapper(gzip.GzipFile(fileobj=buffered), encoding="utf-8")
-        return io.TextIOWrapper(buffered, encoding="utf-8")
+            buffered = io.BufferedReader(cast(io.RawIOBase, gzip.GzipFile(fileobj=buffered)))
+        return io.TextIOWrapper(buffered, encoding=_text_encoding(buffered.peek(3)[:3]))
+
+
+def _text_encoding(head: bytes) -> str:
+    """Return the codec for a file starting with `head`: Windows PowerShell 5 redirects `az` output as UTF-16."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    return "utf-8"
 
 
 def iter_input_files(source: str | Path) -> Iterator[InputFile]:

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ridgeline import __version__
-from ridgeline.cli import compliance, diff, permissions, report, rules, scan
+from ridgeline.cli import compliance, diff, permissions, report, rules, scan, scan_azure, scan_gcp, watch
 from ridgeline.cli.common import EXIT_GATE, EXIT_SETUP
 
 
@@ -37,6 +37,8 @@ def main(verbose: int) -> None:
 
 
 # Each command lives in its own module; they import only shared helpers, never this module.
+scan.scan.add_command(scan_azure.azure)
+scan.scan.add_command(scan_gcp.gcp)
 main.add_command(scan.scan)
 main.add_command(scan.demo)
 main.add_command(rules.rules)
@@ -45,5 +47,6 @@ main.add_command(compliance.compliance)
 main.add_command(compliance.frameworks)
 main.add_command(report.report)
 main.add_command(diff.diff)
+main.add_command(watch.watch)
 
 __all__ = ["EXIT_GATE", "EXIT_SETUP", "main"]

@@ -17,3 +17,29 @@ def permissions_aws() -> None:
     from ridgeline.providers.aws.permissions import scan_policy
 
     click.echo(orjson.dumps(scan_policy(), option=orjson.OPT_INDENT_2).decode())
+
+
+@permissions.command("azure")
+@click.option("--assignable-scope", "scopes", multiple=True, metavar="SCOPE",
+              help="Scope the role may be assigned at, e.g. /subscriptions/ID or "
+                   "/providers/Microsoft.Management/managementGroups/ID (repeatable) [default: a placeholder].")
+def permissions_azure(scopes: tuple[str, ...]) -> None:
+    """Print the custom role (JSON for `az role definition create`) with exactly the read actions an Azure scan uses."""
+    try:
+        from ridgeline.providers.azure.permissions import BUILTIN_NOTE, scan_role
+    except ImportError as error:
+        click.echo(f"error: the Azure scan needs the azure extra ({error.name} is missing): "
+                   "pip install 'ridgeline[azure]'", err=True)
+        raise SystemExit(2) from None
+
+    click.echo(orjson.dumps(scan_role(scopes), option=orjson.OPT_INDENT_2).decode())
+    click.echo(BUILTIN_NOTE, err=True)
+
+
+@permissions.command("gcp")
+def permissions_gcp() -> None:
+    """Print the custom IAM role (JSON for `gcloud iam roles create --file`) with the permissions a GCP scan uses."""
+    from ridgeline.providers.gcp.permissions import PREDEFINED_NOTE, scan_role
+
+    click.echo(orjson.dumps(scan_role(), option=orjson.OPT_INDENT_2).decode())
+    click.echo(PREDEFINED_NOTE, err=True)

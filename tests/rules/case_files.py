@@ -7,7 +7,7 @@ A case file (`tests/rules/cases/<provider>/*.yaml`) looks like this:
       region: eastus
     cases:
       - rule: azure-storage-https-only
-        status: FAIL          # PASS, FAIL or ERROR
+        status: FAIL          # PASS, FAIL, ERROR, or NONE: the rule does not apply (no finding)
         description: HTTP is accepted
         resource:             # the resource judged (omit for account/region-scope rules)
           type: Microsoft.Storage/storageAccounts
@@ -49,7 +49,8 @@ class RuleCase:
 
     provider: str
     rule_id: str
-    status: Status
+    status: Status | None
+    """None: the rule must give no finding on the resource (applies_if is false, or another rule's job)."""
     description: str
     resource: Resource | None
     others: tuple[Resource, ...]
@@ -58,7 +59,7 @@ class RuleCase:
 
     @property
     def label(self) -> str:
-        return f"{self.rule_id}:{self.status.value}:{self.source}"
+        return f"{self.rule_id}:{self.status.value if self.status else 'NONE'}:{self.source}"
 
 
 def load_cases(provider: str) -> list[RuleCase]:
@@ -81,7 +82,8 @@ def _file_cases(provider: str, path: Path) -> list[RuleCase]:
         assert not unknown, f"{where}: unknown case keys {sorted(unknown)}"
         resource = _resource(provider, {**defaults, **raw["resource"]}, where) if raw.get("resource") else None
         others = tuple(_resource(provider, {**defaults, **other}, where) for other in raw.get("others") or [])
-        cases.append(RuleCase(provider=provider, rule_id=raw["rule"], status=Status(raw["status"]),
+        status = None if raw["status"] == "NONE" else Status(raw["status"])
+        cases.append(RuleCase(provider=provider, rule_id=raw["rule"], status=status,
                               description=raw.get("description", ""), resource=resource, others=others,
                               message=raw.get("message", ""), source=where))
     return cases
@@ -117,8 +119,11 @@ def _default_id(provider: str, account: str, type_name: str, name: str) -> str:
     return f"//{service}/projects/{account}/{type_name.rsplit('/', 1)[-1].lower()}s/{name}"
 
 
-def evaluate_case(case: RuleCase, rule: Rule) -> Finding:
-    """Evaluate `rule` on the case's resources with every service covered; return the finding judged."""
+def evaluate_case(case: RuleCase, rule: Rule) -> Finding | None:
+    """Evaluate `rule` on the case's resources with every service covered; return the finding judged.
+
+    For a NONE case, return None after checking that the resource got no finding.
+    """
     resources = ([case.resource] if case.resource else []) + list(case.others)
     accounts = {resource.account for resource in resources} or {DEFAULT_ACCOUNTS[case.provider]}
     services = known_services(case.provider) or {}
@@ -131,6 +136,9 @@ def evaluate_case(case: RuleCase, rule: Rule) -> Finding:
         return findings[0]
     assert case.resource is not None, f"{case.source}: a resource rule's case needs `resource`"
     matches = [finding for finding in findings if finding.resource_id == case.resource.id]
+    if case.status is None:
+        assert matches == [], f"{case.source}: expected no finding on {case.resource.id}, got {matches[0].status}"
+        return None
     assert len(matches) == 1, (f"{case.source}: expected one finding on {case.resource.id}, got {len(matches)} "
                                "(is the resource type one the rule judges, and does applies_if hold?)")
     return matches[0]

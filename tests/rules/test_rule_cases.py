@@ -21,6 +21,10 @@ def test_rule_gives_the_expected_status(case: RuleCase) -> None:
 
     finding = evaluate_case(case, rule)
 
+    if case.status is None:
+        assert finding is None
+        return
+    assert finding is not None
     assert finding.status is case.status, (
         f"{case.source} ({case.description}): expected {case.status.value}, got {finding.status.value}: "
         f"{finding.message} evidence={finding.evidence}")
@@ -32,7 +36,8 @@ def test_every_rule_has_a_failing_and_a_passing_case(provider: str) -> None:
     statuses: dict[str, set[Status]] = {rule_id: set() for rule_id, rule in RULES.items()
                                         if rule.provider == provider}
     for case in load_cases(provider):
-        statuses.setdefault(case.rule_id, set()).add(case.status)
+        if case.status is not None:
+            statuses.setdefault(case.rule_id, set()).add(case.status)
 
     missing = {rule_id: sorted(s.value for s in {Status.FAIL, Status.PASS} - found)
                for rule_id, found in statuses.items() if {Status.FAIL, Status.PASS} - found}

@@ -8,8 +8,10 @@ import pytest
 
 from ridgeline.analysis.network.gcp import (
     Exposure,
+    PeerRule,
     firewall_internet_exposures,
     parse_firewall_rule,
+    rule_exposures_after_denies,
     rule_internet_exposures,
 )
 
@@ -366,3 +368,148 @@ def test_ipv4_deny_reports_only_ipv6() -> None:
     exposures = firewall_internet_exposures(rules, [22])
 
     assert [e.source for e in exposures] == ["::/0"]
+
+
+# --- One rule among the rules of its project ---------------------------------------------
+
+BETA_URL = "https://www.googleapis.com/compute/beta/projects/demo/global/networks/default"
+
+
+def deny(name: str, priority: int = 100, **fields: Any) -> dict[str, Any]:
+    """Build a deny rule of tcp 22 from the internet, in the same network as rule() by default."""
+    return rule(name, action="denied", priority=priority, **fields)
+
+
+def without(raw: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return {key: value for key, value in raw.items() if key not in fields}
+
+
+PEER_CASES = [
+    # (case id, rule, peers, ports, expected exposed, expected (protocol, from, to, source) tuples,
+    #  text expected in one of the unresolved messages)
+    ("no peers", rule("ssh"), [], [22], True, [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("higher priority deny", rule("ssh"), [deny("block")], [22], False, [], ""),
+    ("equal priority deny wins", rule("ssh"), [deny("block", priority=1000)], [22], False, [], ""),
+    ("lower priority deny", rule("ssh"), [deny("block", priority=1001)], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("deny in other network", rule("ssh"), [deny("block", network=OTHER_NETWORK)], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("network url of other api version", rule("ssh"), [deny("block", network=BETA_URL)], [22], False, [], ""),
+    ("network as bare name", rule("ssh"), [deny("block", network="default")], [22], False, [], ""),
+    ("disabled deny", rule("ssh"), [deny("block", disabled=True)], [22], True, [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("egress deny", rule("ssh"), [deny("block", direction="EGRESS", sourceRanges=None,
+                                       destinationRanges=["0.0.0.0/0"])], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("allow peer", rule("ssh"), [rule("other", priority=10)], [22], True, [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("deny of some targets", rule("ssh", targetTags=["web", "db"]), [deny("block", targetTags=["web"])], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("deny of tagged targets only", rule("ssh"), [deny("block", targetTags=["web"])], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("deny of every target", rule("ssh", targetTags=["web"]), [deny("block")], [22], False, [], ""),
+    ("deny of wider service accounts", rule("ssh", targetServiceAccounts=["a@demo.iam.gserviceaccount.com"]),
+     [deny("block", targetServiceAccounts=["a@demo.iam.gserviceaccount.com", "b@demo.iam.gserviceaccount.com"])],
+     [22], False, [], ""),
+    ("ipv4 deny leaves ipv6", rule("ssh", sourceRanges=["0.0.0.0/0", "::/0"]), [deny("block")], [22], True,
+     [("tcp", 22, 22, "::/0")], ""),
+    ("two denies together", rule("ssh"), [deny("low", sourceRanges=["0.0.0.0/1"]),
+                                          deny("high", sourceRanges=["128.0.0.0/1"])], [22], False, [], ""),
+    ("deny of other port", rule("ssh"), [deny("block", denied=[{"IPProtocol": "tcp", "ports": ["80"]}])], [22],
+     True, [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("all entries query", rule("web", allowed=[{"IPProtocol": "tcp", "ports": ["22"]}, {"IPProtocol": "udp"}]),
+     [deny("block")], None, True, [("udp", None, None, "0.0.0.0/0")], ""),
+    ("deny rule judged", deny("block"), [], [22], False, [], ""),
+    # Peers that cannot be parsed or read in full.
+    ("broken deny could hide", rule("ssh"), [deny("broken", denied=[{"ports": ["22"]}])], [22], None,
+     [("tcp", 22, 22, "0.0.0.0/0")], "firewall rule broken deny entry 0: IPProtocol is missing"),
+    ("broken deny evaluated later", rule("ssh"), [deny("broken", priority=2000, denied=[{"IPProtocol": "bogus"}])],
+     [22], True, [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("broken deny in other network", rule("ssh"), [deny("broken", network=OTHER_NETWORK, sourceRanges=["bad"])],
+     [22], True, [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("broken egress deny", rule("ssh"), [deny("broken", direction="EGRESS", sourceRanges=["bad"])], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("broken disabled deny", rule("ssh"), [deny("broken", disabled=True, sourceRanges=["bad"])], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("broken deny of other targets", rule("ssh"), [deny("broken", targetTags=["web"], sourceRanges=["bad"])], [22],
+     True, [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("broken deny of other port", rule("ssh"),
+     [deny("broken", sourceRanges=["bad"], denied=[{"IPProtocol": "tcp", "ports": ["80"]}])], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("broken deny leaves a port", rule("admin", allowed=[{"IPProtocol": "tcp", "ports": ["22", "3389"]}]),
+     [deny("broken", sourceRanges=["bad"])], [22, 3389], True, [("tcp", 3389, 3389, "0.0.0.0/0")], ""),
+    ("broken deny with bad priority", rule("ssh", priority=0), [deny("broken", priority="soon")], [22], None,
+     [("tcp", 22, 22, "0.0.0.0/0")], "invalid priority"),
+    ("broken allow peer", rule("ssh"), [rule("broken", priority=10, allowed=[{"IPProtocol": "bogus"}])], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("broken peer, rule not exposed", rule("ssh", sourceRanges=["10.0.0.0/8"]), [None], [22], False, [], ""),
+    ("missing peer data", rule("ssh"), [None], [22], None, [("tcp", 22, 22, "0.0.0.0/0")], "its data is missing"),
+    ("peer not an object", rule("ssh"), [["deny"]], [22], None, [("tcp", 22, 22, "0.0.0.0/0")],
+     "expected an object, got list"),
+    ("whole peer unreadable", rule("ssh"), [PeerRule(data=deny("block", priority=5000), unreadable=frozenset("*"))],
+     [22], None, [("tcp", 22, 22, "0.0.0.0/0")], "firewall rule block: its data could not be read"),
+    ("unreadable priority", rule("ssh", priority=50),
+     [PeerRule(data=without(deny("block"), "priority"), unreadable=frozenset({"priority"}))], [22], None,
+     [("tcp", 22, 22, "0.0.0.0/0")], "firewall rule block: priority could not be read"),
+    ("unreadable snake case sources", rule("ssh"),
+     [PeerRule(data=without(deny("block"), "sourceRanges"), unreadable=frozenset({"source_ranges"}))], [22], None,
+     [("tcp", 22, 22, "0.0.0.0/0")], "source_ranges could not be read"),
+    ("unreadable targets of a deny", rule("ssh", targetTags=["web"]),
+     [PeerRule(data=without(deny("block"), "targetTags"), unreadable=frozenset({"targetTags"}))], [22], None,
+     [("tcp", 22, 22, "0.0.0.0/0")], "targetTags could not be read"),
+    ("unreadable field that decides nothing", rule("ssh"),
+     [PeerRule(data=deny("block"), unreadable=frozenset({"logConfig"}))], [22], False, [], ""),
+    ("unreadable priority of an allow", rule("ssh"),
+     [PeerRule(data=without(rule("other"), "priority"), unreadable=frozenset({"priority"}))], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("unreadable network of a later deny", rule("ssh", priority=10),
+     [PeerRule(data=without(deny("block", priority=20), "network"), unreadable=frozenset({"network"}))], [22], True,
+     [("tcp", 22, 22, "0.0.0.0/0")], ""),
+    ("deny without network", rule("ssh"), [without(deny("block"), "network")], [22], None,
+     [("tcp", 22, 22, "0.0.0.0/0")], "deny rule block names no network"),
+    ("rule without network", without(rule("ssh"), "network"), [deny("block")], [22], None,
+     [("tcp", 22, 22, "0.0.0.0/0")], "firewall rule ssh names no network"),
+    ("rule without network, nothing denies", without(rule("ssh"), "network"), [deny("block", priority=2000)], [22],
+     True, [("tcp", 22, 22, "0.0.0.0/0")], ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "peers", "ports", "exposed", "expected", "unresolved"),
+    [case[1:] for case in PEER_CASES],
+    ids=[case[0] for case in PEER_CASES],
+)
+def test_rule_exposures_after_denies(
+    raw: dict[str, Any],
+    peers: list[Any],
+    ports: list[int] | None,
+    exposed: bool | None,
+    expected: list[tuple[Any, ...]],
+    unresolved: str,
+) -> None:
+    verdict = rule_exposures_after_denies(raw, peers, ports)
+
+    assert verdict.exposed is exposed
+    assert [(e.protocol, e.from_port, e.to_port, e.source) for e in verdict.exposures] == expected
+    if unresolved:
+        assert any(unresolved in message for message in verdict.unresolved), verdict.unresolved
+    else:
+        assert verdict.unresolved == ()
+
+
+def test_peer_view_matches_network_view() -> None:
+    rules = [
+        rule("allow-ssh"),
+        rule("allow-web", targetTags=["web"], allowed=[{"IPProtocol": "tcp", "ports": ["22", "80"]}]),
+        deny("deny-ssh-web", targetTags=["web"]),
+        deny("deny-ssh-late", priority=5000),
+    ]
+
+    for raw in rules:
+        peers = [other for other in rules if other is not raw]
+        alone = rule_exposures_after_denies(raw, peers, [22, 80]).exposures
+        in_network = [e for e in firewall_internet_exposures(rules, [22, 80]) if e.rule_name == raw["name"]]
+        assert list(alone) == in_network, raw["name"]
+
+
+def test_peer_view_names_malformed_rule() -> None:
+    with pytest.raises(ValueError, match="firewall rule bad"):
+        rule_exposures_after_denies(rule("bad", allowed=[{"ports": ["22"]}]), [], [22])

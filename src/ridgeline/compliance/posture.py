@@ -67,7 +67,7 @@ def compute_posture(framework: Framework, findings: Iterable[Finding], rules: It
     # A framework that spans clouds (PCI DSS, NIST) lists Azure and GCP rules beside AWS ones: a scan of
     # one cloud is judged by that cloud's rules only, or nothing it did not look at could ever pass.
     providers = ({unit.provider for unit in coverage} if coverage is not None
-                 else {finding.provider for finding in by_rule.values() for finding in finding[:1]})
+                 else {listed[0].provider for listed in by_rule.values() if listed})
     if providers:
         rule_ids_of = {
             requirement_id: tuple(rule_id for rule_id in rule_ids

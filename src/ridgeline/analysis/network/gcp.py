@@ -14,7 +14,7 @@ entries carry ports. Hierarchical and network firewall policies are not part of 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +38,11 @@ __all__ = [
     "Exposure",
     "FirewallEntry",
     "FirewallRule",
+    "PeerRule",
+    "RuleVerdict",
     "firewall_internet_exposures",
     "parse_firewall_rule",
+    "rule_exposures_after_denies",
     "rule_internet_exposures",
 ]
 
@@ -54,6 +57,24 @@ DEFAULT_PRIORITY = 1000
 # Compute Engine gives an ingress rule created without any source the range 0.0.0.0/0, so an
 # export that omits every source field is read the same way rather than as "no source".
 _IMPLIED_SOURCE_RANGES = ("0.0.0.0/0",)
+
+# Fields that parse_firewall_rule reads to decide what a rule matches, with their snake_case spelling.
+_MATCH_FIELDS = {
+    "network": "network",
+    "direction": "direction",
+    "priority": "priority",
+    "disabled": "disabled",
+    "allowed": "allowed",
+    "denied": "denied",
+    "sourceRanges": "source_ranges",
+    "sourceTags": "source_tags",
+    "sourceServiceAccounts": "source_service_accounts",
+    "targetTags": "target_tags",
+    "targetServiceAccounts": "target_service_accounts",
+}
+
+WHOLE_RECORD = "*"
+"""Item of PeerRule.unreadable that marks every field of the record as unreadable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +105,11 @@ class FirewallEntry:
             # `other` matches every port, which a list of ranges covers only when it spans 0-65535.
             return _ranges_cover(self.port_ranges, [(MIN_PORT, MAX_PORT)])
         return _ranges_cover(self.port_ranges, other.port_ranges)
+
+
+# The widest reading of a deny rule that cannot be parsed: every protocol and port from every address.
+_ANY_TRAFFIC = FirewallEntry(protocol=ALL_PROTOCOLS, port_ranges=None)
+_WORLD_RANGES = ("0.0.0.0/0", "::/0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +216,37 @@ class Exposure:
         return f"{traffic} from {self.source} (rule {self.rule_name})"
 
 
+@dataclass(frozen=True, slots=True)
+class PeerRule:
+    """Another firewall rule of the project as collected, with the fields that could not be read."""
+
+    data: Mapping[str, Any] | None
+    """The rule in the Compute Engine API shape, or None when its data is missing."""
+
+    unreadable: frozenset[str] = frozenset()
+    """Top-level fields of `data` that could not be collected, so their absence is not the API default.
+    WHOLE_RECORD marks them all."""
+
+    label: str = ""
+    """Name that messages use when `data` gives none, such as the asset name."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleVerdict:
+    """Result of rule_exposures_after_denies: what one rule opens once the deny rules of its network apply."""
+
+    exposed: bool | None
+    """True when the rule opens something, False when it opens nothing, and None when peer rules that
+    could not be read might deny everything it opens."""
+
+    exposures: tuple[Exposure, ...] = ()
+    """Exposures left open. With exposed True they stay open whatever the unreadable peers contain, and
+    with exposed None only if those peers deny none of them."""
+
+    unresolved: tuple[str, ...] = ()
+    """With exposed None, one message per unreadable peer that could deny the exposures."""
+
+
 def parse_firewall_rule(raw: Mapping[str, Any]) -> FirewallRule:
     """Parse one firewall rule in the Compute Engine API or Cloud Asset Inventory shape.
 
@@ -219,12 +276,7 @@ def parse_firewall_rule(raw: Mapping[str, Any]) -> FirewallRule:
         _parse_entry(item, f"{context} {action} entry {index}") for index, item in enumerate(allowed or denied)
     )
 
-    raw_ranges = _get_list(raw, "sourceRanges", "source_ranges", context)
-    source_ranges = tuple(dict.fromkeys(_canonical_cidr(cidr, context) for cidr in raw_ranges))
-    source_tags = _get_strings(raw, "sourceTags", "source_tags", context)
-    source_service_accounts = _get_strings(raw, "sourceServiceAccounts", "source_service_accounts", context)
-    if direction == INGRESS and not (source_ranges or source_tags or source_service_accounts):
-        source_ranges = _IMPLIED_SOURCE_RANGES
+    source_ranges, source_tags, source_service_accounts = _sources(raw, direction, context)
 
     network = _get(raw, "network", "network")
     return FirewallRule(
@@ -293,13 +345,67 @@ def firewall_internet_exposures(
         if rule.action != ALLOW:
             continue
         denies = [other for other in enabled_ingress if _can_shadow(other, rule)]
-        for entry in _matching_entries(rule, requested):
-            for cidr in rule.world_cidrs():
-                remaining = _unshadowed(entry, requested, parse_cidr(cidr).version, denies)
-                if remaining is True:
-                    exposures.extend(_exposures(rule, entry, cidr, None))
-                elif remaining:
-                    exposures.extend(_exposures(rule, entry, cidr, remaining))
+        exposures.extend(_exposures_left_by(rule, denies, requested))
+    return exposures
+
+
+def rule_exposures_after_denies(
+    rule: Mapping[str, Any],
+    peers: Iterable[Mapping[str, Any] | PeerRule | None],
+    ports: Iterable[int] | None = None,
+    protocol: str = "tcp",
+) -> RuleVerdict:
+    """Decide what one firewall rule opens to 0.0.0.0/0 or ::/0 once the deny rules among `peers` apply.
+
+    `peers` are the other firewall rules of the rule's project. As in firewall_internet_exposures, a
+    deny rule hides traffic only when it is in the same network, has the same or a lower priority
+    number, and applies to all of the rule's targets. Network references match whatever their form
+    (URL of any API version, projects/... path). `ports` and `protocol` work as in
+    rule_internet_exposures. A peer that cannot be parsed, that has no data or unreadable fields, or
+    whose network is unknown, is read as the widest deny rule that its readable fields allow. The
+    verdict is None only when that reading would hide everything that the other peers leave open.
+    Raises ValueError naming the rule when `rule` itself is malformed.
+    """
+    requested = _requested(ports, protocol)
+    parsed = parse_firewall_rule(rule)
+    if not _exposures_left_by(parsed, [], requested):
+        return RuleVerdict(exposed=False)
+
+    known: list[FirewallRule] = []
+    doubtful: list[tuple[FirewallRule, str]] = []
+    for peer in peers:
+        reading = _read_peer(peer, parsed)
+        if reading is None or not _may_shadow(reading[0], parsed):
+            continue
+        deny, doubt = reading
+        if doubt is None:
+            known.append(deny)
+        else:
+            doubtful.append((deny, doubt))
+
+    exposures = _exposures_left_by(parsed, known, requested)
+    if not exposures or not doubtful:
+        return RuleVerdict(exposed=bool(exposures), exposures=tuple(exposures))
+
+    # Deny rules only ever remove traffic, so what the widest readings leave open is open for certain.
+    certain = _exposures_left_by(parsed, known + [deny for deny, _ in doubtful], requested)
+    if certain:
+        return RuleVerdict(exposed=True, exposures=tuple(certain))
+    return RuleVerdict(exposed=None, exposures=tuple(exposures), unresolved=tuple(doubt for _, doubt in doubtful))
+
+
+def _exposures_left_by(
+    rule: FirewallRule, denies: Sequence[FirewallRule], requested: tuple[str, tuple[int, ...]] | None
+) -> list[Exposure]:
+    """Build the exposures of allow `rule` that the deny rules, all evaluated before it, leave open."""
+    exposures: list[Exposure] = []
+    for entry in _matching_entries(rule, requested):
+        for cidr in rule.world_cidrs():
+            remaining = _unshadowed(entry, requested, parse_cidr(cidr).version, denies)
+            if remaining is True:
+                exposures.extend(_exposures(rule, entry, cidr, None))
+            elif remaining:
+                exposures.extend(_exposures(rule, entry, cidr, remaining))
     return exposures
 
 
@@ -329,6 +435,160 @@ def _can_shadow(deny: FirewallRule, allow: FirewallRule) -> bool:
         and deny.priority <= allow.priority
         and deny.applies_to_all_targets_of(allow)
     )
+
+
+def _may_shadow(deny: FirewallRule, allow: FirewallRule) -> bool:
+    """Return whether `deny` is an enabled ingress deny rule evaluated no later than `allow` on all of its
+    instances. The caller has already placed both rules in the same network."""
+    # NOTE: deny rules that each apply to part of the targets (tag a and tag b of an allow rule on
+    # [a, b]) are not combined, so such an allow rule is still reported.
+    return (
+        deny.action == DENY
+        and not deny.disabled
+        and deny.direction == INGRESS
+        and deny.priority <= allow.priority
+        and deny.applies_to_all_targets_of(allow)
+    )
+
+
+def _read_peer(peer: Mapping[str, Any] | PeerRule | None, rule: FirewallRule) -> tuple[FirewallRule, str | None] | None:
+    """Read a peer of `rule` as a firewall rule, with a reason when the reading is only its widest case.
+
+    Return None when the peer's readable fields show that it cannot deny any traffic of `rule`.
+    """
+    record = peer if isinstance(peer, PeerRule) else PeerRule(data=peer)
+    data = record.data if isinstance(record.data, Mapping) else None
+    unreadable = record.unreadable if data is not None else frozenset({WHOLE_RECORD})
+
+    def readable(*fields: str) -> bool:
+        return not unreadable or (
+            WHOLE_RECORD not in unreadable
+            and not any(field in unreadable or _MATCH_FIELDS[field] in unreadable for field in fields)
+        )
+
+    raw_name = _get(data, "name", "name") if data is not None else None
+    name = raw_name if isinstance(raw_name, str) and raw_name else record.label or "<no name>"
+    if data is not None and readable("allowed", "denied") and _is_allow(data):
+        # Allow rules never hide traffic, whatever else is wrong with them.
+        return None
+
+    raw_network = _get(data, "network", "network") if data is not None and readable("network") else None
+    network = raw_network if isinstance(raw_network, str) and raw_network else None
+    same_network = _same_network_as(network, rule.network)
+    if same_network is False:
+        return None
+
+    if data is not None and readable(*_MATCH_FIELDS):
+        try:
+            parsed = parse_firewall_rule(data)
+        except ValueError as error:
+            problem = str(error)
+        else:
+            if same_network:
+                return parsed, None
+            if rule.network is None:
+                return parsed, f"firewall rule {rule.name} names no network, so deny rule {name} may apply to it"
+            return parsed, f"deny rule {name} names no network, so it may apply to firewall rule {rule.name}"
+    elif record.data is not None and data is None:
+        problem = f"firewall rule {name}: invalid data, expected an object, got {type(record.data).__name__}"
+    elif data is None:
+        problem = f"firewall rule {name}: its data is missing"
+    elif WHOLE_RECORD in unreadable:
+        problem = f"firewall rule {name}: its data could not be read"
+    else:
+        fields = sorted(field for field in unreadable if field in _MATCH_FIELDS or field in _MATCH_FIELDS.values())
+        problem = f"firewall rule {name}: {', '.join(fields)} could not be read"
+
+    widest = _widest_deny(data, readable, name)
+    return None if widest is None else (widest, problem)
+
+
+def _is_allow(raw: Mapping[str, Any]) -> bool:
+    allowed = _get(raw, "allowed", "allowed")
+    denied = _get(raw, "denied", "denied")
+    return isinstance(allowed, list | tuple) and bool(allowed) and not denied
+
+
+def _same_network_as(network: str | None, rule_network: str | None) -> bool | None:
+    """Compare two network references, or return None when either is unknown."""
+    if network is None or rule_network is None:
+        return None
+    if network == rule_network:
+        return True
+    return _same_network(network, rule_network) or _same_network(rule_network, network)
+
+
+def _widest_deny(
+    raw: Mapping[str, Any] | None, readable: Callable[..., bool], name: str
+) -> FirewallRule | None:
+    """Read a peer that cannot be parsed as the widest ingress deny rule that its readable fields allow.
+
+    A field that is unreadable or invalid takes the value under which the rule hides the most traffic:
+    priority 0, every protocol, every internet address, every target. Return None when a readable
+    field shows that the rule hides nothing (egress or disabled).
+    """
+    context = f"firewall rule {name}"
+    values: Mapping[str, Any] = raw if raw is not None else {}
+
+    if readable("direction"):
+        try:
+            if _direction(values, context) == EGRESS:
+                return None
+        except ValueError:
+            pass
+    if readable("disabled") and _get(values, "disabled", "disabled") is True:
+        return None
+
+    priority = 0
+    if readable("priority"):
+        try:
+            priority = _priority(values, context)
+        except ValueError:
+            pass
+
+    entries: tuple[FirewallEntry, ...] = (_ANY_TRAFFIC,)
+    denied = _get(values, "denied", "denied") if readable("denied") else None
+    if isinstance(denied, list | tuple) and denied:
+        entries = tuple(_widest_entry(item, context) for item in denied)
+
+    sources: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = (_WORLD_RANGES, (), ())
+    if readable("sourceRanges", "sourceTags", "sourceServiceAccounts"):
+        try:
+            sources = _sources(values, INGRESS, context)
+        except ValueError:
+            pass
+
+    targets: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    if readable("targetTags", "targetServiceAccounts"):
+        try:
+            targets = (
+                _get_strings(values, "targetTags", "target_tags", context),
+                _get_strings(values, "targetServiceAccounts", "target_service_accounts", context),
+            )
+        except ValueError:
+            pass
+
+    return FirewallRule(
+        name=name,
+        network=None,
+        direction=INGRESS,
+        action=DENY,
+        priority=priority,
+        disabled=False,
+        entries=entries,
+        source_ranges=sources[0],
+        source_tags=sources[1],
+        source_service_accounts=sources[2],
+        target_tags=targets[0],
+        target_service_accounts=targets[1],
+    )
+
+
+def _widest_entry(raw: Any, context: str) -> FirewallEntry:
+    try:
+        return _parse_entry(raw, context)
+    except ValueError:
+        return _ANY_TRAFFIC
 
 
 def _unshadowed(
@@ -482,6 +742,19 @@ def _priority(raw: Mapping[str, Any], context: str) -> int:
     if not 0 <= priority <= 65535:
         raise ValueError(message)
     return priority
+
+
+def _sources(
+    raw: Mapping[str, Any], direction: str, context: str
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Return the canonical source ranges, source tags and source service accounts of a rule."""
+    raw_ranges = _get_list(raw, "sourceRanges", "source_ranges", context)
+    source_ranges = tuple(dict.fromkeys(_canonical_cidr(cidr, context) for cidr in raw_ranges))
+    source_tags = _get_strings(raw, "sourceTags", "source_tags", context)
+    source_service_accounts = _get_strings(raw, "sourceServiceAccounts", "source_service_accounts", context)
+    if direction == INGRESS and not (source_ranges or source_tags or source_service_accounts):
+        source_ranges = _IMPLIED_SOURCE_RANGES
+    return source_ranges, source_tags, source_service_accounts
 
 
 def _get(raw: Mapping[str, Any], camel_key: str, snake_key: str) -> Any:

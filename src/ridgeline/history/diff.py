@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ridgeline.history.collected import CoverageIndex
+from ridgeline.history.snapshot import load_snapshot
 from ridgeline.model.finding import Finding, Status
 from ridgeline.model.resource import Resource
 from ridgeline.rules.model import Rule
@@ -75,15 +76,17 @@ class ScanDiff:
 
 
 def diff_scans(store: Store, old_id: str, new_id: str, rules: Sequence[Rule]) -> ScanDiff:
-    """Compare two stored scans; `rules` map findings to the services whose coverage decides "resolved"."""
-    old, new = store.get_scan(old_id), store.get_scan(new_id)
-    if old is None or new is None:
-        raise KeyError(old_id if old is None else new_id)
+    """Compare two stored scans; `rules` map findings to the services whose coverage decides "resolved".
 
-    result = ScanDiff(old=old, new=new)
-    _diff_resources(store.load_resources(old_id), store.load_resources(new_id), result)
-    index = CoverageIndex(store.load_coverage(new_id), {rule.id: rule.service for rule in rules}, new.regions)
-    _diff_findings(store.load_findings(old_id), store.load_findings(new_id), index, result)
+    An increment of the watcher is compared as the snapshot it completes (its base with the increments
+    up to it applied).
+    """
+    old, new = load_snapshot(store, old_id), load_snapshot(store, new_id)
+
+    result = ScanDiff(old=old.scan, new=new.scan)
+    _diff_resources(old.resources, new.resources, result)
+    index = CoverageIndex(new.coverage, {rule.id: rule.service for rule in rules}, new.scan.regions)
+    _diff_findings(old.findings, new.findings, index, result)
     return result
 
 

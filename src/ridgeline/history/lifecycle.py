@@ -2,6 +2,9 @@
 
 A finding is resolved only by a scan that collected its (account, region, service) completely: a PASS
 or a vanished resource in a partial, failed or missing unit may only mean "could not look".
+
+An increment of the watcher (`PartialScope`) re-collects a few resources only. It changes the findings it
+assessed and resolves those of resources it saw deleted; every other finding keeps its state.
 """
 
 from __future__ import annotations
@@ -47,6 +50,17 @@ class KeptOpen:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class PartialScope:
+    """The findings an increment assessed, so that findings outside it are left unchanged."""
+
+    assessed: frozenset[tuple[str, str]] = frozenset()
+    """(rule id, resource id) pairs the increment evaluated, whatever the result."""
+
+    gone: frozenset[str] = frozenset()
+    """Ids of resources the increment saw deleted: their active findings resolve."""
+
+
 @dataclass(slots=True)
 class LifecycleUpdate:
     """The changes one scan made: finding ids per new state, and the findings kept open."""
@@ -57,16 +71,26 @@ class LifecycleUpdate:
     resolved: list[str] = field(default_factory=list)
     kept_open: list[KeptOpen] = field(default_factory=list)
     """Findings not failing now that stay open because their collection was incomplete."""
+    states: dict[str, FindingState] = field(default_factory=dict)
+    """The saved rows, by finding id."""
 
 
 def update_lifecycle(store: Store, scan: StoredScan, findings: Sequence[Finding], coverage: Sequence[Coverage],
-                     rules: Sequence[Rule]) -> LifecycleUpdate:
+                     rules: Sequence[Rule], *, partial: PartialScope | None = None) -> LifecycleUpdate:
     """Move the findings of the scan's provider and accounts through their life cycle, and save the states.
 
     Call it once per scan, after the scan is saved, in the order the scans ran. Findings of accounts
-    that the scan did not include are left as they are.
+    that the scan did not include are left as they are. With `partial`, only the findings it names
+    can change, besides those in `findings`.
     """
-    previous = {state.finding_id: state for state in store.load_finding_states(scan.provider, scan.accounts)}
+    if partial is None:
+        loaded = store.load_finding_states(scan.provider, scan.accounts)
+    else:
+        # An increment reads only the rows of the resources it touched, so its cost follows the change.
+        touched = {finding.resource_id for finding in findings} | set(partial.gone)
+        touched |= {resource_id for _rule_id, resource_id in partial.assessed}
+        loaded = store.load_finding_states(scan.provider, scan.accounts, resource_ids=touched)
+    previous = {state.finding_id: state for state in loaded}
     index = CoverageIndex(coverage, {rule.id: rule.service for rule in rules}, scan.regions)
     update = LifecycleUpdate()
     changed: list[FindingState] = []
@@ -86,12 +110,20 @@ def update_lifecycle(store: Store, scan: StoredScan, findings: Sequence[Finding]
     for finding_id, state in previous.items():
         if finding_id in seen or State(state.state) not in ACTIVE_STATES:
             continue
+        if partial is not None:
+            if state.resource_id in partial.gone:
+                # The resource was deleted, which is known, unlike a resource that was not looked at.
+                changed.append(_record_not_failing(state, scan, None, update))
+                continue
+            if (state.rule_id, state.resource_id) not in partial.assessed:
+                continue
         is_account_scope = state.resource_id == scope_resource_id(state.provider, state.account)
         reason = index.incomplete_reason(state.rule_id, state.account, state.region,
                                          ACCOUNT_SCOPE_TYPE if is_account_scope else "")
         changed.append(_record_not_failing(state, scan, reason, update))
 
     store.save_finding_states(changed)
+    update.states = {state.finding_id: state for state in changed}
     logger.info("scan %s life cycle: %d new, %d open, %d reopened, %d resolved, %d kept open (incomplete collection)",
                 scan.id, len(update.new), len(update.open), len(update.reopened), len(update.resolved),
                 len(update.kept_open))

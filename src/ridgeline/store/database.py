@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +85,15 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         schema.metadata.create_all(self.engine)
+        self._add_indexes()
         self._check_version()
+
+    def _add_indexes(self) -> None:
+        with self.engine.begin() as connection:
+            for table in schema.metadata.tables.values():
+                for index in table.indexes:
+                    if index.name in schema.ADDED_INDEXES:
+                        index.create(connection, checkfirst=True)
 
     def _check_version(self) -> None:
         with self.engine.begin() as connection:
@@ -141,6 +149,16 @@ class Store:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(schema.scans).order_by(schema.scans.c.started_at.desc()).limit(limit)
+            ).mappings().all()
+        return [_scan(row) for row in rows]
+
+    def scans_since(self, provider: str, started_at: str) -> list[StoredScan]:
+        """Return the scans of `provider` that started at or after `started_at`, oldest first."""
+        scans = schema.scans
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(scans).where(scans.c.provider == provider, scans.c.started_at >= started_at)
+                .order_by(scans.c.started_at)
             ).mappings().all()
         return [_scan(row) for row in rows]
 
@@ -219,14 +237,24 @@ class Store:
             ))
         return result
 
-    def load_finding_states(self, provider: str, accounts: Sequence[str]) -> list[FindingState]:
-        """Return the life-cycle rows of the findings of `provider` in `accounts`."""
+    def load_finding_states(self, provider: str, accounts: Sequence[str],
+                            resource_ids: Collection[str] | None = None) -> list[FindingState]:
+        """Return the life-cycle rows of the findings of `provider` in `accounts` (of `resource_ids` only, if given)."""
         states = schema.finding_states
+        conditions = [states.c.provider == provider, states.c.account.in_(list(accounts))]
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(states).where(states.c.provider == provider, states.c.account.in_(list(accounts)))
-                .order_by(states.c.finding_id)
-            ).mappings().all()
+            if resource_ids is None:
+                rows = list(connection.execute(
+                    select(states).where(*conditions).order_by(states.c.finding_id)
+                ).mappings().all())
+            else:
+                ids = sorted({_text(resource_id) for resource_id in resource_ids})
+                rows = []
+                for start in range(0, len(ids), _BATCH):
+                    rows.extend(connection.execute(
+                        select(states).where(*conditions, states.c.resource_id.in_(ids[start:start + _BATCH]))
+                    ).mappings().all())
+                rows.sort(key=lambda row: row["finding_id"])
         return [
             FindingState(finding_id=row["finding_id"], rule_id=row["rule_id"], resource_id=row["resource_id"],
                          provider=row["provider"], account=row["account"], region=row["region"],

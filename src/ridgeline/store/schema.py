@@ -99,4 +99,8 @@ finding_states = Table(
     Column("resolved_at", String(32), nullable=True, doc="Finish time of the scan that resolved it, if resolved"),
     Column("last_scan_id", String(36), nullable=False, doc="The last scan that changed this row"),
     Index("ix_finding_states_scope", "provider", "account"),
+    Index("ix_finding_states_resource", "resource_id"),
 )
+
+ADDED_INDEXES = ("ix_finding_states_resource",)
+"""Indexes added to tables that older databases already have; `create_all` creates only missing tables."""

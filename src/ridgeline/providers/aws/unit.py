@@ -55,6 +55,8 @@ class UnitContext:
         self.regions = regions
         """Regions the user asked for; global collectors skip resources elsewhere. None means all."""
         self.resources: list[Resource] = []
+        self.gone: list[tuple[str, str]] = []
+        """(type, id) of resources that a refresh looked up and found deleted."""
         self.coverage = Coverage(provider="aws", account=account, region=region, service=service)
         self.collected_at = utc_now()
         self._started = time.monotonic()
@@ -120,6 +122,12 @@ class UnitContext:
         self.resources.append(resource)
         counts = self.coverage.resource_counts
         counts[resource.type] = counts.get(resource.type, 0) + 1
+
+    def mark_gone(self, type_name: str, resource_id: str) -> None:
+        """Record that a refresh found the resource deleted, so its findings resolve."""
+        self.gone.append((type_name, resource_id))
+        logger.debug("account %s region %s: %s %s no longer exists", self.account, self.region, type_name,
+                     resource_id)
 
     def new_resource(self, type_name: str, resource_id: str, name: str, *, region: str | None = None,
                      configuration: dict[str, Any] | None = None, supplementary: dict[str, Any] | None = None,

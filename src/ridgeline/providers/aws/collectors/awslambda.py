@@ -11,7 +11,7 @@ The module is not called lambda.py because `lambda` is a Python keyword.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ridgeline.model.resource import Resource
@@ -25,6 +25,7 @@ FUNCTION = "AWS::Lambda::Function"
 CALLS = api_calls(
     "lambda",
     "ListFunctions",
+    "GetFunctionConfiguration",
     "GetPolicy",
     "ListAliases",
     "GetFunctionUrlConfig",
@@ -43,6 +44,37 @@ def collect(unit: UnitContext) -> None:
 
     for resource in unit.map(lambda function: _collect_function(unit, function), functions):
         unit.add(resource)
+
+
+def refresh(unit: UnitContext, targets: Mapping[str, Sequence[str]]) -> None:
+    """Re-collect the named functions of the region (name or ARN)."""
+    wanted = list(dict.fromkeys(targets.get(FUNCTION, ())))
+    if "*" in wanted:
+        collect(unit)
+        return
+
+    client = unit.client("lambda")
+    for name in dict.fromkeys(unqualified(item) for item in wanted):
+        # NOTE: GetFunctionConfiguration returns the fields of a ListFunctions item and may add a few
+        # (such as State), which `ridgeline diff` then shows as added against a full scan.
+        function = unit.call(client, "GetFunctionConfiguration", missing=("ResourceNotFoundException",),
+                             resource_id=name, FunctionName=name)
+        if function is None:
+            function_arn = name if name.startswith("arn:") else (
+                f"arn:{unit.partition}:lambda:{unit.region}:{unit.account}:function:{name}")
+            unit.mark_gone(FUNCTION, function_arn)
+            continue
+        unit.add(_collect_function(unit, function))
+
+
+def unqualified(function: str) -> str:
+    """Return a function name or ARN without its version or alias ("api:prod" gives "api")."""
+    parts = function.split(":")
+    if function.startswith("arn:") and len(parts) == 8:
+        return ":".join(parts[:7])
+    if not function.startswith("arn:") and len(parts) == 2:
+        return parts[0]
+    return function
 
 
 def _collect_function(unit: UnitContext, function: dict[str, Any]) -> Resource:

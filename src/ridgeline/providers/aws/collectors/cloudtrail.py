@@ -8,6 +8,7 @@ in AWS Config's camelCase, and `supplementaryConfiguration` contains the GetTrai
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ridgeline.model.resource import Resource
@@ -37,6 +38,26 @@ def collect(unit: UnitContext) -> None:
     trails = [trail for trail in response.get("trailList", []) if collected_here(unit, trail)]
     for resource in unit.map(lambda trail: _collect_trail(unit, trail), trails):
         unit.add(resource)
+
+
+def refresh(unit: UnitContext, targets: Mapping[str, Sequence[str]]) -> None:
+    """Re-collect the named trails (name or ARN) whose home region is this unit's region."""
+    wanted = list(dict.fromkeys(targets.get(TRAIL, ())))
+    if "*" in wanted:
+        collect(unit)
+        return
+
+    cloudtrail = unit.client("cloudtrail")
+    response = unit.call(cloudtrail, "DescribeTrails", trailNameList=wanted, includeShadowTrails=True) or {}
+    trails = response.get("trailList", [])
+    for name in wanted:
+        trail = next((item for item in trails if name in (item.get("Name"), item.get("TrailARN"))), None)
+        if trail is None:
+            trail_arn = name if name.startswith("arn:") else (
+                f"arn:{unit.partition}:cloudtrail:{unit.region}:{unit.account}:trail/{name}")
+            unit.mark_gone(TRAIL, trail_arn)
+        elif collected_here(unit, trail):
+            unit.add(_collect_trail(unit, trail))
 
 
 def collected_here(unit: UnitContext, trail: dict[str, Any]) -> bool:

@@ -9,7 +9,8 @@ record EBS snapshots) and the pseudo type `AWS::EC2::EbsDefaultEncryption` (a re
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ridgeline.model.resource import Resource
@@ -286,6 +287,95 @@ def snapshot_resources(unit: UnitContext, ec2: Any, snapshots: list[dict[str, An
         return resource
 
     return [resource for resource in unit.map(read, snapshots) if resource is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """How to read one resource of a type by its id, for a targeted refresh."""
+
+    operation: str
+    parameter: str
+    result_key: str
+    not_found: str
+    """Error code of `operation` when the id does not exist (any more)."""
+
+    arn_path: str
+    """ARN resource part before the id, such as "security-group/"."""
+
+
+_LOOKUPS = {
+    SECURITY_GROUP: _Lookup("DescribeSecurityGroups", "GroupIds", "SecurityGroups", "InvalidGroup.NotFound",
+                            "security-group/"),
+    INSTANCE: _Lookup("DescribeInstances", "InstanceIds", "Reservations", "InvalidInstanceID.NotFound", "instance/"),
+    VOLUME: _Lookup("DescribeVolumes", "VolumeIds", "Volumes", "InvalidVolume.NotFound", "volume/"),
+    SNAPSHOT: _Lookup("DescribeSnapshots", "SnapshotIds", "Snapshots", "InvalidSnapshot.NotFound", "snapshot/"),
+    VPC: _Lookup("DescribeVpcs", "VpcIds", "Vpcs", "InvalidVpcID.NotFound", "vpc/"),
+    NETWORK_ACL: _Lookup("DescribeNetworkAcls", "NetworkAclIds", "NetworkAcls", "InvalidNetworkAclID.NotFound",
+                         "network-acl/"),
+}
+
+
+def refresh(unit: UnitContext, targets: Mapping[str, Sequence[str]]) -> None:
+    """Re-collect the named resources of the region by id (sg-..., i-..., vol-..., snap-..., vpc-..., acl-...).
+
+    EBS encryption by default is one setting per region, so any id re-reads it.
+    """
+    ec2 = unit.client("ec2")
+    for type_name, ids in targets.items():
+        wanted = list(dict.fromkeys(ids))
+        if type_name == EBS_DEFAULT_ENCRYPTION:
+            for resource in ebs_default_encryption_resources(unit, unit.call(ec2, "GetEbsEncryptionByDefault") or {}):
+                unit.add(resource)
+            continue
+        if type_name not in _LOOKUPS:
+            raise ValueError(f"ec2 refresh cannot look up resource type {type_name}")
+
+        if "*" in wanted:
+            listed = _listings(unit, ec2)[type_name]()
+            found = _build(unit, ec2, type_name, listed)
+        else:
+            found = []
+            for resource_id in wanted:
+                resources = _refresh_one(unit, ec2, type_name, resource_id)
+                if not resources:
+                    account = "" if type_name == SNAPSHOT else unit.account
+                    unit.mark_gone(type_name, arn(unit.partition, "ec2", unit.region, account,
+                                                  _LOOKUPS[type_name].arn_path + resource_id))
+                found.extend(resources)
+        for resource in found:
+            unit.add(resource)
+
+
+def _refresh_one(unit: UnitContext, ec2: Any, type_name: str, resource_id: str) -> list[Resource]:
+    lookup = _LOOKUPS[type_name]
+    parameters: dict[str, Any] = {lookup.parameter: [resource_id]}
+    if type_name == SNAPSHOT:
+        parameters["OwnerIds"] = ["self"]
+    response = unit.call(ec2, lookup.operation, missing=(lookup.not_found,), resource_id=resource_id, **parameters)
+    if response is None:
+        return []
+    return _build(unit, ec2, type_name, response.get(lookup.result_key, []))
+
+
+def _build(unit: UnitContext, ec2: Any, type_name: str, items: list[dict[str, Any]]) -> list[Resource]:
+    if type_name == SNAPSHOT:
+        return snapshot_resources(unit, ec2, items)
+    if type_name == VPC:
+        flow_logs: list[dict[str, Any]] | CallFailed
+        try:
+            vpc_ids = [vpc["VpcId"] for vpc in items]
+            flow_logs = unit.paginate(ec2, "DescribeFlowLogs", "FlowLogs",
+                                      Filter=[{"Name": "resource-id", "Values": vpc_ids}]) if vpc_ids else []
+        except CallFailed as failure:
+            flow_logs = failure
+        return vpc_resources(unit, items, flow_logs)
+    builders: dict[str, Callable[[UnitContext, Any], list[Resource]]] = {
+        SECURITY_GROUP: security_group_resources,
+        INSTANCE: instance_resources,
+        VOLUME: volume_resources,
+        NETWORK_ACL: network_acl_resources,
+    }
+    return builders[type_name](unit, items)
 
 
 COLLECTOR = CollectorSpec(

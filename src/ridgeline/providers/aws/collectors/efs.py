@@ -7,6 +7,7 @@ with camelCase keys (`fileSystemId`, `encrypted`, `kmsKeyId`, ...) and whose tag
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ridgeline.model.resource import Resource
@@ -33,6 +34,25 @@ def collect(unit: UnitContext) -> None:
 
     for file_system in file_systems:
         unit.add(file_system_resource(unit, file_system))
+
+
+def refresh(unit: UnitContext, targets: Mapping[str, Sequence[str]]) -> None:
+    """Re-collect the named file systems of the region (fs-... ids)."""
+    wanted = list(dict.fromkeys(targets.get(FILE_SYSTEM, ())))
+    if "*" in wanted:
+        collect(unit)
+        return
+
+    efs = unit.client("efs")
+    for file_system_id in wanted:
+        response = unit.call(efs, "DescribeFileSystems", missing=("FileSystemNotFound",), resource_id=file_system_id,
+                             FileSystemId=file_system_id)
+        file_systems = (response or {}).get("FileSystems", [])
+        if not file_systems:
+            unit.mark_gone(FILE_SYSTEM, arn(unit.partition, "elasticfilesystem", unit.region, unit.account,
+                                            f"file-system/{file_system_id}"))
+            continue
+        unit.add(file_system_resource(unit, file_systems[0]))
 
 
 def file_system_resource(unit: UnitContext, file_system: dict[str, Any]) -> Resource:

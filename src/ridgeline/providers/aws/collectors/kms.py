@@ -9,7 +9,7 @@ metadata only, because AWS owns their policies and rotates them every year.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ridgeline.model.resource import Resource
@@ -69,7 +69,34 @@ def _collect_key(unit: UnitContext, key: dict[str, Any]) -> Resource | None:
         logger.debug("account %s region %s: key %s was deleted during the scan", unit.account, unit.region, key_arn)
         return None
 
-    resource = unit.new_resource(KEY, key_arn, key_id, configuration=key_configuration(response["KeyMetadata"]))
+    return _key_resource(unit, key_arn, key_id, response["KeyMetadata"])
+
+
+def refresh(unit: UnitContext, targets: Mapping[str, Sequence[str]]) -> None:
+    """Re-collect the named keys of the region (key id, key ARN or alias)."""
+    kms = unit.client("kms")
+    wanted = list(dict.fromkeys(targets.get(KEY, ())))
+    if "*" in wanted:
+        collect(unit)
+        return
+
+    for key in wanted:
+        response = unit.call(kms, "DescribeKey", missing=("NotFoundException",), resource_id=key, KeyId=key)
+        if response is None:
+            if key.startswith("alias/") or ":alias/" in key:
+                # An alias that no longer exists names no key whose findings could resolve.
+                logger.debug("account %s region %s: alias %s not found", unit.account, unit.region, key)
+                continue
+            unit.mark_gone(KEY, key if key.startswith("arn:") else
+                           f"arn:{unit.partition}:kms:{unit.region}:{unit.account}:key/{key}")
+            continue
+        metadata = response["KeyMetadata"]
+        unit.add(_key_resource(unit, metadata["Arn"], metadata["KeyId"], metadata))
+
+
+def _key_resource(unit: UnitContext, key_arn: str, key_id: str, metadata: dict[str, Any]) -> Resource:
+    kms = unit.client("kms")
+    resource = unit.new_resource(KEY, key_arn, key_id, configuration=key_configuration(metadata))
     if resource.configuration.get("keyManager") != "CUSTOMER":
         return resource
 

@@ -9,6 +9,7 @@ values of their `restore` attribute as `supplementaryConfiguration.RestoreAttrib
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +196,81 @@ def restore_values(response: dict[str, Any] | None, kind: SnapshotKind = DB_SNAP
         if attribute.get("AttributeName") == "restore":
             values.extend(str(value) for value in attribute.get("AttributeValues") or [])
     return values
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """How to read one instance or cluster by identifier, for a targeted refresh."""
+
+    operation: str
+    parameter: str
+    result_key: str
+    not_found: str
+    arn_kind: str
+    """The ARN segment before the identifier: "db" or "cluster"."""
+
+
+_LOOKUPS = {
+    DB_INSTANCE: _Lookup("DescribeDBInstances", "DBInstanceIdentifier", "DBInstances", "DBInstanceNotFound", "db"),
+    DB_CLUSTER: _Lookup("DescribeDBClusters", "DBClusterIdentifier", "DBClusters", "DBClusterNotFoundFault",
+                        "cluster"),
+}
+_SNAPSHOT_ARN_KINDS = {DB_SNAPSHOT: "snapshot", DB_CLUSTER_SNAPSHOT: "cluster-snapshot"}
+
+
+def refresh(unit: UnitContext, targets: Mapping[str, Sequence[str]]) -> None:
+    """Re-collect the named DB instances, clusters and manual snapshots (by identifier or ARN)."""
+    rds = unit.client("rds")
+    for type_name, identifiers in targets.items():
+        wanted = list(dict.fromkeys(identifiers))
+        if "*" in wanted:
+            _refresh_all(unit, rds, type_name)
+            continue
+        for identifier in wanted:
+            found = _refresh_one(unit, rds, type_name, identifier)
+            if found is None:
+                unit.mark_gone(type_name, _arn(unit, type_name, identifier))
+            else:
+                unit.add(found)
+
+
+def _arn(unit: UnitContext, type_name: str, identifier: str) -> str:
+    if identifier.startswith("arn:"):
+        return identifier
+    kind = _LOOKUPS[type_name].arn_kind if type_name in _LOOKUPS else _SNAPSHOT_ARN_KINDS[type_name]
+    return f"arn:{unit.partition}:rds:{unit.region}:{unit.account}:{kind}:{identifier}"
+
+
+def _refresh_all(unit: UnitContext, rds: Any, type_name: str) -> None:
+    if type_name == DB_INSTANCE:
+        for instance in unit.paginate(rds, "DescribeDBInstances", "DBInstances"):
+            unit.add(instance_resource(unit, instance))
+    elif type_name == DB_CLUSTER:
+        for cluster in unit.paginate(rds, "DescribeDBClusters", "DBClusters"):
+            unit.add(cluster_resource(unit, cluster))
+    else:
+        _collect_snapshots(unit, rds, DB_SNAPSHOTS if type_name == DB_SNAPSHOT else DB_CLUSTER_SNAPSHOTS)
+
+
+def _refresh_one(unit: UnitContext, rds: Any, type_name: str, identifier: str) -> Resource | None:
+    if type_name in _LOOKUPS:
+        lookup = _LOOKUPS[type_name]
+        response = unit.call(rds, lookup.operation, missing=(lookup.not_found,), resource_id=identifier,
+                             **{lookup.parameter: identifier})
+        items = (response or {}).get(lookup.result_key, [])
+        if not items:
+            return None
+        build = instance_resource if type_name == DB_INSTANCE else cluster_resource
+        return build(unit, items[0])
+
+    kind = DB_SNAPSHOTS if type_name == DB_SNAPSHOT else DB_CLUSTER_SNAPSHOTS
+    list_not_found = "DBSnapshotNotFound" if type_name == DB_SNAPSHOT else "DBClusterSnapshotNotFoundFault"
+    response = unit.call(rds, kind.list_operation, missing=(list_not_found,), resource_id=identifier,
+                         **{kind.identifier: identifier})
+    snapshots = (response or {}).get(kind.list_key, [])
+    if not snapshots:
+        return None
+    return _collect_snapshot(unit, kind, snapshots[0])
 
 
 COLLECTOR = CollectorSpec(

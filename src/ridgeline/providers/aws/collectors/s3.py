@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ridgeline.model.resource import Resource
@@ -59,7 +60,11 @@ _NO_BLOCK = {"blockPublicAcls": False, "ignorePublicAcls": False, "blockPublicPo
 def collect(unit: UnitContext) -> None:
     """Collect the account's Block Public Access settings and every bucket in the scanned regions."""
     _collect_account_block(unit)
+    collect_buckets(unit)
 
+
+def collect_buckets(unit: UnitContext) -> None:
+    """Collect every bucket in the scanned regions."""
     s3 = unit.client("s3")
     try:
         buckets = unit.paginate(s3, "ListBuckets", "Buckets")
@@ -70,6 +75,32 @@ def collect(unit: UnitContext) -> None:
     for resource in unit.map(lambda bucket: _collect_bucket(unit, bucket), buckets):
         if resource is not None:
             unit.add(resource)
+
+
+def refresh(unit: UnitContext, targets: Mapping[str, Sequence[str]]) -> None:
+    """Re-collect the named buckets (by name) and, when asked, the account's Block Public Access settings."""
+    if ACCOUNT_PUBLIC_ACCESS_BLOCK in targets:
+        _collect_account_block(unit)
+
+    names = list(dict.fromkeys(targets.get(BUCKET, ())))
+    if "*" in names:
+        collect_buckets(unit)
+        return
+    for resource in unit.map(lambda name: _refresh_bucket(unit, name), names):
+        if resource is not None:
+            unit.add(resource)
+
+
+def _refresh_bucket(unit: UnitContext, name: str) -> Resource | None:
+    s3 = unit.client("s3")
+    # ListBuckets with a prefix returns the bucket's region and creation date in one call, as in a full
+    # scan. The prefix can also match longer names, so the exact name is picked.
+    listed = unit.paginate(s3, "ListBuckets", "Buckets", Prefix=name)
+    bucket = next((item for item in listed if item.get("Name") == name), None)
+    if bucket is None:
+        unit.mark_gone(BUCKET, f"arn:{unit.partition}:s3:::{name}")
+        return None
+    return _collect_bucket(unit, bucket)
 
 
 def _collect_account_block(unit: UnitContext) -> None:

@@ -1,0 +1,1 @@
+"""`ridgeline watch`: keep findings current between full scans by applying change events as they arrive."""

@@ -1,0 +1,110 @@
+"""Evaluate only what a change can affect: the rules of the changed resources, and the rules that read them.
+
+A change of a resource of type T affects:
+- the resource rules of T, on the changed resources;
+- the resource rules that look T up through `related` (a bucket rule reads the account's Block Public
+  Access settings), on every resource of their types in the changed accounts;
+- the account and region rules whose types or lookups include T, on their scopes in the changed accounts.
+Every (rule, resource) pair evaluated is returned, so the life cycle changes those findings and no others.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from ridgeline.model.finding import Finding
+from ridgeline.model.resource import Resource
+from ridgeline.model.scan import Completeness, Coverage
+from ridgeline.rules.engine import Engine
+from ridgeline.rules.model import Rule
+from ridgeline.watch.state import LiveState
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """The findings of an increment and the (rule id, resource id) pairs it evaluated."""
+
+    findings: list[Finding] = field(default_factory=list)
+    assessed: set[tuple[str, str]] = field(default_factory=set)
+    resources: dict[str, Resource] = field(default_factory=dict)
+    """The resources evaluated, by id (suppressions read their tags)."""
+
+
+class IncrementalEvaluator:
+    """Indexes the rules by the types whose change affects them; build once per watcher."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = list(rules)
+        self.engine = Engine(self.rules)
+        self._own: dict[str, list[Rule]] = defaultdict(list)
+        self._reading: dict[str, list[Rule]] = defaultdict(list)
+        self._scope: dict[str, list[Rule]] = defaultdict(list)
+        self._by_service: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        self._engines: dict[tuple[str, ...], Engine] = {}
+        for rule in self.rules:
+            lookups = rule.condition.related_types()
+            if rule.applies_if is not None:
+                lookups |= rule.applies_if.related_types()
+            if rule.scope == "resource":
+                self._by_service[(rule.provider, rule.service)].append(rule)
+                for type_name in rule.resource_types:
+                    self._own[type_name].append(rule)
+                for type_name in lookups - set(rule.resource_types):
+                    self._reading[type_name].append(rule)
+            else:
+                for type_name in set(rule.resource_types) | lookups:
+                    self._scope[type_name].append(rule)
+
+    def evaluate(self, state: LiveState, changed: Sequence[Resource], changed_types: Collection[str],
+                 accounts: Collection[str], whole_units: Sequence[Coverage] = ()) -> Evaluation:
+        """Evaluate the rules that the change affects, against the state after the change."""
+        active = {(unit.provider, unit.service) for unit in state.coverage.values()}
+        result = Evaluation()
+
+        for resource in changed:
+            for rule in self._own.get(resource.type, ()):
+                if (rule.provider, rule.service) in active:
+                    self._evaluate(rule, resource, state, result)
+
+        for type_name in changed_types:
+            for rule in self._reading.get(type_name, ()):
+                if (rule.provider, rule.service) not in active:
+                    continue
+                for account in accounts:
+                    for resource in state.of_types(account, rule.resource_types):
+                        if (rule.id, resource.id) not in result.assessed:
+                            self._evaluate(rule, resource, state, result)
+
+        scope_rules = {rule.id: rule for type_name in changed_types for rule in self._scope.get(type_name, ())
+                       if (rule.provider, rule.service) in active}
+        if scope_rules:
+            units = [unit for unit in state.coverage.values() if unit.account in accounts]
+            for finding in self._engine(scope_rules.values()).evaluate([], units, index=state.index):
+                result.findings.append(finding)
+                result.assessed.add((finding.rule_id, finding.resource_id))
+
+        # A unit collected again whole but not completely gets the ERROR findings of a scan.
+        for unit in whole_units:
+            if unit.status is Completeness.COMPLETE and not unit.failed_types:
+                continue
+            rules = self._by_service.get((unit.provider, unit.service), [])
+            for finding in self._engine(rules).evaluate([], [unit], index=state.index):
+                result.findings.append(finding)
+                result.assessed.add((finding.rule_id, finding.resource_id))
+        return result
+
+    def _evaluate(self, rule: Rule, resource: Resource, state: LiveState, result: Evaluation) -> None:
+        result.assessed.add((rule.id, resource.id))
+        result.resources[resource.id] = resource
+        finding = self.engine.evaluate_resource(rule, resource, state.index)
+        if finding is not None:
+            result.findings.append(finding)
+
+    def _engine(self, rules: Collection[Rule]) -> Engine:
+        key = tuple(sorted(rule.id for rule in rules))
+        engine = self._engines.get(key)
+        if engine is None:
+            engine = self._engines[key] = Engine(list(rules))
+        return engine

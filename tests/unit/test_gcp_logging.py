@@ -1,4 +1,5 @@
-"""Logging query language coverage, alert policy conditions, audit configuration and Essential Contacts."""
+"""Logging query language coverage, alert policy conditions, audit configuration, sink destinations and
+Essential Contacts."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ridgeline.analysis.gcp_logging import (
     metric_type,
     network_key,
     normal_form,
+    sink_bucket,
 )
 
 SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "cspm-samples" / "gcp"
@@ -342,6 +344,25 @@ def test_network_key(url: str, key: str) -> None:
 def test_network_key_rejects_other_urls(url: Any) -> None:
     with pytest.raises(ValueError):
         network_key(url)
+
+
+@pytest.mark.parametrize(("destination", "bucket"), [
+    ("storage.googleapis.com/ridgeline-audit-logs", "ridgeline-audit-logs"),
+    ("storage.googleapis.com/logs.example.com", "logs.example.com"),
+    ("storage.googleapis.com/trailing-slash/", "trailing-slash"),
+    ("bigquery.googleapis.com/projects/p1/datasets/audit_logs", None),
+    ("pubsub.googleapis.com/projects/p1/topics/logs", None),
+    ("logging.googleapis.com/projects/p1/locations/global/buckets/storage.googleapis.com", None),
+    ("logging.googleapis.com/projects/p2", None),
+])
+def test_sink_bucket(destination: str, bucket: str | None) -> None:
+    assert sink_bucket(destination) == bucket
+
+
+@pytest.mark.parametrize("destination", ["storage.googleapis.com/", "storage.googleapis.com/b/objects", None, 7])
+def test_sink_bucket_rejects_invalid_destinations(destination: Any) -> None:
+    with pytest.raises(ValueError):
+        sink_bucket(destination)
 
 
 REQUIRED = ["LEGAL", "SECURITY", "SUSPENSION", "TECHNICAL"]

@@ -9,8 +9,9 @@ through reasoning beyond single comparisons (a regular expression, say) is judge
 
 The module also reads the other settings that the logging rules need. It decides whether an alert
 policy watches a log-based metric and whether a project's audit configuration records every kind of
-access for every user. It also normalises the network URLs of DNS server policies and lists the notice categories
-that an organization's Essential Contacts miss.
+access for every user. It also names the Cloud Storage bucket that a log sink exports to, normalises the
+network URLs of DNS server policies and lists the notice categories that an organization's Essential
+Contacts miss.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "metric_type",
     "network_key",
     "normal_form",
+    "sink_bucket",
 ]
 
 # Upper bound on the AND terms of a normal form; filters that expand beyond it are rejected rather than
@@ -568,6 +570,31 @@ def audit_logging_gaps(iam_policy: Mapping[str, Any]) -> list[str]:
     if missing:
         gaps.insert(0, f"allServices does not record {', '.join(missing)}")
     return gaps
+
+
+# --- Log sinks ---------------------------------------------------------------------------------------
+# A sink's destination names a service, then the resource: storage.googleapis.com/BUCKET (Cloud
+# Storage), bigquery.googleapis.com/projects/P/datasets/D, pubsub.googleapis.com/projects/P/topics/T,
+# logging.googleapis.com/projects/P/locations/L/buckets/B (a Cloud Logging bucket) or
+# logging.googleapis.com/projects/P (another project's sinks).
+
+STORAGE_DESTINATION_PREFIX = "storage.googleapis.com/"
+
+
+def sink_bucket(destination: Any) -> str | None:
+    """Return the name of the Cloud Storage bucket a sink exports to, or None for other destinations.
+
+    Raise ValueError when `destination` is not a string, or names no single bucket after the prefix.
+    """
+    if not isinstance(destination, str):
+        raise ValueError(f"a sink destination must be a string, found {type(destination).__name__}")
+    if not destination.startswith(STORAGE_DESTINATION_PREFIX):
+        return None
+    bucket = destination.removeprefix(STORAGE_DESTINATION_PREFIX).rstrip("/")
+    if not bucket or "/" in bucket:
+        raise ValueError(f"invalid Cloud Storage sink destination {destination!r}: expected "
+                         f"{STORAGE_DESTINATION_PREFIX}BUCKET")
+    return bucket
 
 
 # --- VPC networks and DNS policies ------------------------------------------------------------------

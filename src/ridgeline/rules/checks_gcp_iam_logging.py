@@ -25,13 +25,6 @@ def _grant_list(found: list[gcp_bindings.Grant], heading: str) -> Outcome:
     return Outcome(True, f"{heading}: {listed}{more}")
 
 
-def _no_match(setting: str, detail: str) -> Outcome:
-    """Return the outcome of a comparison without a match: false, or unknown when `setting` is "unknown"."""
-    if setting == "unknown":
-        return Outcome(None, detail)
-    return Outcome(False, detail)
-
-
 # --- Generic values ---------------------------------------------------------------------------------
 
 
@@ -110,18 +103,6 @@ def iam_public_grants(policy: Any) -> Outcome:
         return Outcome(None, str(error))
     labels = [f"{grant.role}: {grant.member}" + (" (conditional)" if grant.conditional else "") for grant in found]
     return Outcome(bool(found), "public grants: " + ", ".join(labels) if labels else "")
-
-
-@check_function("gcp.iam_logging_writer_grants", path_args=("policy",))
-def iam_logging_writer_grants(policy: Any) -> Outcome:
-    """True when the policy grants a role to an identity under which Cloud Logging sinks write."""
-    if policy is None:
-        return Outcome(None, _NO_POLICY)
-    try:
-        found = gcp_bindings.logging_writer_grants(policy)
-    except ValueError as error:
-        return Outcome(None, str(error))
-    return _grant_list(found, "Cloud Logging writes here through")
 
 
 # --- Keys -------------------------------------------------------------------------------------------
@@ -214,17 +195,13 @@ def monitoring_alert_enabled(enabled: Any = None) -> Outcome:
     return Outcome(state, "the alert policy is enabled" if state else "the alert policy is disabled")
 
 
-@check_function("gcp.monitoring_condition_watches_metric", path_args=("condition",),
-                literal_args=("subject", "no_match"), required=("condition",))
-def monitoring_condition_watches_metric(condition: Any, subject: Resource, no_match: str = "false") -> Outcome:
+@check_function("gcp.monitoring_condition_watches_metric", path_args=("condition",), literal_args=("subject",),
+                required=("condition",))
+def monitoring_condition_watches_metric(condition: Any, subject: Resource) -> Outcome:
     """True when an alert policy condition watches the log-based metric being judged.
 
     Use it inside an item quantifier over a policy's `conditions`, so that the subject is the metric.
-    `no_match: unknown` makes a condition that does not watch the metric unknown instead of false, for
-    rules that compare a metric with only one of the project's alert policies.
     """
-    if no_match not in ("false", "unknown"):
-        return Outcome(None, f"no_match must be 'false' or 'unknown', not {no_match!r}")
     if subject is None or subject.type != "logging.googleapis.com/LogMetric":
         found = subject.type if subject is not None else "nothing"
         return Outcome(None, f"gcp.monitoring_condition_watches_metric judges a LogMetric, not {found}")
@@ -239,21 +216,55 @@ def monitoring_condition_watches_metric(condition: Any, subject: Resource, no_ma
         return Outcome(None, f"{label} selects metrics by a pattern that Ridgeline does not read")
     if watches:
         return Outcome(True, f"{label} watches {watched_type}")
-    return _no_match(no_match, f"{label} does not watch {watched_type}; Ridgeline compares the metric with one "
-                               "alert policy of the project, so another policy may watch it")
+    return Outcome(False, f"{label} does not watch {watched_type}")
 
 
-@check_function("gcp.dns_policy_lists_network", path_args=("network_url",),
-                literal_args=("subject", "no_match"), required=("network_url",))
-def dns_policy_lists_network(network_url: Any, subject: Resource, no_match: str = "false") -> Outcome:
+# --- Log sinks --------------------------------------------------------------------------------------
+
+
+@check_function("gcp.logging_sink_exports_to_bucket", path_args=("destination",))
+def logging_sink_exports_to_bucket(destination: Any = None) -> Outcome:
+    """True when a log sink exports to a Cloud Storage bucket; unknown when its destination is absent."""
+    if destination is None:
+        return Outcome(None, "the sink's destination is missing")
+    try:
+        bucket = gcp_logging.sink_bucket(destination)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    if bucket is None:
+        return Outcome(False, f"the sink exports to {destination}, not to Cloud Storage")
+    return Outcome(True, f"the sink exports to Cloud Storage bucket {bucket}")
+
+
+@check_function("gcp.logging_sink_bucket_not_found", path_args=("destination",), literal_args=("subject",),
+                required=("destination",))
+def logging_sink_bucket_not_found(destination: Any, subject: Resource) -> Outcome:
+    """Explain why the destination bucket of a log sink cannot be judged: unknown for a bucket, else false.
+
+    Rules call it after a `related` lookup found no bucket for the destination. That lookup searches only
+    the sink's own project, so the reason adds that the bucket may belong to another project.
+    """
+    try:
+        bucket = gcp_logging.sink_bucket(destination)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    if bucket is None:
+        return Outcome(False, f"the sink exports to {destination}, not to Cloud Storage")
+    project = subject.account if subject is not None else "of the sink"
+    return Outcome(None, f"the destination bucket {bucket} is not among the scanned buckets of project {project}; "
+                         "it may belong to another project, where its retention policy must be checked")
+
+
+# --- DNS server policies ----------------------------------------------------------------------------
+
+
+@check_function("gcp.dns_policy_lists_network", path_args=("network_url",), literal_args=("subject",),
+                required=("network_url",))
+def dns_policy_lists_network(network_url: Any, subject: Resource) -> Outcome:
     """True when a DNS policy's network entry names the VPC network being judged.
 
     Use it inside an item quantifier over a policy's `networks`, so that the subject is the network.
-    `no_match: unknown` makes an entry for another network unknown instead of false, for rules that
-    compare a network with only one of the project's DNS policies.
     """
-    if no_match not in ("false", "unknown"):
-        return Outcome(None, f"no_match must be 'false' or 'unknown', not {no_match!r}")
     if subject is None or subject.type != "compute.googleapis.com/Network":
         found = subject.type if subject is not None else "nothing"
         return Outcome(None, f"gcp.dns_policy_lists_network judges a compute.googleapis.com/Network, not {found}")
@@ -264,4 +275,4 @@ def dns_policy_lists_network(network_url: Any, subject: Resource, no_match: str 
         return Outcome(None, str(error))
     if listed:
         return Outcome(True, f"the DNS policy applies to {network_url}")
-    return _no_match(no_match, f"the DNS policy entry names another network, {network_url}")
+    return Outcome(False, f"the DNS policy entry names another network, {network_url}")

@@ -186,6 +186,9 @@ class FakeAzure:
         if "type in~" in text or "type =~" in text:
             wanted = {literal.lower() for literal in re.findall(r"'([^']*)'", text)}
             rows = [row for row in rows if str(row.get("type", "")).lower() in wanted]
+            if "id in~" in text:
+                # The quoted literals hold the types and the ids; no type is also an id.
+                rows = [row for row in rows if str(row.get("id", "")).lower() in wanted]
         start = int(options.get("$skipToken") or 0)
         size = min(int(options.get("$top") or 1000), self.graph_page_size)
         page = rows[start:start + size]

@@ -49,7 +49,7 @@ def test_write_event_names_resource() -> None:
 
 def test_child_write_refreshes_parent() -> None:
     body = json.dumps(grid_event("Microsoft.Resources.ResourceDeleteSuccess",
-                                 ACCOUNT_ID + "/blobServices/default/containers/public"))
+                                 ACCOUNT_ID + "/blobServices/default"))
     assert azure_targets(body) == [Target("azure", SUBSCRIPTION, "", "Microsoft.Storage/storageAccounts",
                                           ACCOUNT_ID)]
 

@@ -5,8 +5,9 @@ PATCH and DELETE calls sent to Azure Resource Manager, with the resource id as `
 Grid schema (`eventType`, `eventTime`) and the CloudEvents schema (`type`, `time`) are read. A Storage
 queue message contains one event, as JSON or as Base64-encoded JSON. An Event Hubs batch is a JSON array.
 
-NOTE: the watcher cannot collect single Azure resources again yet, so `ridgeline watch azure` does not
-run; this parser and the queue transport are ready for it.
+Each event names the catalogue resource whose state it changes (`catalogued_target`): the resource itself,
+or the catalogued resource that stores the changed child or extension in `supplementary` (a blob service,
+a firewall rule, the diagnostic settings of a key vault). The watcher reads that resource again alone.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from ridgeline.providers.azure.catalog import TYPES_BY_LOWER_NAME
 from ridgeline.watch.events import ChangeEvent, MalformedEvent, ParseResult, ReceivedMessage, SourceUnavailable, Target
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,10 @@ FAILED_EVENTS = frozenset({
     "Microsoft.Resources.ResourceActionFailure", "Microsoft.Resources.ResourceActionCancel",
 })
 RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups"
+
+EXTENSIONS_AT_ANY_SCOPE = frozenset({"microsoft.authorization/roleassignments"})
+"""Catalogue types read at any scope, also when they extend another resource: the Resource Graph table
+authorizationresources holds role assignments at, and below, each subscription."""
 
 
 def resource_target(resource_id: str) -> tuple[str, str, str, bool]:
@@ -63,6 +69,46 @@ def resource_target(resource_id: str) -> tuple[str, str, str, bool]:
     namespace, type_name, name = rest[0], rest[1], rest[2]
     top_id = "/" + "/".join([*parts[:position + 1], namespace, type_name, name])
     return subscription, f"{namespace}/{type_name}", top_id, len(rest) > 3
+
+
+def catalogued_target(resource_id: str) -> tuple[str, str, bool] | None:
+    """Return (catalogue type, id, whether `resource_id` names a child of it) of the resource an id changes.
+
+    The most specific catalogued type wins: ".../servers/s1/databases/d1" is a database, and
+    ".../servers/s1/firewallRules/r1" changes the server. An extension resource changes the resource it
+    extends when that resource's catalogue entry stores it (diagnostic settings of a key vault). Returns
+    None for an id that changes nothing the scan reads (a lock, or a type outside the catalogue).
+    """
+    parts = [part for part in resource_id.split("/") if part]
+    lowered = [part.lower() for part in parts]
+    if "providers" not in lowered:
+        return None
+    position = len(lowered) - 1 - lowered[::-1].index("providers")
+    rest = parts[position + 1:]
+    scope = parts[:position]
+
+    # Type segments alternate with names: NAMESPACE/TYPE/NAME[/TYPE/NAME...].
+    best: tuple[str, str, bool] | None = None
+    for depth in range(1, (len(rest) - 1) // 2 + 1):
+        type_name = "/".join([rest[0], *rest[1:2 * depth:2]])
+        entry = TYPES_BY_LOWER_NAME.get(type_name.lower())
+        if entry is not None:
+            found_id = "/" + "/".join([*parts[:position + 1], *rest[:2 * depth + 1]])
+            best = (entry.name, found_id, len(rest) > 2 * depth + 1)
+
+    extends_resource = "providers" in [part.lower() for part in scope]
+    if not extends_resource:
+        return best
+    if best is not None and best[0].lower() in EXTENSIONS_AT_ANY_SCOPE:
+        return best
+    parent = catalogued_target("/" + "/".join(scope))
+    if parent is None:
+        return None
+    parent_entry = TYPES_BY_LOWER_NAME[parent[0].lower()]
+    extension_type = "/".join([rest[0], *rest[1:2:2]]).lower()
+    if any(child.type.lower() == extension_type for child in parent_entry.supplementary.values()):
+        return parent[0], parent[1], True
+    return None
 
 
 class EventGridParser:
@@ -112,9 +158,16 @@ class EventGridParser:
             return None, "other-account"
         if str(data.get("status", "Succeeded")) not in ("Succeeded", ""):
             return None, "failed-call"
+        if type_name != RESOURCE_GROUP_TYPE:
+            catalogued = catalogued_target(subject)
+            if catalogued is None:
+                return None, "not-collected"
+            type_name, top_id, child = catalogued
         # Deleting a child (a firewall rule) changes its parent, which still exists.
         delete = event_type == DELETE_SUCCESS and not child
-        target = Target(provider="azure", account=subscription, region="", type=type_name, key=top_id, delete=delete)
+        # The scan writes subscription ids in lower case; events keep the casing of the request.
+        target = Target(provider="azure", account=subscription.lower(), region="", type=type_name, key=top_id,
+                        delete=delete)
         operation = str(data.get("operationName") or event_type)
         return ChangeEvent(name=f"azure {operation}", event_id=str(event.get("id") or ""),
                            event_time=_time(event.get("eventTime", event.get("time"))), targets=[target]), ""

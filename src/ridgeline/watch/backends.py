@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ridgeline.model.resource import Resource
 from ridgeline.providers.aws.scanner import (
@@ -14,12 +14,17 @@ from ridgeline.providers.aws.scanner import (
     Collection,
     RefreshOutcome,
     RefreshRequest,
+    ScanSetupError,
     collect_aws,
     identify_account,
     open_session,
     select_collectors,
 )
 from ridgeline.providers.aws.session import AwsSession
+
+if TYPE_CHECKING:
+    from ridgeline.providers.azure.clients import AzureClients
+    from ridgeline.providers.azure.refresh import AzureRefresher
 
 logger = logging.getLogger(__name__)
 
@@ -169,44 +174,126 @@ class ImportBackend:
         """Nothing to release."""
 
 
-class AzureBackend:
-    """Azure subscriptions, through the live Azure scan.
+SUBSCRIPTION_RESCAN = "subscription"
+"""The pseudo-service of Azure events that name no single resource (resource groups): their subscription is
+collected again whole."""
 
-    The Azure scan cannot collect single resources again, so the watcher answers a batch of change
-    events with a full scan of the subscriptions in scope, which the coalescing window keeps to one per
-    burst of changes.
+RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups"
+
+
+class AzureBackend:
+    """Azure subscriptions, through the live Azure scan and its targeted refresh (providers/azure/refresh.py).
+
+    A change event names a catalogue resource, which is read again alone. An event that names no single
+    resource (a resource group written or deleted) collects its whole subscription again instead.
     """
 
     provider = "azure"
-    supports_refresh = False
+    supports_refresh = True
 
-    def __init__(self, options: Any) -> None:
+    def __init__(self, options: Any, *, credential: Any = None) -> None:
+        from ridgeline.providers.azure.catalog import service_of
+        from ridgeline.providers.azure.refresh import refreshable_types
+        from ridgeline.providers.azure.scanner import live_types, scanned_services
+
         self.options = options
         self.accounts: list[str] = [item.lower() for item in options.subscriptions or ()]
         self.regions: list[str] = []
+        self._credential = credential
         self._api_calls = 0
+        self._clients: AzureClients | None = None
+        self._refresher: AzureRefresher | None = None
+        self._services = scanned_services()
+        self._units = {type_name: service_of(type_name) or "" for type_name in live_types()
+                       if type_name in refreshable_types()}
 
     def full_scan(self) -> Collection:
         """Collect every subscription in scope."""
         from ridgeline.providers.azure.scanner import collect_azure
 
-        collection = collect_azure(self.options)
+        collection = collect_azure(self.options, credential=self._credential)
         self.accounts = sorted(set(self.accounts) | set(collection.accounts))
         self.regions = collection.regions
         self._api_calls += collection.api_calls
         return collection
 
     def refresh(self, requests: Sequence[RefreshRequest]) -> list[RefreshOutcome]:
-        """The Azure scan collects whole subscriptions only."""
-        raise NotImplementedError("the Azure scan cannot collect single resources again")
+        """Read the requested resources again; resource group events collect their subscriptions whole."""
+        from ridgeline.providers.azure.calls import AzureCallFailed
+        from ridgeline.providers.azure.credentials import CredentialSetupError
+
+        outcomes: list[RefreshOutcome] = []
+        for request in requests:
+            if request.service == SUBSCRIPTION_RESCAN:
+                outcomes.extend(self._rescan_subscriptions(request))
+                continue
+            try:
+                outcomes.extend(self._refresher_for().refresh(request))
+            except (CredentialSetupError, ScanSetupError, AzureCallFailed) as error:
+                logger.warning("service %s: refresh failed before any request: %s", request.service, error)
+                outcomes.append(_failed(request, str(error)))
+        return outcomes
+
+    def _refresher_for(self) -> AzureRefresher:
+        """Return the refresher, opening its clients on first use; they stay open for the watcher's lifetime."""
+        if self._refresher is None:
+            from ridgeline.providers.azure import credentials as azure_credentials
+            from ridgeline.providers.azure.clients import AzureClients
+            from ridgeline.providers.azure.refresh import AzureRefresher
+            from ridgeline.providers.azure.scanner import resolve_endpoint
+
+            endpoint = resolve_endpoint(self.options)
+            if self._credential is None:
+                self._credential = azure_credentials.build_credential(self.options.tenant)
+            self._clients = AzureClients(self._credential, endpoint, pool_size=self.options.workers)
+            self._refresher = AzureRefresher(self._clients, workers=self.options.workers)
+        return self._refresher
+
+    def _rescan_subscriptions(self, request: RefreshRequest) -> list[RefreshOutcome]:
+        """Collect the subscriptions of resource group events again, as whole units of every service."""
+        from dataclasses import replace
+
+        from ridgeline.model.scan import Completeness
+        from ridgeline.providers.azure.catalog import service_of
+        from ridgeline.providers.azure.scanner import collect_azure
+
+        ids = [resource_id for ids in request.targets.values() for resource_id in ids]
+        subscriptions = sorted({resource_id.split("/")[2].lower() for resource_id in ids
+                                if resource_id.lower().startswith("/subscriptions/") and resource_id.count("/") >= 2})
+        logger.info("subscription(s) %s: %d event(s) name no single resource (%s); collecting the subscription(s) "
+                    "again whole", ", ".join(subscriptions), len(ids), ", ".join(sorted(ids)[:5]))
+        if not subscriptions:
+            return []
+        try:
+            collection = collect_azure(replace(self.options, subscriptions=subscriptions, management_group=None),
+                                       credential=self._credential)
+        except ScanSetupError as error:
+            logger.warning("subscription(s) %s could not be collected again: %s", ", ".join(subscriptions), error)
+            return [_failed(request, str(error))]
+        self._api_calls += collection.api_calls
+        failed = [unit for unit in collection.coverage if unit.status is Completeness.FAILED]
+        if failed:
+            reason = "; ".join(error.describe() for unit in failed for error in unit.errors[:1]) or "collection failed"
+            return [_failed(request, f"{len(failed)} unit(s) failed: {reason}")]
+
+        by_unit: dict[tuple[str, str], list[Resource]] = {}
+        for resource in collection.resources:
+            by_unit.setdefault((resource.account, service_of(resource.type) or ""), []).append(resource)
+        return [RefreshOutcome(request=RefreshRequest(service=unit.service, region=unit.region, targets={}),
+                               coverage=unit, resources=by_unit.get((unit.account, unit.service), []),
+                               whole_unit=True)
+                for unit in collection.coverage]
 
     def unit_of(self, type_name: str, region: str) -> tuple[str, str] | None:
-        """Azure changes run a full scan instead of collecting a unit."""
-        return None
+        """Return the (service, "global") unit of a type; resource groups collect their subscription again."""
+        if type_name.lower() == RESOURCE_GROUP_TYPE.lower():
+            return SUBSCRIPTION_RESCAN, "global"
+        service = self._units.get(type_name)
+        return (service, "global") if service else None
 
     def service_types(self, service: str) -> tuple[str, ...]:
-        """Azure changes run a full scan instead of collecting a unit."""
-        return ()
+        """Return the catalogue types the scan reads for a service."""
+        return self._services.get(service, ())
 
     def carried(self, resource: Resource, previous: Resource | None) -> Resource:
         """Azure events carry no resources."""
@@ -214,11 +301,21 @@ class AzureBackend:
 
     @property
     def api_calls(self) -> int:
-        """Requests made by the full scans so far."""
-        return self._api_calls
+        """Requests made by the full scans and the refreshes so far."""
+        return self._api_calls + (self._clients.recorder.total if self._clients is not None else 0)
 
     def close(self) -> None:
-        """Each scan closes its own clients."""
+        """Close the refresh clients; each full scan closes its own."""
+        if self._clients is not None:
+            self._clients.close()
+
+
+def _failed(request: RefreshRequest, reason: str) -> RefreshOutcome:
+    from ridgeline.model.scan import Completeness, Coverage
+
+    coverage = Coverage(provider="azure", account="", region="global", service=request.service,
+                        status=Completeness.FAILED)
+    return RefreshOutcome(request=request, coverage=coverage, failure=reason)
 
 
 PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project"

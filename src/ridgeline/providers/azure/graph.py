@@ -85,6 +85,18 @@ def inventory_query(table: str, types: Sequence[str]) -> str:
     return f"{table}\n| where type in~ ({names})\n| order by id asc"
 
 
+def by_id_query(table: str, types: Sequence[str], ids: Sequence[str]) -> str:
+    """Return the KQL query of `table` for the resources of `types` whose id is one of `ids` (any case)."""
+    names = ", ".join(f"'{type_name.lower()}'" for type_name in types)
+    wanted = ", ".join(kql_string(resource_id) for resource_id in ids)
+    return f"{table}\n| where type in~ ({names})\n| where id in~ ({wanted})\n| order by id asc"
+
+
+def kql_string(value: str) -> str:
+    """Return `value` as a single-quoted KQL string literal; ids come from events, so quotes are escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 SUBSCRIPTIONS_QUERY = "resourcecontainers\n| where type =~ 'microsoft.resources/subscriptions'\n| order by id asc"
 
 

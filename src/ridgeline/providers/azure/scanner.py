@@ -178,9 +178,7 @@ def collect_azure(options: AzureScanOptions, *, credential: TokenCredential | No
     """Collect the subscriptions in scope; raise ScanSetupError when the scan cannot start."""
     started = time.monotonic()
     requested = _validate(options)
-    endpoint = (options.endpoint or os.environ.get(ENDPOINT_ENV) or PUBLIC_CLOUD_ENDPOINT).rstrip("/")
-    if not endpoint.startswith("https://"):
-        raise ScanSetupError(f"invalid Resource Manager endpoint {endpoint!r}: it must start with https://")
+    endpoint = resolve_endpoint(options)
 
     try:
         if credential is None:
@@ -212,6 +210,14 @@ def collect_azure(options: AzureScanOptions, *, credential: TokenCredential | No
     logger.info("collected %d resource(s) from %d subscription(s) with %d request(s) in %.1fs",
                 len(collection.resources), len(subscriptions), collection.api_calls, duration)
     return collection
+
+
+def resolve_endpoint(options: AzureScanOptions) -> str:
+    """Return the Resource Manager endpoint of the options; raise ScanSetupError when it is not HTTPS."""
+    endpoint = (options.endpoint or os.environ.get(ENDPOINT_ENV) or PUBLIC_CLOUD_ENDPOINT).rstrip("/")
+    if not endpoint.startswith("https://"):
+        raise ScanSetupError(f"invalid Resource Manager endpoint {endpoint!r}: it must start with https://")
+    return endpoint
 
 
 def _validate(options: AzureScanOptions) -> list[str]:
@@ -300,14 +306,14 @@ def _read_details(clients: AzureClients, state: ScanState, workers: int, progres
         futures: list[Future[None]] = []
         for subscription in state.subscriptions:
             for listing in SUBSCRIPTION_LISTINGS:
-                futures.append(pool.submit(_subscription_listing, clients, state, listing, subscription))
+                futures.append(pool.submit(run_subscription_listing, clients, state, listing, subscription))
         for parent in parents:
             entry = TYPES_BY_LOWER_NAME.get(parent.type.lower())
             if entry is not None and entry.supplementary:
-                futures.append(pool.submit(_children, clients, state, parent))
+                futures.append(pool.submit(read_parent_children, clients, state, parent))
             for parent_listing in PARENT_LISTINGS:
                 if parent.type == parent_listing.parent_type:
-                    futures.append(pool.submit(_parent_listing, clients, state, parent_listing, parent))
+                    futures.append(pool.submit(run_parent_listing, clients, state, parent_listing, parent))
 
         for done, future in enumerate(futures, start=1):
             # A task's own failures are recorded in the state; anything raised here is a programming error.
@@ -316,8 +322,9 @@ def _read_details(clients: AzureClients, state: ScanState, workers: int, progres
                 progress(done, len(futures))
 
 
-def _subscription_listing(clients: AzureClients, state: ScanState, listing: SubscriptionListing,
-                          subscription: str) -> None:
+def run_subscription_listing(clients: AzureClients, state: ScanState, listing: SubscriptionListing,
+                             subscription: str) -> None:
+    """Add the items of one subscription-level listing to `state`, or mark their type failed."""
     try:
         resources = list_subscription_items(clients.arm, listing, subscription, state.collected_at)
     except AzureCallFailed as failure:
@@ -327,7 +334,8 @@ def _subscription_listing(clients: AzureClients, state: ScanState, listing: Subs
         state.add(resource)
 
 
-def _parent_listing(clients: AzureClients, state: ScanState, listing: ParentListing, parent: Resource) -> None:
+def run_parent_listing(clients: AzureClients, state: ScanState, listing: ParentListing, parent: Resource) -> None:
+    """Add the items listed under `parent` to `state`, or mark their type failed."""
     if str(parent.configuration.get("kind") or "").lower() in listing.skip_kinds:
         return
     try:
@@ -339,6 +347,7 @@ def _parent_listing(clients: AzureClients, state: ScanState, listing: ParentList
         state.add(resource)
 
 
-def _children(clients: AzureClients, state: ScanState, parent: Resource) -> None:
+def read_parent_children(clients: AzureClients, state: ScanState, parent: Resource) -> None:
+    """Fill the supplementary settings of `parent`; a failed read marks its path unknown."""
     for path, failure in read_children(clients.arm, parent):
         state.detail_failed(parent, path, failure)

@@ -175,8 +175,8 @@ def watch_azure(queue_url: str | None, visibility_timeout: int, wait_time: int, 
                 management_group: str | None, tenant: str | None, **options: Any) -> None:
     """Watch Azure subscriptions, with Activity Log events from Event Grid on a Storage queue.
 
-    Ridgeline cannot collect single Azure resources again yet, so each batch of change events runs a full
-    scan of the subscriptions (one per burst of changes, within the coalescing window).
+    Each event's resource is read again alone, through Resource Graph by id and its child reads; events
+    for a whole resource group collect that subscription again.
     """
     try:
         from ridgeline.providers.azure.scanner import AzureScanOptions

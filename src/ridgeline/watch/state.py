@@ -103,23 +103,39 @@ class LiveState:
     def remove_id(self, resource_id: str, type_name: str | None = None) -> list[Resource]:
         """Forget the resources with this id (of `type_name` only, if given); return them."""
         removed = []
-        for key in list(self._by_id.get(resource_id, ())):
+        # Event ids may spell an Azure id in another case than the scan did.
+        keys = self._by_id.get(resource_id) or self._by_folded_id.get(resource_id.casefold()) or set()
+        for key in list(keys):
             if type_name is not None and key[2] != type_name:
                 continue
             resource = self.resources.pop(key)
             self.index.remove(resource)
-            self._by_id[resource_id].discard(key)
-            self._by_folded_id[resource_id.casefold()].discard(key)
+            self._by_id[resource.id].discard(key)
+            self._by_folded_id[resource.id.casefold()].discard(key)
             removed.append(resource)
-        for index, value in ((self._by_id, resource_id), (self._by_folded_id, resource_id.casefold())):
-            if not index.get(value):
-                index.pop(value, None)
+        for resource in removed:
+            for index, value in ((self._by_id, resource.id), (self._by_folded_id, resource.id.casefold())):
+                if not index.get(value):
+                    index.pop(value, None)
         return removed
+
+    def descendants(self, resource_id: str) -> list[Resource]:
+        """Return the resources whose id lies under `resource_id` (an Azure account's containers, a vault's keys)."""
+        prefix = resource_id.casefold().rstrip("/") + "/"
+        return [resource for folded, keys in self._by_folded_id.items() if folded.startswith(prefix)
+                for resource in (self.resources[key] for key in sorted(keys))]
 
     def find(self, account: str, type_name: str, key: str) -> list[Resource]:
         """Return the resources of `type_name` in `account` whose id, name or short id is `key`."""
+        folded = key.casefold()
+
+        def matches(resource: Resource) -> bool:
+            if key in (resource.id, resource.name, short_id(resource.id)):
+                return True
+            return resource.provider == "azure" and folded == resource.id.casefold()
+
         return [resource for resource in self.index.by_type.get(type_name, ())
-                if resource.account == account and key in (resource.id, resource.name, short_id(resource.id))]
+                if resource.account == account and matches(resource)]
 
     def with_id(self, resource_id: str) -> list[Resource]:
         """Return the resources whose id is `resource_id`, compared without case if none matches exactly.

@@ -374,6 +374,11 @@ class Watcher:
                 if resource.source in batch.replaced_sources and resource.id not in fresh:
                     gone[resource.id] = resource
 
+        # A deleted parent takes its children with it (a storage account's containers, a vault's keys): they
+        # are gone too, although no event names them.
+        for resource_id in list(gone):
+            for child in state.descendants(resource_id):
+                gone.setdefault(child.id, child)
         for resource_id in gone:
             state.remove_id(resource_id)
         for resource in recollected.values():
@@ -490,7 +495,7 @@ class Watcher:
                 recollected[resource_key(resource)] = resource
             for type_name, resource_id in outcome.gone:
                 known = [resource for resource in state.find(outcome.coverage.account, type_name, resource_id)
-                         if resource.id == resource_id]
+                         if resource.id.casefold() == resource_id.casefold()]
                 gone[resource_id] = known[0] if known else Resource(
                     provider=state.provider, account=outcome.coverage.account, region=request.region,
                     type=type_name, id=resource_id, name=resource_id.rsplit("/", 1)[-1].rsplit(":", 1)[-1])

@@ -22,8 +22,12 @@ def main(verbose: int) -> None:
     Foundations and more) and reports findings with evidence and the exact remediation.
 
     \b
-    Start with:  ridgeline demo          (an emulated, deliberately misconfigured AWS account)
+    Start with:  ridgeline demo          (deliberately misconfigured AWS, Azure and GCP resources)
     Then:        ridgeline scan aws      (your account, with the standard AWS credential chain)
+                 ridgeline scan azure    (your subscriptions, with Azure's default credential chain)
+                 ridgeline scan gcp      (your projects, with Application Default Credentials)
+                 ridgeline scan file     (AWS Config, Azure Resource Graph or Resource Manager, and
+                                          GCP Cloud Asset Inventory exports)
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import click
 from rich.console import Console
@@ -38,8 +38,27 @@ def parse_formats(value: str) -> list[str]:
     return names
 
 
-def output_options(function: Any) -> Any:
-    """Options shared by every command that produces a scan report."""
+CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
+
+
+@overload
+def output_options(function: CommandFunction, *, database_file: str = ...) -> CommandFunction: ...
+
+
+@overload
+def output_options(function: None = None, *,
+                   database_file: str = ...) -> Callable[[CommandFunction], CommandFunction]: ...
+
+
+def output_options(function: Any = None, *, database_file: str = "ridgeline.db") -> Any:
+    """Add the options shared by every command that produces a scan report.
+
+    Use it bare (`@output_options`) or with the SQLite file name that --database defaults to
+    (`@output_options(database_file=...)`), so the help shows the file the command writes.
+    """
+    if function is None:
+        return lambda decorated: output_options(decorated, database_file=database_file)
+
     options = [
         click.option("--output-format", "-f", "output_format", default="json", show_default=True,
                      help="Comma-separated report formats to write: " + ", ".join(renderers()) + "."),
@@ -49,7 +68,7 @@ def output_options(function: Any) -> Any:
                      help=f"Exit with code {EXIT_GATE} when a FAIL finding of this severity or higher exists."),
         click.option("--database", default=None,
                      help="SQLAlchemy URL of the store [default: RIDGELINE_DATABASE_URL or "
-                          "~/.local/share/ridgeline/ridgeline.db]."),
+                          f"~/.local/share/ridgeline/{database_file}]."),
         click.option("--no-store", is_flag=True, help="Do not save the scan in the database."),
         click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
                      help="Extra rule file or folder, in the built-in rule format (repeatable)."),
@@ -75,8 +94,16 @@ def load_rules(rule_paths: Sequence[Path]) -> list[Rule]:
         return rules
     try:
         extra = load_rule_files(expand_rule_paths(rule_paths), known_ids=[rule.id for rule in rules])
-    except (RuleFileErrors, FileNotFoundError) as error:
-        Console(stderr=True).print(f"[red]Invalid rules:[/red]\n{terminal_safe(error)}")
+    except RuleFileErrors as error:
+        # Each error's text is escaped on its own (file names may be hostile), so the line breaks between
+        # errors stay real line breaks.
+        errors = Console(stderr=True)
+        errors.print(f"[red]Invalid rules ({len(error.errors)} error(s)):[/red]")
+        for problem in error.errors:
+            errors.print(terminal_safe(problem.describe()), soft_wrap=True)
+        raise SystemExit(EXIT_SETUP) from None
+    except FileNotFoundError as error:
+        Console(stderr=True).print(f"[red]Invalid rules:[/red] {terminal_safe(error)}", soft_wrap=True)
         raise SystemExit(EXIT_SETUP) from None
     return rules + extra
 

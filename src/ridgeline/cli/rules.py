@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -40,7 +41,7 @@ def rules_list(provider: str | None, service: str | None, category: str | None, 
         return
     console = Console()
     ordered = sorted(selected, key=lambda r: (r.provider, r.service, r.id))
-    if console.width >= 140:
+    if console.is_terminal and console.width >= 140:
         table = Table(title=f"{len(selected)} rules")
         table.add_column("Id", no_wrap=True)
         table.add_column("Severity", no_wrap=True)
@@ -52,11 +53,13 @@ def rules_list(provider: str | None, service: str | None, category: str | None, 
         console.print(table)
         return
 
-    # Narrow terminals: two lines per rule, so no column is cut.
+    # Narrow terminals and pipes: two lines per rule, soft-wrapped, so no column is cut and a pipe gets
+    # whole lines whatever width Rich assumes for it.
     console.print(f"[bold]{len(selected)} rules[/bold]")
     for rule in ordered:
-        console.print(f"[bold]{rule.id}[/bold]  {rule.severity.value}, {rule.category}, {rule.service}")
-        console.print(f"    {terminal_safe(rule.title)}", style="dim")
+        console.print(f"[bold]{rule.id}[/bold]  {rule.severity.value}, {rule.category}, {rule.service}",
+                      soft_wrap=True)
+        console.print(f"    {terminal_safe(rule.title)}", style="dim", soft_wrap=True)
 
 
 @rules.command("show")
@@ -81,12 +84,13 @@ def rules_show(rule_id: str) -> None:
                   f"resources {', '.join(rule.resource_types)}, scope {rule.scope}")
     console.print(f"\n[bold]Description[/bold]\n{text(rule.description)}\n\n[bold]Risk[/bold]\n{text(rule.risk)}")
     console.print(f"\n[bold]Remediation[/bold]\n{text(show_template(rule.remediation.text))}")
+    # Commands and code are soft-wrapped: a line break Rich inserted would break a copied command.
     if rule.remediation.cli:
-        console.print(f"\n[bold]CLI[/bold]\n{text(show_template(rule.remediation.cli))}")
+        console.print(f"\n[bold]CLI[/bold]\n{text(show_template(rule.remediation.cli))}", soft_wrap=True)
     for type_name, command in rule.remediation.cli_by_type.items():
-        console.print(f"\n[bold]CLI for {text(type_name)}[/bold]\n{text(show_template(command))}")
+        console.print(f"\n[bold]CLI for {text(type_name)}[/bold]\n{text(show_template(command))}", soft_wrap=True)
     if rule.remediation.terraform:
-        console.print(f"\n[bold]Terraform[/bold]\n{text(rule.remediation.terraform)}")
+        console.print(f"\n[bold]Terraform[/bold]\n{text(rule.remediation.terraform)}", soft_wrap=True)
     if rule.compliance:
         mapped = "; ".join(f"{framework}: {', '.join(ids)}" for framework, ids in rule.compliance.items())
         console.print(f"\n[bold]Compliance[/bold]\n{text(mapped)}")
@@ -121,14 +125,30 @@ def rules_functions() -> None:
     """List the analysis functions rule conditions can call with `check:`."""
     from ridgeline.rules.functions import all_check_functions
 
-    table = Table(title="Check functions")
-    table.add_column("Name", no_wrap=True)
-    table.add_column("Path arguments")
-    table.add_column("Other arguments")
-    table.add_column("Description")
-    for function in all_check_functions():
-        table.add_row(function.name, ", ".join(function.path_args),
-                      ", ".join(a for a in function.literal_args if a != "subject"), function.description)
-    Console().print(table)
+    console = Console()
+    functions = all_check_functions()
+    if console.is_terminal and console.width >= 140:
+        table = Table(title="Check functions")
+        table.add_column("Name", no_wrap=True)
+        table.add_column("Path arguments")
+        table.add_column("Other arguments")
+        table.add_column("Description")
+        for function in functions:
+            table.add_row(function.name, ", ".join(function.path_args), _other_arguments(function.literal_args),
+                          function.description)
+        console.print(table)
+        return
+
+    # Narrow terminals and pipes: one block per function, soft-wrapped, so no name or argument is cut.
+    console.print(f"[bold]{len(functions)} check functions[/bold]")
+    for function in functions:
+        console.print(f"[bold]{function.name}[/bold]", soft_wrap=True)
+        console.print(f"    path arguments: {', '.join(function.path_args) or 'none'}; "
+                      f"other arguments: {_other_arguments(function.literal_args) or 'none'}", soft_wrap=True)
+        console.print(f"    {terminal_safe(function.description)}", style="dim", soft_wrap=True)
+
+
+def _other_arguments(literal_args: Sequence[str]) -> str:
+    return ", ".join(argument for argument in literal_args if argument != "subject")
 
 

@@ -27,12 +27,14 @@ from ridgeline.model.finding import CATEGORIES, Finding, Severity, Status
 from ridgeline.model.scan import Completeness
 from ridgeline.pipeline import ScanResult
 from ridgeline.report.csv_report import finding_service
-from ridgeline.report.text import render_remediation
+from ridgeline.report.text import cli_name, render_remediation
 
 # Shown escaped, as in the terminal: controls and bidirectional overrides could hide or reorder text.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SEVERITIES = tuple(Severity)
 _MAX_CHART_ROWS = 12
+_MAX_LABEL_CHARS = 26
+"""Characters of a bar label that fit the chart's 170-pixel label column."""
 _MAX_FAILING_RESOURCES = 12
 
 
@@ -77,6 +79,7 @@ def report_data(result: ScanResult) -> dict[str, Any]:
                 "title": rule.title,
                 "description": rule.description,
                 "risk": rule.risk,
+                "cli_name": cli_name(rule.provider),
                 "references": list(rule.references),
                 "compliance": {framework: list(ids) for framework, ids in rule.compliance.items()},
             }
@@ -105,8 +108,13 @@ def report_data(result: ScanResult) -> dict[str, Any]:
 # --- charts -----------------------------------------------------------------------------------
 
 
-def _svg_bars(all_rows: Sequence[tuple[str, Counter[Severity]]], facet: str, *, label: str) -> str:
-    """Return a horizontal bar chart of the first rows, stacked by severity; a click on a bar filters the table."""
+def _svg_bars(all_rows: Sequence[tuple[str, Counter[Severity]]], facet: str, *, label: str,
+              keep_end: bool = False) -> str:
+    """Return a horizontal bar chart of the first rows, stacked by severity; a click on a bar filters the table.
+
+    A long name is cut to fit its label. With `keep_end` the label keeps the name's end, because ids such as
+    Azure subscription ids differ only there. The bar's tooltip shows the whole name.
+    """
     if not all_rows:
         return '<p class="empty">No failing findings.</p>'
     rows = all_rows[:_MAX_CHART_ROWS]
@@ -118,7 +126,7 @@ def _svg_bars(all_rows: Sequence[tuple[str, Counter[Severity]]], facet: str, *, 
     for index, (name, counts) in enumerate(rows):
         y = index * row_height + 2
         total = sum(counts.values())
-        short_name = name if len(name) <= 26 else name[:25] + "…"
+        short_name = _shorten_label(name, keep_end=keep_end)
         parts.append(f'<g class="clickable" tabindex="0" role="button" data-filter="{text(facet)}" '
                      f'data-value="{text(name)}"><title>{text(name)}: {total} FAIL</title>')
         parts.append(f'<text class="bar-label" x="0" y="{y + 17}">{text(short_name)}</text>')
@@ -138,6 +146,14 @@ def _svg_bars(all_rows: Sequence[tuple[str, Counter[Severity]]], facet: str, *, 
         parts.append(f'<p class="muted-text">… and {len(all_rows) - len(rows)} more; the {text(facet)} filter '
                      'of the findings table lists them all.</p>')
     return "".join(parts)
+
+
+def _shorten_label(name: str, *, keep_end: bool) -> str:
+    if len(name) <= _MAX_LABEL_CHARS:
+        return name
+    if keep_end:
+        return "…" + name[-(_MAX_LABEL_CHARS - 1):]
+    return name[:_MAX_LABEL_CHARS - 1] + "…"
 
 
 def _legend() -> str:
@@ -168,7 +184,7 @@ def _charts(result: ScanResult) -> str:
         ("By service", _svg_bars(_chart_rows(failed, lambda f: finding_service(f, result.rules.get(f.rule_id))),
                                  "service", label="FAIL findings by service")),
         ("By account", _svg_bars(_chart_rows(failed, lambda f: f.account), "account",
-                                 label="FAIL findings by account")),
+                                 label="FAIL findings by account", keep_end=True)),
     ]
     cards = "".join(f'<div class="card chart"><h3>{title}</h3>{svg}{_legend() if failed else ""}</div>'
                     for title, svg in charts)
@@ -178,6 +194,14 @@ def _charts(result: ScanResult) -> str:
 
 
 # --- summary and coverage ---------------------------------------------------------------------
+
+# The collection units of each provider, as its collector and importer create them.
+_COVERAGE_UNITS = {
+    "aws": "One collection unit per account, region and service; global services (IAM, S3) have one per account.",
+    "azure": "One collection unit per subscription and service; resources of every location share that unit.",
+    "gcp": "One collection unit per project and service; resources of every location share that unit.",
+}
+_COVERAGE_UNITS_DEFAULT = "One collection unit per account and service, or per account, region and service."
 
 
 def _when(value: str) -> str:
@@ -207,8 +231,7 @@ def _summary(result: ScanResult) -> str:
 def _scan_facts(result: ScanResult) -> str:
     scan = result.scan
     services = sorted({unit.service for unit in result.collection.coverage})
-    complete = ('<span class="badge complete">complete</span>' if scan.complete
-                else '<span class="badge partial">incomplete</span>')
+    complete = _collection_badge(result)
     facts = [
         ("Scan id", f'<span class="mono">{text(scan.id)}</span>'),
         ("Provider", text(scan.provider)),
@@ -222,6 +245,23 @@ def _scan_facts(result: ScanResult) -> str:
     ]
     rows = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in facts)
     return f'<div class="card"><h3>Scan</h3><dl class="facts">{rows}</dl></div>'
+
+
+def _collection_badge(result: ScanResult) -> str:
+    """Return the scan's completeness: "complete" only when every unit was collected and no check is ERROR."""
+    incomplete = sum(unit.status is not Completeness.COMPLETE for unit in result.collection.coverage)
+    not_assessed = sum(f.status is Status.ERROR for f in result.findings)
+    if not incomplete and not not_assessed:
+        return '<span class="badge complete">complete</span>'
+
+    # An export can be complete per unit yet lack settings some rules read, which makes those checks ERROR.
+    details = []
+    if incomplete:
+        details.append(f"{incomplete} collection unit(s) partial or failed")
+    if not_assessed:
+        details.append(f"{not_assessed} check(s) not assessed")
+    return (f'<span class="badge partial">incomplete</span> {", ".join(details)}; '
+            '"What could not be assessed" below gives the reasons.')
 
 
 def _coverage(result: ScanResult) -> str:
@@ -239,8 +279,9 @@ def _coverage(result: ScanResult) -> str:
                             for status in Completeness if (count := units[service][status]))
         rows.append(f"<tr><td>{text(service)}</td><td class=\"num\">{sum(units[service].values())}</td>"
                     f'<td class="num">{resources[service]}</td><td>{statuses}</td></tr>')
-    return ('<div class="card"><h3>Coverage</h3><p class="muted-text">One collection unit per account, region '
-            'and service; global services (IAM, S3) have one per account.</p><div class="table-scroll"><table>'
+    return ('<div class="card"><h3>Coverage</h3><p class="muted-text">'
+            f'{text(_COVERAGE_UNITS.get(result.scan.provider, _COVERAGE_UNITS_DEFAULT))}</p>'
+            '<div class="table-scroll"><table>'
             '<thead><tr><th>Service</th><th class="num">Units</th><th class="num">Resources</th><th>Collection</th>'
             f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div></div>')
 

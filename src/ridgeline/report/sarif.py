@@ -16,7 +16,7 @@ from ridgeline.model.finding import Finding, Severity, Status
 from ridgeline.pipeline import ScanResult
 from ridgeline.report.asff import timestamp
 from ridgeline.report.csv_report import finding_service
-from ridgeline.report.text import render_remediation
+from ridgeline.report.text import cli_name, render_remediation
 from ridgeline.rules.model import Rule
 
 SARIF_VERSION = "2.1.0"
@@ -56,16 +56,17 @@ def rule_descriptor(rule_id: str, rule: Rule | None, severity: Severity) -> dict
             "properties": {"security-severity": SECURITY_SEVERITY[severity], "tags": ["security"]},
         }
 
+    cli_heading = cli_name(rule.provider)
     help_text = "\n\n".join(part for part in (
         rule.risk,
         f"Remediation: {rule.remediation.text}",
-        f"AWS CLI:\n{rule.remediation.cli}" if rule.remediation.cli else "",
+        f"{cli_heading}:\n{rule.remediation.cli}" if rule.remediation.cli else "",
         f"Terraform:\n{rule.remediation.terraform}" if rule.remediation.terraform else "",
     ) if part)
     help_markdown = "\n\n".join(part for part in (
         rule.risk,
         f"**Remediation**: {rule.remediation.text}",
-        f"**AWS CLI**\n\n```sh\n{rule.remediation.cli}\n```" if rule.remediation.cli else "",
+        f"**{cli_heading}**\n\n```sh\n{rule.remediation.cli}\n```" if rule.remediation.cli else "",
         f"**Terraform**\n\n```hcl\n{rule.remediation.terraform}\n```" if rule.remediation.terraform else "",
     ) if part)
     tags = ["security", rule.category, rule.service, rule.provider]

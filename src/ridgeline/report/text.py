@@ -30,6 +30,15 @@ def terminal_safe(value: object, *, multiline: bool = False) -> str:
     return rich_escape(text)
 
 
+CLI_NAMES = {"aws": "AWS CLI", "azure": "Azure CLI", "gcp": "Google Cloud CLI"}
+"""The command-line tool that runs a rule's `remediation.cli`, by the rule's provider."""
+
+
+def cli_name(provider: str) -> str:
+    """Return the heading for a rule's CLI command: the provider's command-line tool, or "CLI"."""
+    return CLI_NAMES.get(provider, "CLI")
+
+
 def placeholder_values(finding: Finding) -> dict[str, str]:
     """Return the values that fill `${name}`-style placeholders for a finding."""
     return {

@@ -174,7 +174,9 @@
     if (remediation && remediation.text) {
       detailSection(grid, "Remediation", element("p", "", remediation.text), true);
     }
-    if (remediation && remediation.cli) { detailSection(grid, "AWS CLI", preformatted(remediation.cli), false); }
+    if (remediation && remediation.cli) {
+      detailSection(grid, (rule && rule.cli_name) || "CLI", preformatted(remediation.cli), false);
+    }
     if (remediation && remediation.terraform) {
       detailSection(grid, "Terraform", preformatted(remediation.terraform), false);
     }

@@ -81,6 +81,7 @@ class AzureScanner:
 
     def scan(self, **options: Any) -> Collection:
         options.setdefault("workers", 4)
+        options.setdefault("graph_endpoint", self.fake.base_url)
         return collect_azure(AzureScanOptions(endpoint=self.fake.base_url, **options), credential=self.credential,
                              recorder=self.recorder)
 

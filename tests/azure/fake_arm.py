@@ -1,4 +1,4 @@
-"""A local HTTPS server that responds like Azure Resource Manager and Resource Graph, for the real SDK clients.
+"""A local HTTPS server that responds like Resource Manager, Resource Graph and Microsoft Graph, for the real SDK.
 
 It serves only what a test puts in it: Resource Graph rows per table (filtered by the request's
 subscriptions or management groups and by the quoted type names of the query, paged with `$skipToken`),
@@ -35,6 +35,9 @@ from cryptography.x509.oid import NameOID
 FAKE_TOKEN = "fake-token-for-tests"
 
 GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
+
+MS_GRAPH_PREFIXES = ("/v1.0/", "/beta/")
+"""Path prefixes of Microsoft Graph requests. The same server responds to Graph and Resource Manager."""
 
 
 def write_self_signed_certificate(folder: Path) -> tuple[Path, Path]:
@@ -89,6 +92,11 @@ class Scripted:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def graph_error(status: int, code: str, message: str) -> Scripted:
+    """Return a Microsoft Graph error response (the same `error` object as ARM, with Graph's codes)."""
+    return Scripted(status, {"error": {"code": code, "message": message, "innerError": {"request-id": "test"}}})
 
 
 def arm_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Scripted:
@@ -149,6 +157,8 @@ class FakeAzure:
             self.requests.append(Recorded(method, path, query, body, authorization, time.monotonic()))
         if authorization != f"Bearer {FAKE_TOKEN}":
             return arm_error(401, "InvalidAuthenticationToken", "missing or wrong bearer token")
+        if path.startswith(MS_GRAPH_PREFIXES):
+            return self._ms_graph(method, path, query)
         if not query.get("api-version"):
             return arm_error(400, "MissingApiVersionParameter", "the api-version query parameter is required")
         if method == "POST" and path.lower() == GRAPH_PATH:
@@ -165,6 +175,21 @@ class FakeAzure:
         if key in self.arm:
             return Scripted(200, self.arm[key])
         return arm_error(404, "ResourceNotFound", f"the resource {path} was not found")
+
+    def _ms_graph(self, method: str, path: str, query: dict[str, list[str]]) -> Scripted:
+        # Microsoft Graph takes no api-version because the version is the path prefix. Collections page
+        # with an absolute @odata.nextLink, and page N is served from "<path>?$skiptoken=N".
+        if method != "GET":
+            return graph_error(405, "Request_BadRequest", f"{method} is not served by the test server")
+        scripted = self._next_scripted(path)
+        if scripted is not None:
+            return scripted
+        key = path.lower()
+        if query.get("$skiptoken"):
+            key += f"?$skiptoken={query['$skiptoken'][0]}"
+        if key in self.arm:
+            return Scripted(200, self.arm[key])
+        return graph_error(404, "Request_ResourceNotFound", f"the resource {path} was not found")
 
     def _graph(self, body: Any) -> Scripted:
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):

@@ -257,3 +257,36 @@ def populate(fake: FakeAzure) -> None:
              "type": "Microsoft.Security/settings", "properties": {"enabled": True}},
             {"id": f"{base}/Microsoft.Security/settings/WDATP", "name": "WDATP", "kind": "DataExportSettings",
              "type": "Microsoft.Security/settings", "properties": {"enabled": False}}]})
+
+    populate_entra(fake)
+
+
+SECURITY_DEFAULTS_PATH = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
+REGISTRATION_PATH = "/v1.0/reports/authenticationMethods/userRegistrationDetails"
+USER_READY = "aaaaaaaa-0000-0000-0000-000000000001"
+USER_NO_MFA = "aaaaaaaa-0000-0000-0000-000000000002"
+
+
+def registration_row(user: str, upn: str, *, registered: bool, capable: bool) -> dict[str, Any]:
+    """Return one userRegistrationDetails row in the shape Microsoft Graph v1.0 returns."""
+    return {"id": user, "userPrincipalName": upn, "userDisplayName": upn.split("@")[0], "userType": "member",
+            "isAdmin": False, "isMfaRegistered": registered, "isMfaCapable": capable, "isSsprRegistered": False,
+            "isSsprEnabled": False, "isSsprCapable": False, "isPasswordlessCapable": False,
+            "methodsRegistered": ["microsoftAuthenticatorPush"] if registered else [],
+            "lastUpdatedDateTime": "2026-11-30T08:00:00Z"}
+
+
+def populate_entra(fake: FakeAzure) -> None:
+    """Serve the tenant's Microsoft Graph objects: security defaults off, two users over two pages."""
+    fake.put(SECURITY_DEFAULTS_PATH, {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/"
+                          "identitySecurityDefaultsEnforcementPolicy/$entity",
+        "id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults",
+        "description": "Security defaults settings for the tenant", "isEnabled": False})
+    fake.put(REGISTRATION_PATH, {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#reports/authenticationMethods/"
+                          "userRegistrationDetails",
+        "@odata.nextLink": f"{fake.base_url}{REGISTRATION_PATH}?$skiptoken=2",
+        "value": [registration_row(USER_READY, "ada@contoso.example", registered=True, capable=True)]})
+    fake.put(f"{REGISTRATION_PATH}?$skiptoken=2", {
+        "value": [registration_row(USER_NO_MFA, "bob@contoso.example", registered=False, capable=False)]})

@@ -72,7 +72,7 @@ def test_documented_graph_query_response(azure_scan: AzureScanner) -> None:
     collection = azure_scan.scan(subscriptions=[subscription])
 
     found = sorted((resource.type, resource.name, resource.region, resource.account)
-                   for resource in collection.resources)
+                   for resource in collection.resources if not resource.type.startswith("microsoft.graph."))
     # The example's rows carry no subscriptionId column: the scan takes it from the id. The network
     # interface is not a catalogue type and is left out.
     assert found == [("Microsoft.Network/publicIPAddresses", "myPublicIp", "westus", subscription),

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from ridgeline.cli import main
 from ridgeline.cli.common import EXIT_GATE, EXIT_SETUP
 from ridgeline.providers.azure import credentials
+from ridgeline.providers.azure.msgraph import GRAPH_ENDPOINT_ENV
 from ridgeline.providers.azure.scanner import ENDPOINT_ENV
 from tests.azure.conftest import FakeCredential
 from tests.azure.fake_arm import FakeAzure
@@ -24,6 +25,7 @@ TEST_RULES = Path(__file__).with_name("rules.yaml")
 def cli_env(fake_azure: FakeAzure, monkeypatch: pytest.MonkeyPatch) -> FakeAzure:
     """Point the command at the test server and give it the fixed-token credential."""
     monkeypatch.setenv(ENDPOINT_ENV, fake_azure.base_url)
+    monkeypatch.setenv(GRAPH_ENDPOINT_ENV, fake_azure.base_url)
     monkeypatch.setattr(credentials, "build_credential", lambda tenant: FakeCredential())
     return fake_azure
 

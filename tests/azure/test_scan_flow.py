@@ -17,6 +17,7 @@ from ridgeline.providers.aws.scanner import Collection, ScanSetupError
 from ridgeline.providers.azure import graph
 from ridgeline.providers.azure.catalog import BY_NAME, LIST, SINGLE, TYPES_BY_LOWER_NAME
 from ridgeline.providers.azure.credentials import CredentialSetupError, TenantCredential, build_credential
+from ridgeline.providers.azure.msgraph import GRAPH_READS
 from ridgeline.providers.azure.permissions import scan_actions
 from ridgeline.providers.azure.scanner import NOT_COLLECTED_REASON, AzureScanOptions, collect_azure, scanned_services
 from ridgeline.rules.engine import Engine
@@ -34,6 +35,7 @@ from tests.azure.tenant import (
     STORAGE_FILES,
     SUB_A,
     SUB_B,
+    TENANT,
     VAULT,
 )
 
@@ -72,10 +74,12 @@ def test_envelopes_follow_catalogue(azure_scan: AzureScanner) -> None:
         entry = TYPES_BY_LOWER_NAME.get(resource.type.lower())
         assert entry is not None and entry.name == resource.type, resource.type
         assert resource.provider == "azure"
-        assert resource.account in (SUB_A, SUB_B)
+        # Entra ID objects read through Microsoft Graph belong to the tenant, the rest to a subscription.
+        assert resource.account in ((TENANT,) if resource.type.startswith("microsoft.graph.") else (SUB_A, SUB_B))
         assert resource.region == resource.region.lower()
         assert " " not in resource.region
-        assert resource.configuration["type"] == resource.type
+        # Graph objects keep their Graph shape, which has no `type` (as the file importer keeps them).
+        assert resource.configuration.get("type", resource.type) == resource.type
         assert resource.source == "api"
         assert resource.collected_at
 
@@ -153,7 +157,7 @@ def test_listed_resources_and_coverage(azure_scan: AzureScanner) -> None:
     assert pricings == [(SUB_A, "Standard"), (SUB_B, "Free")]
 
     expected_units = {(subscription, service) for subscription in (SUB_A, SUB_B) for service in scanned_services()}
-    assert {(item.account, item.service) for item in collection.coverage} == expected_units
+    assert {(item.account, item.service) for item in collection.coverage} == expected_units | {(TENANT, "entra")}
     assert "entra" not in scanned_services()
     for item in collection.coverage:
         assert (item.provider, item.region) == ("azure", "global")
@@ -169,9 +173,10 @@ def test_requests_are_declared_reads(azure_scan: AzureScanner) -> None:
     assert requests
     for request in requests:
         assert request.method == "GET" or (request.method, request.path.lower()) == ("POST", GRAPH_PATH), request
-        assert request.query.get("api-version"), request.path
+        # Microsoft Graph has no api-version: its version is the path prefix.
+        assert request.query.get("api-version") or request.path.startswith("/v1.0/"), request.path
         assert request.authorization.startswith("Bearer ")
-    actions = set(scan_actions())
+    actions = set(scan_actions()) | {read.call.action for read in GRAPH_READS}
     for call in azure_scan.recorder.calls.values():
         assert call.read_only and call.action in actions, call
     assert collection.api_calls == len(requests)
@@ -357,7 +362,8 @@ def test_management_group_scope(azure_scan: AzureScanner) -> None:
     assert collection.accounts == [SUB_B]
     listing = azure_scan.fake.graph_requests("resourcecontainers")
     assert listing[0].body["managementGroups"] == ["mg-prod"]
-    assert {resource.account for resource in collection.resources} == {SUB_B}
+    assert {resource.account for resource in collection.resources
+            if not resource.type.startswith("microsoft.graph.")} == {SUB_B}
 
 
 def test_subscription_ids_accept_any_case(azure_scan: AzureScanner) -> None:

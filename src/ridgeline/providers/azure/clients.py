@@ -54,12 +54,14 @@ class AzureClients:
                               max_retries=Retry(total=False, redirect=False, raise_on_status=False))
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
-        self._transport = RequestsTransport(session=self._session, session_owner=False)
+        self.transport = RequestsTransport(session=self._session, session_owner=False)
+        """The transport of every client of the scan, Microsoft Graph readers included (msgraph.py)."""
+
         scope = token_scope(self.endpoint)
         self.graph = ResourceGraphClient(credential, base_url=self.endpoint,
-                                         policies=_policies(credential, scope), transport=self._transport)
+                                         policies=_policies(credential, scope), transport=self.transport)
         self.arm = ArmReader(ARMPipelineClient(base_url=self.endpoint, policies=_policies(credential, scope),
-                                               transport=self._transport), self.endpoint, self.recorder)
+                                               transport=self.transport), self.endpoint, self.recorder)
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ridgeline.providers.azure.graph import TABLE_TYPES
+from ridgeline.providers.azure.msgraph import DELEGATED_ROLES, GRAPH_PERMISSIONS
 from ridgeline.providers.azure.scanner import declared_calls
 
 ROLE_NAME = "Ridgeline Reader"
@@ -17,7 +18,11 @@ PLACEHOLDER_SCOPE = "/subscriptions/<SUBSCRIPTION_ID>"
 _SCOPE_ACTIONS = ("Microsoft.Resources/subscriptions/read", "Microsoft.Management/managementGroups/read")
 
 BUILTIN_NOTE = ("The built-in roles Reader and Security Reader together cover this role: Reader alone grants "
-                "every */read action above, and Security Reader adds Microsoft.Security read access.")
+                "every */read action above, and Security Reader adds Microsoft.Security read access. "
+                "Entra ID settings are read through Microsoft Graph, which Azure roles do not authorise: "
+                f"grant the Graph permissions {' and '.join(GRAPH_PERMISSIONS)} (application permissions with "
+                "admin consent for a service principal or managed identity; for a signed-in user, the Entra "
+                f"role {DELEGATED_ROLES}). Without them the Entra ID rules report ERROR.")
 
 
 def scan_actions() -> list[str]:

@@ -32,7 +32,14 @@ from ridgeline.providers.azure.catalog import TYPES, TYPES_BY_LOWER_NAME
 from ridgeline.providers.azure.children import child_calls, read_children
 from ridgeline.providers.azure.clients import PUBLIC_CLOUD_ENDPOINT, AzureClients, token_scope
 from ridgeline.providers.azure.envelope import envelope, redact_azure
-from ridgeline.providers.azure.graph import TABLE_TYPES, batches, inventory_query, list_subscriptions, run_query
+from ridgeline.providers.azure.graph import (
+    TABLE_TYPES,
+    Subscription,
+    batches,
+    inventory_query,
+    list_subscriptions,
+    run_query,
+)
 from ridgeline.providers.azure.listings import (
     PARENT_LISTINGS,
     SUBSCRIPTION_LISTINGS,
@@ -42,6 +49,7 @@ from ridgeline.providers.azure.listings import (
     list_subscription_items,
     listing_calls,
 )
+from ridgeline.providers.azure.msgraph import collect_entra, resolve_graph_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +57,7 @@ ENDPOINT_ENV = "RIDGELINE_AZURE_ENDPOINT"
 """Environment variable naming another Resource Manager endpoint (a sovereign cloud, or a test server)."""
 
 NOT_ARM_SERVICES = frozenset({"entra"})
-"""Catalogue services read through Microsoft Graph, which the live Azure scan does not call."""
+"""Catalogue services read through Microsoft Graph (msgraph.py), with one coverage unit per tenant."""
 
 NOT_COLLECTED_REASON = "not read by the live Azure scan (no Resource Graph table or ARM listing is defined for it)"
 
@@ -73,6 +81,9 @@ class AzureScanOptions:
     tenant: str | None = None
     endpoint: str | None = None
     """Resource Manager endpoint; None means $RIDGELINE_AZURE_ENDPOINT or the public cloud."""
+
+    graph_endpoint: str | None = None
+    """Microsoft Graph endpoint; None means $RIDGELINE_AZURE_GRAPH_ENDPOINT or the one of the endpoint's cloud."""
 
     workers: int = 16
 
@@ -179,6 +190,7 @@ def collect_azure(options: AzureScanOptions, *, credential: TokenCredential | No
     started = time.monotonic()
     requested = _validate(options)
     endpoint = resolve_endpoint(options)
+    graph_endpoint = resolve_graph_endpoint(endpoint, options.graph_endpoint)
 
     try:
         if credential is None:
@@ -188,22 +200,27 @@ def collect_azure(options: AzureScanOptions, *, credential: TokenCredential | No
         raise ScanSetupError(str(error)) from error
 
     with AzureClients(credential, endpoint, pool_size=options.workers, recorder=recorder) as clients:
-        subscriptions = _resolve_subscriptions(clients, options, requested)
+        visible = _resolve_subscriptions(clients, options, requested)
+        subscriptions = [subscription.id for subscription in visible]
         logger.info("scanning %d subscription(s) through %s", len(subscriptions), endpoint)
         state = ScanState(subscriptions, datetime.now(UTC).isoformat(timespec="seconds"))
         _mark_types_without_source(state)
         _inventory(clients, state)
         _read_details(clients, state, options.workers, progress)
+        tenants, unknown_reason = _tenants(visible, options.tenant)
+        entra_resources, entra_units = collect_entra(clients, credential, graph_endpoint, tenants,
+                                                     state.collected_at, unknown_reason)
 
-    for resource in state.resources:
+    resources = state.resources + entra_resources
+    for resource in resources:
         redact_azure(resource)
     duration = time.monotonic() - started
     collection = Collection(
         provider="azure",
         accounts=list(subscriptions),
         regions=sorted({resource.region for resource in state.resources if resource.region != "global"}),
-        resources=state.resources,
-        coverage=state.finish(duration),
+        resources=resources,
+        coverage=state.finish(duration) + entra_units,
         api_calls=clients.recorder.total,
         duration_s=duration,
     )
@@ -236,7 +253,9 @@ def _validate(options: AzureScanOptions) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
-def _resolve_subscriptions(clients: AzureClients, options: AzureScanOptions, requested: list[str]) -> list[str]:
+def _resolve_subscriptions(clients: AzureClients, options: AzureScanOptions,
+                           requested: list[str]) -> list[Subscription]:
+    """Return the subscriptions to scan, sorted by id; raise ScanSetupError when none or an unknown one."""
     where = f" under management group {options.management_group}" if options.management_group else ""
     try:
         visible = list_subscriptions(clients, options.management_group)
@@ -252,7 +271,8 @@ def _resolve_subscriptions(clients: AzureClients, options: AzureScanOptions, req
             readable = f"{len(visible_ids)} subscription(s): {shown}" if visible_ids else "no subscription"
             raise ScanSetupError(f"subscription(s) {', '.join(unknown)} not found or not readable with this "
                                  f"credential, which can read {readable}")
-        return requested
+        by_id = {subscription.id: subscription for subscription in visible}
+        return [by_id[subscription] for subscription in requested]
     if not visible_ids:
         raise ScanSetupError(f"the credential can read no subscription{where}; assign it the Reader role on the "
                              "subscriptions or management group to scan")
@@ -260,7 +280,20 @@ def _resolve_subscriptions(clients: AzureClients, options: AzureScanOptions, req
         if subscription.state and subscription.state.lower() != "enabled":
             logger.warning("subscription %s (%s) is in state %s; scanning it anyway", subscription.id,
                            subscription.name, subscription.state)
-    return sorted(visible_ids)
+    return visible
+
+
+def _tenants(subscriptions: Sequence[Subscription], tenant_option: str | None) -> tuple[list[str], str]:
+    """Return the tenants whose Entra ID settings to read, and the reason when their ids are unknown.
+
+    The tenants are those of the scanned subscriptions. When Resource Graph names none, the Entra unit
+    still exists (under --tenant, or "unknown-tenant") and fails with the reason.
+    """
+    tenants = sorted({subscription.tenant_id.lower() for subscription in subscriptions if subscription.tenant_id})
+    if tenants:
+        return tenants, ""
+    return [(tenant_option or "unknown-tenant").lower()], ("Resource Graph gave no tenant id for the scanned "
+                                                          "subscriptions, so Entra ID settings were not read")
 
 
 def _mark_types_without_source(state: ScanState) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ridgeline.compliance.model import Posture
 from ridgeline.model.finding import Finding, Status
@@ -17,6 +18,9 @@ from ridgeline.rules.engine import Engine
 from ridgeline.rules.model import Rule
 from ridgeline.store.database import Store, StoredScan
 from ridgeline.suppress import Suppression, SuppressionReport, apply_suppressions
+
+if TYPE_CHECKING:
+    from ridgeline.imports.collection import ImportResult
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +56,27 @@ def evaluate_collection(
 
     Suppressions expire by the scan's finish date (UTC).
     """
-    finished = datetime.now(UTC)
-    started = finished - timedelta(seconds=collection.duration_s)
     engine = Engine(rules)
     findings = engine.evaluate(collection.resources, collection.coverage)
+    return conclude_scan(collection, findings, engine, store=store, options=options, suppressions=suppressions)
+
+
+def conclude_scan(
+    collection: Collection,
+    findings: list[Finding],
+    engine: Engine,
+    *,
+    store: Store | None,
+    options: dict[str, Any] | None = None,
+    suppressions: Sequence[Suppression] | None = None,
+) -> ScanResult:
+    """Mute what `suppressions` cover in the findings of a collection, sort them, and save the scan (with a store)."""
+    finished = datetime.now(UTC)
+    started = finished - timedelta(seconds=collection.duration_s)
     suppression_report = None
     if suppressions is not None:
         suppression_report = apply_suppressions(findings, collection.resources, suppressions, today=finished.date())
-    findings.sort(key=lambda f: (-f.severity.rank, f.status is not Status.FAIL, f.rule_id, f.resource_id))
+    sort_findings(findings)
 
     scan = StoredScan(
         id=str(uuid.uuid4()),
@@ -77,3 +94,50 @@ def evaluate_collection(
         store.save_scan(scan, collection.coverage, collection.resources, findings)
     return ScanResult(scan=scan, collection=collection, findings=findings, rules=engine.rules_by_id,
                       suppression_report=suppression_report)
+
+
+def sort_findings(findings: list[Finding]) -> None:
+    """Sort findings by severity (most urgent first), FAIL before the others, rule id and resource id.
+
+    Three stable sorts from the last key to the first give the order of one sort by the tuple of the
+    keys, without building a tuple per finding: a scan of a large import has millions of findings.
+    """
+    findings.sort(key=lambda finding: finding.resource_id)
+    findings.sort(key=lambda finding: finding.rule_id)
+    findings.sort(key=lambda finding: -2 * finding.severity.rank + (finding.status is not Status.FAIL))
+
+
+@dataclass(slots=True)
+class FileScans:
+    """The scans of one `ridgeline scan file`: one per provider in the files, and the import's report."""
+
+    results: list[ScanResult]
+    imported: ImportResult
+    """The import: its report, each file's format, and the collections of `results`."""
+
+    streamed: dict[str, bool] = field(default_factory=dict)
+    """Provider -> whether its files were evaluated while read (see `ridgeline.imports.evaluate`)."""
+
+
+def evaluate_files(
+    sources: Iterable[str | Path],
+    rules: Sequence[Rule],
+    *,
+    options: Callable[[str], dict[str, Any]] | None = None,
+    suppressions: Sequence[Suppression] | None = None,
+) -> FileScans:
+    """Import inventory files and judge each provider's resources as one scan that is not stored.
+
+    The files are evaluated while they are read, so memory does not grow with the export, and the scans'
+    collections hold each resource without its body (see `import_and_evaluate`). `options` returns the
+    scan options of a provider. Raises FileNotFoundError when a source does not exist.
+    """
+    from ridgeline.imports.evaluate import import_and_evaluate
+
+    engine = Engine(rules)
+    # Tag matchers of suppressions read the resources' tags, so those stay when there are suppressions.
+    evaluated = import_and_evaluate(sources, engine, keep_tags=suppressions is not None)
+    results = [conclude_scan(collection, evaluated.findings[collection.provider], engine, store=None,
+                             options=options(collection.provider) if options else None, suppressions=suppressions)
+               for collection in evaluated.result.collections]
+    return FileScans(results=results, imported=evaluated.result, streamed=evaluated.streamed)

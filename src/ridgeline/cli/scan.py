@@ -34,7 +34,7 @@ from ridgeline.demo.run import CLOUDS as DEMO_CLOUDS
 from ridgeline.history.lifecycle import update_lifecycle
 from ridgeline.model.finding import Severity, Status
 from ridgeline.model.scan import Coverage
-from ridgeline.pipeline import ScanResult, evaluate_collection
+from ridgeline.pipeline import ScanResult, evaluate_collection, evaluate_files
 from ridgeline.providers.aws.scanner import (
     AwsScanOptions,
     Collection,
@@ -100,6 +100,10 @@ def scan_file(paths: tuple[str, ...], **report_options: Any) -> None:
     PATHS are files, folders (read recursively), .gz files, or - for standard input. A malformed file or
     item is reported with its name and position, and every valid item is still judged.
     """
+    if report_options["no_store"]:
+        run_unstored_file_scan(paths, **report_options)
+        return
+
     def collect(errors: Console) -> list[Collection]:
         from ridgeline.imports.collection import import_files
 
@@ -113,6 +117,35 @@ def scan_file(paths: tuple[str, ...], **report_options: Any) -> None:
         return result.collections
 
     run_scan(collect, scan_options={"sources": list(paths)}, **report_options)
+
+
+def run_unstored_file_scan(paths: Sequence[str], **report_options: Any) -> None:
+    """Import and judge inventory files in one pass without saving them, then report and exit with the gate's code.
+
+    Nothing keeps every resource when the scan is not stored, so the files are evaluated while they are
+    read (`evaluate_files`), and memory does not grow with the export.
+    """
+    settings = prepare_scans(**report_options)
+
+    def scan_options(provider: str) -> dict[str, Any]:
+        frameworks = _frameworks_of(settings, provider)
+        return {"sources": list(paths), "compliance": [framework.id for framework in frameworks]}
+
+    try:
+        scans = evaluate_files(paths, settings.rules, options=scan_options, suppressions=settings.suppressions)
+    except FileNotFoundError as error:
+        settings.errors.print(f"[red]error:[/red] {terminal_safe(error)}", soft_wrap=True)
+        raise SystemExit(EXIT_SETUP) from None
+    print_import_report(scans.imported, settings.errors, sources=len(paths))
+    if not scans.results:
+        settings.errors.print("[red]error:[/red] no resource could be imported from the given files", soft_wrap=True)
+        raise SystemExit(EXIT_SETUP)
+
+    for result in scans.results:
+        if len(scans.results) > 1:
+            settings.console.rule(f"[bold]{PROVIDER_TITLES.get(result.scan.provider, result.scan.provider)}[/bold]")
+        report_scan(settings, result)
+    finish_scans(settings, scans.results)
 
 
 def print_import_report(result: ImportResult, errors: Console, *, sources: int) -> None:
@@ -190,9 +223,7 @@ def prepare_scans(*, output_format: str, output_dir: Path, fail_on: str | None, 
 
 def judge_collection(settings: ScanSettings, collection: Collection, options: Mapping[str, Any]) -> ScanResult:
     """Evaluate, store and report one provider's collection; return the result (the gate comes later)."""
-    console = settings.console
-    frameworks = [framework for framework in settings.frameworks
-                  if framework.provider in (None, collection.provider)]
+    frameworks = _frameworks_of(settings, collection.provider)
     if settings.database_url is not None and settings.store is None:
         settings.store = Store(settings.database_url)
     store = settings.store
@@ -200,6 +231,19 @@ def judge_collection(settings: ScanSettings, collection: Collection, options: Ma
     result = evaluate_collection(collection, settings.rules, store=store, options={
         **options, "compliance": [framework.id for framework in frameworks],
     }, suppressions=settings.suppressions)
+    report_scan(settings, result)
+    return result
+
+
+def _frameworks_of(settings: ScanSettings, provider: str) -> list[Framework]:
+    return [framework for framework in settings.frameworks if framework.provider in (None, provider)]
+
+
+def report_scan(settings: ScanSettings, result: ScanResult) -> None:
+    """Update the findings' life cycle (when stored), compute the postures, print the summary and write the reports."""
+    console = settings.console
+    store = settings.store
+    frameworks = _frameworks_of(settings, result.scan.provider)
     if store is not None:
         # Findings get their life (new, open, resolved, reopened); incomplete collection resolves nothing.
         update_lifecycle(store, result.scan, result.findings, result.collection.coverage, settings.rules)
@@ -221,7 +265,6 @@ def judge_collection(settings: ScanSettings, collection: Collection, options: Ma
     if store is not None:
         console.print(f"Scan saved as {result.scan.id} in {terminal_safe(store.url)}")
     settings.written.extend(str(path) for path in written)
-    return result
 
 
 def finish_scans(settings: ScanSettings, results: Sequence[ScanResult]) -> None:
@@ -335,7 +378,7 @@ def _collect_with_progress(options: AwsScanOptions, console: Console) -> Collect
 @click.option("--clouds", default=",".join(DEMO_CLOUDS), show_default=True,
               help="Comma-separated clouds to include: aws (an emulated account), azure and gcp (bundled "
                    "inventory exports).")
-@output_options
+@output_options(database_file=DEMO_DATABASE_FILE)
 def demo(regions: str | None, services: str | None, clouds: str, **report_options: Any) -> None:
     """Judge deliberately misconfigured AWS, Azure and GCP resources, without any cloud account.
 

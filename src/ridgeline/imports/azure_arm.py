@@ -27,6 +27,7 @@ import orjson
 from ridgeline.imports.jsonstream import JsonReader, JsonStreamError
 from ridgeline.imports.report import ImportReport
 from ridgeline.imports.sources import InputFile, iter_input_files
+from ridgeline.imports.streaming import NotStreamable, StreamTarget
 from ridgeline.model.redaction import REDACTED, SECRET_KEYS, SECRET_VALUE_MAPS, redact
 from ridgeline.model.resource import Resource
 from ridgeline.providers.azure.catalog import BY_NAME, LIST, SINGLE, TYPES, TYPES_BY_LOWER_NAME, canonical_type
@@ -42,6 +43,9 @@ GRAPH_TYPE_PREFIX = "microsoft.graph."
 
 # A first line longer than this is not taken for a JSON line, so a large one-line document is streamed.
 LINE_SNIFF_LIMIT = 1 << 20
+
+WHOLE_DOCUMENT_LIMIT = 64 << 20
+"""Characters of a JSON document (not JSON lines) that is parsed whole; a longer one is read item by item."""
 
 _SUBSCRIPTION_IN_ID = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 # Scopes that hold resources without being resources: subscriptions, resource groups, management groups,
@@ -82,6 +86,8 @@ FOLDS: dict[tuple[str, str], Fold] = {
 """(parent type, child type), both lower case -> where the child goes."""
 
 CHILD_TYPES = frozenset(child for _, child in FOLDS)
+FOLD_PARENT_TYPES = frozenset(parent for parent, _ in FOLDS)
+"""Lower-case types that child resources fold into; streaming keeps them until every file is read."""
 
 
 # One resource ---------------------------------------------------------------------------------------
@@ -316,6 +322,18 @@ def iter_azure_files(files: Iterable[InputFile], report: ImportReport | None = N
     yield from state.finish()
 
 
+def stream_azure_files(files: Iterable[InputFile], report: ImportReport, target: StreamTarget) -> None:
+    """Pass every Azure resource of `files` to `target` as soon as it is complete, as `iter_azure_files` yields it.
+
+    A resource that a child may fold into waits, pruned, until every file is read; the others go at once.
+    Raises NotStreamable when an id is given twice, because the later item must replace the earlier one.
+    """
+    state = _AzureImport(report, stream=target)
+    for input_file in files:
+        state.read_file(input_file)
+    state.finish_stream()
+
+
 @dataclass(slots=True)
 class _PendingChild:
     resource: Resource
@@ -337,12 +355,20 @@ class _Truncation:
 class _AzureImport:
     """The resources read so far, by lower-case id, and the children waiting for their parents."""
 
-    def __init__(self, report: ImportReport) -> None:
+    def __init__(self, report: ImportReport, stream: StreamTarget | None = None) -> None:
         self.report = report
         self.resources: dict[str, Resource] = {}
         self.children: list[_PendingChild] = []
         self.truncations: list[_Truncation] = []
         self._file_accounts: set[str] = set()
+
+        # Streaming: resources that no child can fold into go to `stream` at once. Only their id hashes
+        # stay, to notice an id given twice, and the types of those whose id names another type.
+        self.stream = stream
+        self._emitted: set[int] = set()
+        self._other_types: dict[str, str] = {}
+        self._arrival = 0
+        self._order: dict[str, int] = {}
 
     # Files and documents --------------------------------------------------------------------------
 
@@ -365,8 +391,13 @@ class _AzureImport:
                 first = _parse_line(head) if whole else _UNPARSED
                 if input_file.json_lines or first is not _UNPARSED:
                     self._read_lines(stream, number, head, first, label)
-                else:
-                    self._read_document(JsonReader(stream, prefix=head), label)
+                    return
+
+                # A document of moderate size (a Resource Graph page) is parsed whole, which is several
+                # times faster than item by item. Larger or invalid ones are streamed.
+                text = head + stream.read(WHOLE_DOCUMENT_LIMIT)
+                if len(text) > WHOLE_DOCUMENT_LIMIT or not self._read_whole_document(text, label):
+                    self._read_document(JsonReader(stream, prefix=text), label)
         except (OSError, EOFError, UnicodeDecodeError) as error:
             # OSError covers unreadable files and corrupt gzip data (gzip.BadGzipFile).
             self.report.add_error(label, "", f"could not read the file: {error}")
@@ -439,6 +470,69 @@ class _AzureImport:
             # The rest of the file cannot be located reliably after invalid JSON; what came before is kept.
             self.report.add_error(label, f"line {error.line}", f"invalid JSON: {error}; the rest of the file "
                                   "is not read")
+
+    def _read_whole_document(self, text: str, label: str) -> bool:
+        """Add the resources of one whole JSON document, as `_read_document` would; False when it is not one."""
+        try:
+            document = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            # Invalid JSON, several documents, or what only the json module accepts (NaN, huge integers):
+            # the streaming reader handles each case and keeps what comes before an error.
+            return False
+        # NOTE: an object that repeats a member name keeps only the last one here, while the streaming
+        # reader adds the items of every `value` or `data` member it meets.
+        if isinstance(document, list):
+            for index, item in enumerate(document):
+                self.add_item(item, "", label, f"item {index}")
+        elif isinstance(document, dict):
+            self._add_object(document, label, f"line {1 + _leading_lines(text)}")
+        else:
+            self.report.add_error(label, f"line {1 + _leading_lines(text)}",
+                                  f"expected a JSON object or array, found {type(document).__name__}")
+        return True
+
+    def _add_object(self, document: dict[str, Any], label: str, where: str) -> None:
+        """Add a parsed object member by member, in the order of `_stream_object`."""
+        members: dict[str, Any] = {}
+        listed = False
+        for key, value in document.items():
+            if key == "value" and isinstance(value, list):
+                listed = True
+                default_type = _graph_type(members.get("@odata.context"))
+                for index, item in enumerate(value):
+                    self.add_item(item, default_type, label, f"item {index}")
+            elif key == "data" and isinstance(value, list):
+                listed = True
+                for index, item in enumerate(value):
+                    self.add_item(item, "", label, f"item {index}")
+            elif key == "data" and isinstance(value, dict):
+                listed = True
+                self._add_table_members(value, label)
+            else:
+                members[key] = value
+        if listed:
+            self._check_truncation(members, label)
+        else:
+            self.add_item(members, "", label, where)
+
+    def _add_table_members(self, table: dict[str, Any], label: str) -> None:
+        """Add a parsed Resource Graph table as `_stream_table` reads one."""
+        columns: Any = None
+        rows: Any = None
+        for key, value in table.items():
+            if key == "columns":
+                columns = value
+            elif key == "rows" and columns is not None and isinstance(value, list):
+                names = _column_names(columns, label, self.report)
+                if names is not None:
+                    self._add_rows(names, enumerate(value), label, "")
+                rows = []
+            elif key == "rows":
+                rows = value
+        if rows is None:
+            self.report.add_error(label, "", "the Resource Graph table has no rows")
+        elif rows:
+            self._add_table(columns, rows, label, "")
 
     def _stream_object(self, reader: JsonReader, label: str, where: str) -> None:
         """Read an object: a list response or query result streams its items, anything else is one resource."""
@@ -546,10 +640,32 @@ class _AzureImport:
             self.children.append(_PendingChild(resource, parent_id, label, location))
             return
         key = resource.id.lower()
+        if self.stream is not None:
+            self._stream_item(key, resource)
+            return
         if key in self.resources:
             logger.info("import: %s appears again at %s, %s; the later item replaces the earlier one",
                         resource.id, label, location)
         self.resources[key] = resource
+
+    def _stream_item(self, key: str, resource: Resource) -> None:
+        """Pass a resource on, or keep it (pruned) until the end when a child may still fold into it."""
+        assert self.stream is not None
+        fingerprint = hash(key)
+        if fingerprint in self._emitted or key in self.resources:
+            raise NotStreamable(f"{resource.id} is given more than once")
+        self._arrival += 1
+        lowered_type = resource.type.lower()
+        if lowered_type in FOLD_PARENT_TYPES:
+            self.resources[key] = self.stream.prune(resource)
+            self._order[key] = self._arrival
+            return
+
+        self._emitted.add(fingerprint)
+        if type_from_id(key) != lowered_type:
+            # A child names its parent by id only; the parent's own type decides where it folds.
+            self._other_types[key] = lowered_type
+        self.stream.add(self._finished(resource), order=self._arrival)
 
     def finish(self) -> Iterator[Resource]:
         """Fold the children into their parents, mark what the files lack, and yield every resource redacted."""
@@ -559,15 +675,32 @@ class _AzureImport:
         self._record_truncations()
 
         for resource in self.resources.values():
-            self._mark_not_imported(resource)
-            self.report.count(self.report.imported, resource.type)
-            yield redact_azure(resource)
+            yield self._finished(resource)
         self.resources = {}
+
+    def finish_stream(self) -> None:
+        """Fold the children into the kept parents and pass those on, as `finish` does for every resource."""
+        assert self.stream is not None
+        for child in self.children:
+            self._fold(child)
+        self.children = []
+        self._record_truncations()
+        for key, resource in self.resources.items():
+            self.stream.add(self._finished(resource), order=self._order[key])
+        self.resources = {}
+
+    def _finished(self, resource: Resource) -> Resource:
+        self._mark_not_imported(resource)
+        self.report.count(self.report.imported, resource.type)
+        return redact_azure(resource)
 
     def _fold(self, child: _PendingChild) -> None:
         resource = child.resource
         parent = self.resources.get(child.parent_id)
-        parent_type = parent.type.lower() if parent is not None else type_from_id(child.parent_id)
+        if parent is not None:
+            parent_type = parent.type.lower()
+        else:
+            parent_type = self._other_types.get(child.parent_id) or type_from_id(child.parent_id)
         fold = FOLDS.get((parent_type, resource.type.lower()))
         child_name = resource.name.rsplit("/", 1)[-1]
 
@@ -634,6 +767,12 @@ def _first_content_line(stream: IO[str]) -> tuple[int, str]:
         number += 1
         if not line or line.strip():
             return number, line
+
+
+def _leading_lines(text: str) -> int:
+    """Return the number of line breaks before the first character that is not whitespace."""
+    stripped = text.lstrip()
+    return text.count("\n", 0, len(text) - len(stripped))
 
 
 def _is_whole_line(line: str) -> bool:

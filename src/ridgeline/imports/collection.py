@@ -87,21 +87,11 @@ def import_files(sources: Iterable[str | Path]) -> ImportResult:
     report = result.report
     files = [input_file for source in sources for input_file in iter_input_files(source)]
 
-    with _readable_twice(files) as readable:
-        by_format: dict[Format, list[tuple[InputFile, Detection]]] = defaultdict(list)
-        for input_file in readable:
-            detection = _detect(input_file, report)
-            if detection is None:
-                continue
-            if detection.format is None:
-                report.add_error(input_file.label, "", detection.reason)
-                continue
-            result.formats[input_file.label] = detection.format
-            by_format[detection.format].append((input_file, detection))
-
+    with readable_twice(files) as readable:
+        by_format = detect_formats(readable, result)
         resources: dict[str, list[Resource]] = {}
         if by_format[Format.AWS_CONFIG]:
-            resources["aws"] = _read_aws(by_format[Format.AWS_CONFIG], report)
+            resources["aws"] = read_aws(by_format[Format.AWS_CONFIG], report)
         if by_format[Format.AZURE]:
             resources["azure"] = list(iter_azure_files([item for item, _ in by_format[Format.AZURE]], report))
         if by_format[Format.GCP_CAI]:
@@ -119,6 +109,21 @@ def import_files(sources: Iterable[str | Path]) -> ImportResult:
     return result
 
 
+def detect_formats(files: Iterable[InputFile], result: ImportResult) -> dict[Format, list[tuple[InputFile, Detection]]]:
+    """Return the files by format, recording each file's format in `result` and unknown formats as errors."""
+    by_format: dict[Format, list[tuple[InputFile, Detection]]] = defaultdict(list)
+    for input_file in files:
+        detection = _detect(input_file, result.report)
+        if detection is None:
+            continue
+        if detection.format is None:
+            result.report.add_error(input_file.label, "", detection.reason)
+            continue
+        result.formats[input_file.label] = detection.format
+        by_format[detection.format].append((input_file, detection))
+    return by_format
+
+
 def _detect(input_file: InputFile, report: ImportReport) -> Detection | None:
     try:
         return detect_format(input_file)
@@ -128,7 +133,7 @@ def _detect(input_file: InputFile, report: ImportReport) -> Detection | None:
         return None
 
 
-def _read_aws(files: Sequence[tuple[InputFile, Detection]], report: ImportReport) -> list[Resource]:
+def read_aws(files: Sequence[tuple[InputFile, Detection]], report: ImportReport) -> list[Resource]:
     resources = []
     for input_file, detection in files:
         for resource in iter_aws_config_file(input_file, report, json_lines=detection.json_lines or None):
@@ -138,7 +143,7 @@ def _read_aws(files: Sequence[tuple[InputFile, Detection]], report: ImportReport
 
 
 @contextmanager
-def _readable_twice(files: list[InputFile]) -> Iterator[list[InputFile]]:
+def readable_twice(files: list[InputFile]) -> Iterator[list[InputFile]]:
     """Save standard input to a temporary file, because its format is recognised before it is imported."""
     if not any(input_file.name == STDIN and not input_file.path for input_file in files):
         yield files
@@ -232,16 +237,27 @@ def catalogue_coverage(provider: str, resources: Iterable[Resource], services: M
     Azure and GCP services are read per subscription or project, not per region, so each unit covers
     the account. Catalogue types of a present service that the files lack are in `failed_types`.
     """
-    units: dict[tuple[str, str], Coverage] = {}
+    counts: dict[tuple[str, str], int] = {}
     for resource in resources:
-        service = service_of(resource.type)
+        key = (resource.account, resource.type)
+        counts[key] = counts.get(key, 0) + 1
+    return catalogue_coverage_of_counts(provider, counts, services, service_of)
+
+
+def catalogue_coverage_of_counts(provider: str, counts: Mapping[tuple[str, str], int],
+                                 services: Mapping[str, Sequence[str]],
+                                 service_of: Callable[[str], str | None]) -> list[Coverage]:
+    """Return the units of `catalogue_coverage` from the number of resources per (account, type)."""
+    units: dict[tuple[str, str], Coverage] = {}
+    for (account, type_name), count in counts.items():
+        service = service_of(type_name)
         if service is None:
             continue
-        unit = units.get((resource.account, service))
+        unit = units.get((account, service))
         if unit is None:
-            unit = units[(resource.account, service)] = Coverage(provider=provider, account=resource.account,
-                                                                 region="global", service=service)
-        unit.resource_counts[resource.type] = unit.resource_counts.get(resource.type, 0) + 1
+            unit = units[(account, service)] = Coverage(provider=provider, account=account, region="global",
+                                                        service=service)
+        unit.resource_counts[type_name] = unit.resource_counts.get(type_name, 0) + count
 
     for (_account, service), unit in units.items():
         for type_name in services[service]:
@@ -287,13 +303,25 @@ def mark_gcp_not_imported(resources: Sequence[Resource], report: ImportReport) -
     # NOTE: an IAM export filtered to some asset types leaves the policies of the other types looking unset.
     any_policy = any("iamPolicy" in resource.supplementary for resource in resources)
     for resource in resources:
-        entry = gcp_catalog.TYPES_BY_NAME.get(resource.type)
-        keys = list(entry.supplementary) if entry is not None else []
-        for key in keys:
-            if key not in resource.supplementary:
-                resource.errors[f"supplementaryConfiguration.{key}"] = GCP_NOT_IMPORTED_REASON
-                report.count(report.not_imported, f"{resource.type} {key}")
+        mark_gcp_not_exported(resource, report)
         if not any_policy:
-            resource.errors["supplementaryConfiguration.iamPolicy"] = NO_IAM_POLICIES_REASON
-            if entry is not None:
-                report.count(report.not_imported, f"{resource.type} iamPolicy")
+            mark_gcp_policy_unknown(resource, report)
+
+
+def mark_gcp_not_exported(resource: Resource, report: ImportReport) -> None:
+    """Mark the catalogue's supplementary settings of further API calls that `resource` lacks as unknown."""
+    entry = gcp_catalog.TYPES_BY_NAME.get(resource.type)
+    for key in entry.supplementary if entry is not None else ():
+        if key not in resource.supplementary:
+            resource.errors[f"supplementaryConfiguration.{key}"] = GCP_NOT_IMPORTED_REASON
+            report.count(report.not_imported, f"{resource.type} {key}")
+
+
+def mark_gcp_policy_unknown(resource: Resource, report: ImportReport | None) -> None:
+    """Mark the IAM policy of `resource` as unknown, for an import that holds no IAM policy at all.
+
+    Counts it in `report` when the type is catalogued (None when the caller counts it otherwise).
+    """
+    resource.errors["supplementaryConfiguration.iamPolicy"] = NO_IAM_POLICIES_REASON
+    if report is not None and resource.type in gcp_catalog.TYPES_BY_NAME:
+        report.count(report.not_imported, f"{resource.type} iamPolicy")

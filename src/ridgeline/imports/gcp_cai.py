@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ridgeline.imports.aws_config import ImportReport
 from ridgeline.imports.sources import InputFile, iter_input_files
-from ridgeline.model.redaction import redact
+from ridgeline.imports.streaming import NotStreamable, StreamTarget
+from ridgeline.model.redaction import SECRET_KEYS, SECRET_VALUE_MAPS, redact
 from ridgeline.model.resource import Resource
 
 logger = logging.getLogger(__name__)
@@ -132,7 +135,7 @@ def iter_gcp_cai_files(files: Iterable[InputFile], report: ImportReport | None =
     for part in pending.values():
         resource = _build(part, report)
         report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
-        yield redact(resource)
+        yield redact_gcp(resource)
 
 
 def resources_from_assets(assets: Iterable[Any], source: str, report: ImportReport | None = None) -> Iterator[Resource]:
@@ -150,7 +153,166 @@ def resources_from_assets(assets: Iterable[Any], source: str, report: ImportRepo
         resource = _build(part, report)
         resource.source = source
         report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
-        yield redact(resource)
+        yield redact_gcp(resource)
+
+
+# Redaction ------------------------------------------------------------------------------------------
+
+# `redact` replaces the values of the keys that SECRET_KEYS names (whole key, in any case). Such a key is
+# in orjson's text of the resource as `"key":`, so a resource whose lower-case text has none of them skips
+# the walk over every value, which otherwise takes a large share of the import.
+_SECRET_KEY_TEXT = re.compile(b'"(' + b"|".join(re.escape(key.encode()) for key in sorted(SECRET_KEYS)) + b')":')
+
+
+def redact_gcp(resource: Resource) -> Resource:
+    """Redact `resource` in place as `redact` does, skipping resources that have no secret key; return it."""
+    if resource.type in SECRET_VALUE_MAPS or _may_name_secret(resource):
+        redact(resource)
+    return resource
+
+
+def _may_name_secret(resource: Resource) -> bool:
+    try:
+        text = orjson.dumps(resource.configuration) + orjson.dumps(resource.supplementary)
+    except TypeError:
+        # orjson rejects integers beyond 64 bits and keys that are not strings.
+        return True
+    # A key outside ASCII may still match in lower case (the Kelvin sign lowers to "k").
+    return not text.isascii() or _SECRET_KEY_TEXT.search(text.lower()) is not None
+
+
+# Streaming ------------------------------------------------------------------------------------------
+
+def stream_gcp_cai_files(files: Sequence[InputFile], report: ImportReport, target: StreamTarget) -> bool:
+    """Pass every asset of `files` to `target` as soon as it is complete, as `iter_gcp_cai_files` yields it.
+
+    Files whose first asset has no resource content (IAM_POLICY, ORG_POLICY or ACCESS_POLICY exports) are
+    read first and their parts kept by asset name, so each resource is complete when its line is read.
+    Assets with parts only are passed on at the end. The `order` given with each resource is its place
+    in `iter_gcp_cai_files`. Returns whether any asset has an IAM policy. Raises NotStreamable when the
+    files need a merge that this order cannot reproduce, such as content for an asset after its
+    resource content.
+    """
+    state = _GcpStream(report, target)
+    for original, input_file in _parts_first(files):
+        for ordinal, (location, asset) in enumerate(_iter_file_assets(input_file, report)):
+            state.merge(asset, location, input_file.label, (original, ordinal))
+    state.finish()
+    return state.policy_seen
+
+
+IAM_POLICY_PATH = "supplementaryConfiguration.iamPolicy"
+
+_SNIFF_LIMIT = 1 << 20
+"""Characters of a file's first line read to tell whether it contains an asset without resource content."""
+
+
+class _GcpStream:
+    """The parts of assets whose resource content has not come yet, and what the end of the import needs."""
+
+    def __init__(self, report: ImportReport, target: StreamTarget) -> None:
+        self.report = report
+        self.target = target
+        self.pending: dict[str, _PendingAsset] = {}
+        self.ranks: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {}
+        """Asset name -> the first and the last position (file, asset) of its lines in the given file order."""
+        self.emitted: set[int] = set()
+        self.policy_seen = False
+
+    def merge(self, asset: Any, location: str, label: str, rank: tuple[int, int]) -> None:
+        """Merge one asset line; pass the resource on when the line completes it."""
+        if not isinstance(asset, dict):
+            self.report.add_error(label, location, f"expected an asset object, found {type(asset).__name__}")
+            return
+        try:
+            name, asset_type = _identity(asset)
+        except InvalidAsset as error:
+            self.report.add_error(label, location, str(error))
+            return
+        if hash(name) in self.emitted:
+            raise NotStreamable(f"{name} has content at {label}, {location}, after its resource content")
+
+        part = self.pending.get(name)
+        if part is None:
+            part = self.pending[name] = _PendingAsset(name=name, asset_type=asset_type, label=label, location=location)
+            self.ranks[name] = (rank, rank)
+        else:
+            self._merge_order(part, asset, asset_type, location, label, rank)
+        _merge_into(part, asset, location, label, self.report)
+        if _field(asset, "iam_policy", "iamPolicy") is not None:
+            self.policy_seen = True
+
+        if asset.get("resource") is not None and part.data is not None:
+            del self.pending[name]
+            self.emitted.add(hash(name))
+            self._emit(part, self.ranks.pop(name)[0])
+
+    def _merge_order(self, part: _PendingAsset, asset: dict[str, Any], asset_type: str, location: str, label: str,
+                     rank: tuple[int, int]) -> None:
+        """Check that merging this line now gives what merging in the given file order gives."""
+        first, last = self.ranks[part.name]
+        if rank > last:
+            if part.asset_type != asset_type:
+                self.report.add_error(label, location, f"{part.name}: asset type {asset_type} differs from "
+                                      f"{part.asset_type} given at {part.label}, {part.location}; keeping the first")
+            self.ranks[part.name] = (first, rank)
+            return
+
+        # Policy files are read first, so this line precedes lines already merged. Merging is the same in
+        # either order unless both set the same part, or disagree on the type or the ancestors.
+        ancestors = asset.get("ancestors")
+        overlapping = [key for snake, camel, key in (*_SINGLE_PART_FIELDS, *_LISTED_PART_FIELDS)
+                       if key in part.supplementary and _field(asset, snake, camel) is not None]
+        if part.asset_type != asset_type or overlapping or (
+                isinstance(ancestors, list) and ancestors and part.ancestors
+                and [str(item) for item in ancestors] != part.ancestors):
+            raise NotStreamable(f"{part.name}: the lines at {label}, {location} and {part.label}, {part.location} "
+                                "give different content of one kind")
+        if isinstance(ancestors, list) and ancestors:
+            part.ancestors = [str(item) for item in ancestors]
+        if rank < first:
+            # The first line in the given order names the file of an asset without resource content.
+            part.label, part.location = label, location
+            self.ranks[part.name] = (rank, last)
+
+    def finish(self) -> None:
+        """Pass on the assets that have parts but no resource content, in the order they first appeared."""
+        for name in sorted(self.pending, key=lambda pending_name: self.ranks[pending_name][0]):
+            self._emit(self.pending[name], self.ranks[name][0])
+        self.pending = {}
+
+    def _emit(self, part: _PendingAsset, rank: tuple[int, int]) -> None:
+        resource = _build(part, self.report)
+        self.report.imported[resource.type] = self.report.imported.get(resource.type, 0) + 1
+        redact_gcp(resource)
+
+        # While no asset has shown an IAM policy, the policy may still turn out unknown for every asset.
+        unsettled = () if self.policy_seen else (IAM_POLICY_PATH,)
+        self.target.add(resource, order=rank, unsettled=unsettled)
+
+
+def _parts_first(files: Sequence[InputFile]) -> list[tuple[int, InputFile]]:
+    """Return the files with their given position, those whose first asset has no resource content first."""
+    parts: list[tuple[int, InputFile]] = []
+    others: list[tuple[int, InputFile]] = []
+    for position, input_file in enumerate(files):
+        (parts if _first_asset_has_no_resource(input_file) else others).append((position, input_file))
+    return parts + others
+
+
+def _first_asset_has_no_resource(input_file: InputFile) -> bool:
+    try:
+        with input_file.open_text() as stream:
+            line = stream.readline(_SNIFF_LIMIT)
+            while line and not line.strip():
+                line = stream.readline(_SNIFF_LIMIT)
+    except (OSError, EOFError, UnicodeDecodeError):
+        return False
+    if len(line) >= _SNIFF_LIMIT:
+        # Not one asset per line: a JSON document, which is read in the given order.
+        return False
+    document = _parse_line(line)
+    return isinstance(document, dict) and _looks_like_asset(document) and document.get("resource") is None
 
 
 def _iter_file_assets(input_file: InputFile, report: ImportReport) -> Iterator[tuple[str, Any]]:
@@ -208,10 +370,15 @@ def _line_assets(number: int, line: str, label: str, report: ImportReport) -> It
         return
     location = f"line {number}"
     try:
-        document = json.loads(line)
-    except json.JSONDecodeError as error:
-        report.add_error(label, location, f"invalid JSON: {error.msg} at column {error.colno}")
-        return
+        document = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        # The json module also accepts what orjson rejects (NaN, integers beyond 64 bits), and its error
+        # gives the column.
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as error:
+            report.add_error(label, location, f"invalid JSON: {error.msg} at column {error.colno}")
+            return
     if not isinstance(document, dict):
         report.add_error(label, location, f"expected an asset object, found {type(document).__name__}")
         return
@@ -270,7 +437,11 @@ def _merge(pending: dict[str, _PendingAsset], asset: Any, location: str, label: 
     elif part.asset_type != asset_type:
         report.add_error(label, location, f"{name}: asset type {asset_type} differs from {part.asset_type} "
                          f"given at {part.label}, {part.location}; keeping the first")
+    _merge_into(part, asset, location, label, report)
 
+
+def _merge_into(part: _PendingAsset, asset: dict[str, Any], location: str, label: str, report: ImportReport) -> None:
+    """Add the content of one asset line to the parts of its asset seen so far."""
     ancestors = asset.get("ancestors")
     if isinstance(ancestors, list) and not part.ancestors:
         part.ancestors = [str(item) for item in ancestors]
@@ -282,12 +453,12 @@ def _merge(pending: dict[str, _PendingAsset], asset: Any, location: str, label: 
     if resource is not None:
         _merge_resource(part, resource, location, label, report)
 
-    for camel, key in SINGLE_PARTS.items():
-        value = _field(asset, _snake(camel), camel)
+    for snake, camel, key in _SINGLE_PART_FIELDS:
+        value = _field(asset, snake, camel)
         if value is not None:
             part.supplementary[key] = _camel_keys(value)
-    for camel, key in LISTED_PARTS.items():
-        value = _field(asset, _snake(camel), camel)
+    for snake, camel, key in _LISTED_PART_FIELDS:
+        value = _field(asset, snake, camel)
         if value is not None:
             part.supplementary.setdefault(key, []).append(_camel_keys(value))
 
@@ -400,3 +571,8 @@ def _camel_keys(value: Any) -> Any:
     if isinstance(value, list):
         return [_camel_keys(item) for item in value]
     return value
+
+
+# Each part's field in both spellings, computed once: (snake_case, camelCase, supplementary key).
+_SINGLE_PART_FIELDS = tuple((_snake(camel), camel, key) for camel, key in SINGLE_PARTS.items())
+_LISTED_PART_FIELDS = tuple((_snake(camel), camel, key) for camel, key in LISTED_PARTS.items())

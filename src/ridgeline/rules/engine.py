@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 _FAILING_CANDIDATES_SHOWN = 20
 
+_SHARED_TEXTS = 100_000
+"""Distinct ERROR reasons and messages that one engine shares between findings (see `Engine._shared`)."""
+
 
 class ResourceIndex:
     """Lookups of a scan's resources by type, account, region, name and id."""
@@ -107,6 +110,43 @@ class ResourceIndex:
         return None
 
 
+class GroupedIndex(ResourceIndex):
+    """A `ResourceIndex` that also groups each type's resources by account and by region.
+
+    `find` and `find_all` by account or region then read one group instead of every resource of the type,
+    which keeps peers lookups (every firewall of an account, for each firewall) from growing with the
+    square of the export. The groups keep the order of `by_type`, so the results are the same. Only for
+    indexes that no one changes after building: `LiveIndex.remove` does not know the groups.
+    """
+
+    def __init__(self, resources: Iterable[Resource]) -> None:
+        self._by_account: dict[tuple[str, str], list[Resource]] = defaultdict(list)
+        self._by_region: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
+        super().__init__(resources)
+
+    def add(self, resource: Resource) -> None:
+        """Index one resource."""
+        super().add(resource)
+        self._by_account[(resource.type, resource.account)].append(resource)
+        self._by_region[(resource.type, resource.account, resource.region)].append(resource)
+
+    def find(self, type_name: str, resource: Resource, match: str, value: Any) -> Resource | None:
+        """Return the resource of `type_name` related to `resource` by `match`, or None."""
+        if match in ("id_from", "parent", "name_from"):
+            return super().find(type_name, resource, match, value)
+        group = self._group(type_name, resource, match)
+        return group[0] if group else None
+
+    def find_all(self, type_name: str, resource: Resource, match: str) -> list[Resource]:
+        """Return every resource of `type_name` in the same account (match "account") or also region."""
+        return list(self._group(type_name, resource, match))
+
+    def _group(self, type_name: str, resource: Resource, match: str) -> list[Resource]:
+        if match == "account":
+            return self._by_account.get((type_name, resource.account), [])
+        return self._by_region.get((type_name, resource.account, resource.region), [])
+
+
 class Engine:
     """Evaluates a fixed set of rules; build once, evaluate many scans."""
 
@@ -115,12 +155,17 @@ class Engine:
         self.rules_by_id = {rule.id: rule for rule in self.rules}
         self._resource_rules: dict[str, list[Rule]] = defaultdict(list)
         self._scope_rules: list[Rule] = []
+        self._texts: dict[str, str] = {}
         for rule in self.rules:
             if rule.scope == "resource":
                 for type_name in rule.resource_types:
                     self._resource_rules[type_name].append(rule)
             else:
                 self._scope_rules.append(rule)
+
+    def resource_rules(self, type_name: str) -> Sequence[Rule]:
+        """Return the resource-scope rules that judge resources of `type_name`."""
+        return self._resource_rules.get(type_name, ())
 
     def evaluate(
         self,
@@ -130,10 +175,11 @@ class Engine:
         index: ResourceIndex | None = None,
     ) -> list[Finding]:
         """Return the findings of every rule whose provider and service the coverage includes."""
-        index = index or ResourceIndex(resources)
-        index.unlisted.update(_unlisted_types(coverage))
-        assessed = {(unit.provider, unit.service) for unit in coverage}
-        active = {rule.id for rule in self.rules if (rule.provider, rule.service) in assessed}
+        if index is None:
+            index = self.build_index(resources, coverage)
+        else:
+            index.unlisted.update(_unlisted_types(coverage))
+        active = self.active_rules(coverage)
 
         findings: list[Finding] = []
         for resource in resources:
@@ -143,7 +189,23 @@ class Engine:
                     if finding is not None:
                         findings.append(finding)
 
-        findings.extend(self._coverage_errors(coverage, active))
+        findings.extend(self.evaluate_coverage(coverage, index, active))
+        return findings
+
+    def build_index(self, resources: Iterable[Resource], coverage: Sequence[Coverage]) -> ResourceIndex:
+        """Return the lookups of `resources`, knowing which types the coverage could not list."""
+        index = GroupedIndex(resources)
+        index.unlisted.update(_unlisted_types(coverage))
+        return index
+
+    def active_rules(self, coverage: Sequence[Coverage]) -> set[str]:
+        """Return the ids of the rules whose provider and service have a unit in `coverage`."""
+        assessed = {(unit.provider, unit.service) for unit in coverage}
+        return {rule.id for rule in self.rules if (rule.provider, rule.service) in assessed}
+
+    def evaluate_coverage(self, coverage: Sequence[Coverage], index: ResourceIndex, active: set[str]) -> list[Finding]:
+        """Return the ERROR findings of units that were not collected, and the findings of scope rules."""
+        findings = self._coverage_errors(coverage, active)
         for rule in self._scope_rules:
             if rule.id in active:
                 findings.extend(self._evaluate_scopes(rule, coverage, index))
@@ -158,8 +220,8 @@ class Engine:
             if applies is False:
                 return None
             if applies is None:
-                reasons = ctx.reasons or ["whether the rule applies could not be decided"]
-                return _finding(rule, resource, Status.ERROR, "Not assessed: " + "; ".join(reasons),
+                reasons = self._shared_reasons(ctx.reasons or ["whether the rule applies could not be decided"])
+                return _finding(rule, resource, Status.ERROR, self._shared("Not assessed: " + "; ".join(reasons)),
                                 {"not_assessed": reasons})
         result = rule.condition.evaluate(resource, ctx)
         if result is False:
@@ -171,10 +233,27 @@ class Engine:
         rule.condition.evaluate(resource, explain)
         evidence = explain.evidence or {}
         if result is None:
-            reasons = ctx.reasons or ["the rule could not be evaluated"]
+            reasons = self._shared_reasons(ctx.reasons or ["the rule could not be evaluated"])
             evidence["not_assessed"] = reasons
-            return _finding(rule, resource, Status.ERROR, "Not assessed: " + "; ".join(reasons), evidence)
+            return _finding(rule, resource, Status.ERROR, self._shared("Not assessed: " + "; ".join(reasons)),
+                            evidence)
         return _finding(rule, resource, Status.FAIL, fail_message(rule, resource), evidence)
+
+    def _shared(self, text: str) -> str:
+        """Return one shared copy of a text that many findings repeat (the reasons of ERROR findings).
+
+        A large import has hundreds of thousands of ERROR findings with a few distinct reasons, such as
+        a setting that the export cannot hold. The table stops growing at _SHARED_TEXTS entries.
+        """
+        shared = self._texts.get(text)
+        if shared is not None:
+            return shared
+        if len(self._texts) < _SHARED_TEXTS:
+            self._texts[text] = text
+        return text
+
+    def _shared_reasons(self, reasons: list[str]) -> list[str]:
+        return [self._shared(reason) for reason in reasons]
 
     def _coverage_errors(self, coverage: Sequence[Coverage], active: set[str]) -> list[Finding]:
         findings = []

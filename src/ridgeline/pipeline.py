@@ -81,8 +81,8 @@ def conclude_scan(
     scan = StoredScan(
         id=str(uuid.uuid4()),
         provider=collection.provider,
-        started_at=started.isoformat(timespec="seconds"),
-        finished_at=finished.isoformat(timespec="seconds"),
+        started_at=started.isoformat(timespec="microseconds"),
+        finished_at=finished.isoformat(timespec="microseconds"),
         accounts=collection.accounts,
         regions=collection.regions,
         complete=all(unit.status is Completeness.COMPLETE for unit in collection.coverage),

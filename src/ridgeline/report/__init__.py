@@ -29,7 +29,10 @@ def write_reports(result: ScanResult, formats: Sequence[str], output_dir: Path) 
     """Write one file per format into `output_dir`; return their paths."""
     available = renderers()
     output_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"ridgeline-{result.scan.provider}-{result.scan.started_at.replace(':', '').replace('+0000', 'Z')}"
+    # Scans are timed to the microsecond so that scans started in the same second still sort; file names
+    # keep whole seconds.
+    started = result.scan.started_at.split(".")[0].split("+")[0] + "+00:00"
+    stem = f"ridgeline-{result.scan.provider}-{started.replace(':', '').replace('+0000', 'Z')}"
     written = []
     for name in formats:
         render, suffix = available[name]

@@ -328,7 +328,8 @@ class Engine:
         }
         where = f"region {region} of account {account}" if region else f"account {account}"
         message = fill_template(rule.fail_message, {
-            "name": where, "id": scope_resource_id(provider, account, region), "account": account,
+            "name": where, "id": scope_resource_id(provider, account, region),
+            "short_id": scope_resource_id(provider, account, region), "account": account,
             "region": region or "global", "type": REGION_SCOPE_TYPE if region else ACCOUNT_SCOPE_TYPE})
         if not message:
             message = f"Nothing in {where} meets: {rule.title} ({len(failing)} examined)"
@@ -365,6 +366,7 @@ def fail_message(rule: Rule, resource: Resource) -> str:
     """Return the FAIL message of `rule` for `resource`."""
     if rule.fail_message:
         return fill_template(rule.fail_message, {"name": resource.name, "id": resource.id,
+                                                 "short_id": resource.id.rsplit("/", 1)[-1].rsplit(":", 1)[-1],
                                                  "account": resource.account, "region": resource.region,
                                                  "type": resource.type})
     return f"{resource.name} does not meet: {rule.title}"

@@ -517,8 +517,8 @@ class Watcher:
         events = sorted({event.name for item in batch.messages for event in item.events})
         scan = StoredScan(
             id=str(uuid.uuid4()), provider=state.provider,
-            started_at=(finished - timedelta(seconds=duration)).isoformat(timespec="seconds"),
-            finished_at=finished.isoformat(timespec="seconds"), accounts=state.accounts, regions=state.regions,
+            started_at=(finished - timedelta(seconds=duration)).isoformat(timespec="microseconds"),
+            finished_at=finished.isoformat(timespec="microseconds"), accounts=state.accounts, regions=state.regions,
             complete=all(unit.status is Completeness.COMPLETE for unit in touched), api_calls=api_calls,
             duration_s=round(duration, 3), options=info.to_options(events=events[:50], messages=len(batch.messages)))
         self.store.save_scan(scan, touched, list(recollected.values()), evaluation.findings)

@@ -17,7 +17,7 @@ A case file (`tests/rules/cases/<provider>/*.yaml`) looks like this:
         message: substring    # optional: a part of the finding message
 
 Each resource takes the envelope fields (`type`, `name`, `id`, `configuration`, `supplementary`,
-`tags`, `errors`, `account`, `region`); `provider` comes from the folder, `id` defaults to one built
+`tags`, `errors`, `account`, `region`). The folder gives `provider`, and `id` defaults to one built
 from the type and name. The scan covers every service of the provider completely, so a case isolates
 the rule's own logic.
 """

@@ -13,6 +13,7 @@ from ridgeline.model.finding import Severity
 from ridgeline.rules.errors import RuleError
 from ridgeline.rules.loader import (
     RuleFileErrors,
+    builtin_rule_files,
     expand_rule_paths,
     load_builtin_rules,
     load_rule_files,
@@ -384,3 +385,21 @@ def test_validate_command_accepts_valid(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert "1 rule(s) valid" in result.output
+
+
+def test_validate_command_accepts_the_builtin_folder() -> None:
+    folder = builtin_rule_files()[0].parents[1]
+
+    result = CliRunner().invoke(main, ["rules", "validate", str(folder)])
+
+    assert result.exit_code == 0, result.output
+    assert f"{len(load_builtin_rules())} rule(s) valid" in result.output
+
+
+def test_validate_command_reports_a_custom_rule_reusing_a_builtin_id(tmp_path: Path) -> None:
+    path = write(tmp_path, "rules.yaml", DEFAULTS + rule_text("aws-s3-bucket-policy-public"))
+
+    result = CliRunner().invoke(main, ["rules", "validate", str(path)])
+
+    assert result.exit_code == 1
+    assert "duplicate rule id 'aws-s3-bucket-policy-public'" in result.output

@@ -13,7 +13,13 @@ from rich.table import Table
 
 from ridgeline.cli.common import EXIT_SETUP
 from ridgeline.report.text import terminal_safe
-from ridgeline.rules.loader import RuleFileErrors, expand_rule_paths, load_builtin_rules, load_rule_files
+from ridgeline.rules.loader import (
+    RuleFileErrors,
+    builtin_rule_files,
+    expand_rule_paths,
+    load_builtin_rules,
+    load_rule_files,
+)
 
 
 @click.group()
@@ -109,9 +115,14 @@ def show_template(template: str) -> str:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def rules_validate(paths: tuple[Path, ...]) -> None:
     """Check rule files for errors (reported with file, line and field)."""
-    builtin = load_builtin_rules()
+    files = expand_rule_paths(paths)
+    # The built-in ids are reserved for custom rules; validating the built-in files themselves (a
+    # contributor's check) must not report each of their rules as a duplicate of itself.
+    builtin_files = {path.resolve() for path in builtin_rule_files()}
+    reserved = [] if all(path.resolve() in builtin_files for path in files) else [
+        rule.id for rule in load_builtin_rules()]
     try:
-        loaded = load_rule_files(expand_rule_paths(paths), known_ids=[rule.id for rule in builtin])
+        loaded = load_rule_files(files, known_ids=reserved)
     except RuleFileErrors as error:
         for problem in error.errors:
             click.echo(problem.describe(), err=True)

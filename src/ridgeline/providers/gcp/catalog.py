@@ -1,8 +1,8 @@
 """The Cloud Asset Inventory asset types Ridgeline reads, grouped by service.
 
-One table serves the rule loader (unknown service or type names are typos), the importer (an export
-without any asset of a service leaves that service "not assessed") and the live scan (which asset types
-to ask Cloud Asset Inventory for, and which further API calls fill `supplementary`).
+One table serves three readers. The rule loader rejects unknown service or type names as typos. The
+importer leaves a service "not assessed" when an export has no asset of it. The live scan asks Cloud
+Asset Inventory for these asset types, and makes the further API calls that fill `supplementary`.
 
 The envelope of a GCP resource:
 - `configuration` is the asset's `resource.data`, the resource as its own API returns it (camelCase).

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ridgeline.analysis.normal_form import form_covers
+
 __all__ = [
     "EVENT_FAMILIES",
     "FilterError",
@@ -351,12 +353,7 @@ def _implies(known: Literal, required: Literal) -> bool:
 
 
 def _form_covers(filter_form: NormalForm, event_form: NormalForm) -> bool:
-    # Each way an entry can match the reference filter must satisfy some alternative of the filter.
-    return all(
-        any(all(any(_implies(known, required) for known in event_terms) for required in filter_terms)
-            for filter_terms in filter_form)
-        for event_terms in event_form
-    )
+    return form_covers(filter_form, event_form, _implies)
 
 
 def filter_covers(filter_text: str, reference_text: str) -> bool:

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ridgeline.analysis.normal_form import form_covers
+
 # Upper bound on the AND terms of a normal form; patterns that expand beyond it are rejected rather
 # than evaluated slowly. The CIS patterns need at most 18.
 MAX_TERMS = 1024
@@ -252,12 +254,7 @@ def _implies(known: Comparison, required: Comparison) -> bool:
 
 
 def _form_covers(filter_form: NormalForm, event_form: NormalForm) -> bool:
-    # Each way an event can match the event pattern must satisfy some alternative of the filter.
-    return all(
-        any(all(any(_implies(known, required) for known in event_terms) for required in filter_terms)
-            for filter_terms in filter_form)
-        for event_terms in event_form
-    )
+    return form_covers(filter_form, event_form, _implies)
 
 
 def pattern_covers(filter_pattern: str, event_pattern: str) -> bool:

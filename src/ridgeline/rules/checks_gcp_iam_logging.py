@@ -7,6 +7,7 @@ missing from an export) or that cannot be parsed makes the outcome unknown (ERRO
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ridgeline.analysis import gcp_bindings, gcp_keys, gcp_logging
@@ -15,6 +16,15 @@ from ridgeline.model.resource import Resource
 from ridgeline.rules.functions import Outcome, check_function
 
 _NO_POLICY = "the IAM policy was not collected (export the IAM_POLICY content type too)"
+
+
+def _gaps(find: Callable[..., list[str]], *arguments: Any) -> Outcome:
+    """Return True with the gaps `find` lists, False when it lists none, or unknown when the input is invalid."""
+    try:
+        gaps = find(*arguments)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    return Outcome(bool(gaps), "; ".join(gaps))
 
 
 def _grant_list(found: list[gcp_bindings.Grant], heading: str) -> Outcome:
@@ -113,31 +123,19 @@ def kms_rotation_gaps(key: Any, max_days: float) -> Outcome:
     """True when a Cloud KMS key does not rotate automatically at least every `max_days` days."""
     if key is None:
         return Outcome(None, "the CryptoKey was not collected")
-    try:
-        gaps = gcp_keys.rotation_gaps(key, max_days)
-    except ValueError as error:
-        return Outcome(None, str(error))
-    return Outcome(bool(gaps), "; ".join(gaps))
+    return _gaps(gcp_keys.rotation_gaps, key, max_days)
 
 
 @check_function("gcp.apikeys_api_target_gaps", path_args=("restrictions",))
 def apikeys_api_target_gaps(restrictions: Any = None) -> Outcome:
     """True when an API key is not restricted to named APIs (no apiTargets, or all Cloud APIs)."""
-    try:
-        gaps = gcp_keys.api_target_gaps(restrictions)
-    except ValueError as error:
-        return Outcome(None, str(error))
-    return Outcome(bool(gaps), "; ".join(gaps))
+    return _gaps(gcp_keys.api_target_gaps, restrictions)
 
 
 @check_function("gcp.apikeys_application_gaps", path_args=("restrictions",))
 def apikeys_application_gaps(restrictions: Any = None) -> Outcome:
     """True when an API key accepts calls from any website, address or app."""
-    try:
-        gaps = gcp_keys.application_restriction_gaps(restrictions)
-    except ValueError as error:
-        return Outcome(None, str(error))
-    return Outcome(bool(gaps), "; ".join(gaps))
+    return _gaps(gcp_keys.application_restriction_gaps, restrictions)
 
 
 # --- Essential Contacts -----------------------------------------------------------------------------
@@ -164,11 +162,7 @@ def logging_audit_config_gaps(policy: Any) -> Outcome:
     """True when the audit configuration misses a log type for allServices or exempts a member."""
     if policy is None:
         return Outcome(None, _NO_POLICY)
-    try:
-        gaps = gcp_logging.audit_logging_gaps(policy)
-    except ValueError as error:
-        return Outcome(None, str(error))
-    return Outcome(bool(gaps), "; ".join(gaps))
+    return _gaps(gcp_logging.audit_logging_gaps, policy)
 
 
 @check_function("gcp.logging_metric_covers", path_args=("metric",), literal_args=("family",),

@@ -15,16 +15,16 @@ from ridgeline.rules.loader import load_builtin_rules
 
 DemoRun = tuple[int, str, dict[str, dict[str, object]], Path]
 
-# Demo findings that cannot be judged from an export, and say so: every other finding is PASS or FAIL.
+# Demo findings that cannot be judged from an export and report why: every other finding is PASS or FAIL.
 DEMO_EXPECTED_ERRORS = {
     # Essential Contacts are not part of Cloud Asset Inventory exports; a live scan reads them.
     ("gcp", "gcp-resourcemanager-org-essential-contacts"),
 }
 
 
-# Rules that no export can make FAIL honestly: their failing state is the absence of something that
-# exports leave out anyway (a SQL server's Entra admin is only returned on request), so the demo shows
-# them passing and a live scan judges the failing case.
+# Rules that no export can make FAIL honestly, because their failing state is the absence of something
+# exports leave out anyway (a SQL server's Entra admin is only returned on request). The demo shows them
+# passing, and a live scan judges the failing case.
 DEMO_CANNOT_FAIL = {("azure", "azure-sql-server-entra-admin")}
 
 

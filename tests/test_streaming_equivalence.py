@@ -100,7 +100,7 @@ def test_gcp_policy_file_first_same_findings(exports: dict[str, list[Path]], rul
 
 
 def test_gcp_without_policies_same_findings(exports: dict[str, list[Path]], rules: list[Any]) -> None:
-    # No IAM policy at all makes every policy unknown, which only the end of the import tells.
+    # No IAM policy at all makes every policy unknown, which is known only at the end of the import.
     resources_only = [path for path in exports["gcp"] if path.name == "resources.json"]
 
     assert _compare(resources_only, rules) == {"gcp": True}

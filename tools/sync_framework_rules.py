@@ -1,7 +1,7 @@
 """Make each built-in framework file list the rules whose `compliance` blocks claim its requirements.
 
 Rule files are where a mapping is decided; the framework files repeat it so that a reader of one
-framework sees every rule behind a requirement. Run this after adding or changing `compliance` blocks:
+framework finds every rule behind a requirement. Run this after adding or changing `compliance` blocks:
 
     .venv/bin/python tools/sync_framework_rules.py          # rewrite the files
     .venv/bin/python tools/sync_framework_rules.py --check  # exit 1 when a file is out of date

@@ -32,7 +32,7 @@ def test_rule_gives_the_expected_status(case: RuleCase) -> None:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_every_rule_has_a_failing_and_a_passing_case(provider: str) -> None:
+def test_rules_have_fail_and_pass_cases(provider: str) -> None:
     statuses: dict[str, set[Status]] = {rule_id: set() for rule_id, rule in RULES.items()
                                         if rule.provider == provider}
     for case in load_cases(provider):

@@ -92,7 +92,7 @@ def test_scan_rule_errors_one_per_line(tmp_path: Path) -> None:
     rules = tmp_path / "bad-rules"
     rules.mkdir()
     (rules / "first.yaml").write_text("rules:\n  - id: first-rule\n")
-    # File names are chosen by whoever wrote the rules: an escape sequence in one must not reach the terminal.
+    # Rule authors choose the file names, so an escape sequence in one must not reach the terminal.
     (rules / "second\x1b[31m.yaml").write_text("rules:\n  - id: second-rule\n")
 
     result = CliRunner().invoke(main, ["scan", "file", str(_snapshot(tmp_path / "snapshot.json.gz")),

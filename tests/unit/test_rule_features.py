@@ -162,7 +162,7 @@ def test_count_bounds_and_undecided_candidates() -> None:
 
     unreadable = assignment(3, "owner")
     unreadable.errors["configuration.properties.roleDefinitionId"] = "AuthorizationFailed"
-    # One owner known, one unknown: the count is 1 or 2, so the answer is unknown.
+    # One owner known, one unknown: the count is 1 or 2, so the result is unknown.
     assert owners_between_two_and_three([assignment(1, "owner"), unreadable]) is None
     # Three owners known, one unknown: 3 or 4, unknown as well; two known and one unknown: 2 or 3, True.
     assert owners_between_two_and_three([assignment(1, "owner"), assignment(2, "owner"), unreadable]) is True
@@ -173,7 +173,7 @@ def test_count_needs_a_bound() -> None:
         compile_condition({"count": {"type": "T", "match": "account"}, "where": {"path": "name", "equals": "x"}})
 
 
-def test_check_functions_can_receive_the_peers_of_a_resource() -> None:
+def test_check_function_receives_peers() -> None:
     from ridgeline.rules.functions import Outcome, check_function
 
     @check_function("test.has_peer_named", literal_args=("peers", "subject", "peer_name"), required=("peer_name",))
@@ -196,7 +196,7 @@ def test_check_functions_can_receive_the_peers_of_a_resource() -> None:
         compile_condition({"check": "test.has_peer_named", "args": {"peer_name": "x", "peers": []}})
 
 
-def test_related_in_the_account_holds_when_any_resource_satisfies_it() -> None:
+def test_related_account_matches_any_resource() -> None:
     def policy(number: int, watched: object) -> Resource:
         return Resource(provider="gcp", account="p1", region="global", type="monitoring.googleapis.com/AlertPolicy",
                         id=f"//monitoring.googleapis.com/projects/p1/alertPolicies/{number}", name=str(number),
@@ -236,7 +236,7 @@ def test_azure_ids_match_without_regard_to_case() -> None:
     assert node.evaluate(gateway, context) is True
 
 
-def test_a_related_type_that_could_not_be_listed_is_unknown_whatever_missing_says() -> None:
+def test_related_unlisted_type_is_unknown() -> None:
     watcher_type = "Microsoft.Network/networkWatchers"
     network = _azure("Microsoft.Network/virtualNetworks", "/subscriptions/sub-1/x/vnet1")
     rule_yaml = {"related": {"type": watcher_type, "match": "account"}, "missing": False,

@@ -387,7 +387,7 @@ def test_validate_command_accepts_valid(tmp_path: Path) -> None:
     assert "1 rule(s) valid" in result.output
 
 
-def test_validate_command_accepts_the_builtin_folder() -> None:
+def test_validate_accepts_builtin_folder() -> None:
     folder = builtin_rule_files()[0].parents[1]
 
     result = CliRunner().invoke(main, ["rules", "validate", str(folder)])
@@ -396,7 +396,7 @@ def test_validate_command_accepts_the_builtin_folder() -> None:
     assert f"{len(load_builtin_rules())} rule(s) valid" in result.output
 
 
-def test_validate_command_reports_a_custom_rule_reusing_a_builtin_id(tmp_path: Path) -> None:
+def test_validate_rejects_reused_builtin_id(tmp_path: Path) -> None:
     path = write(tmp_path, "rules.yaml", DEFAULTS + rule_text("aws-s3-bucket-policy-public"))
 
     result = CliRunner().invoke(main, ["rules", "validate", str(path)])

@@ -7,7 +7,8 @@ from pathlib import Path
 
 _PATH = Path(__file__).resolve().parents[2] / "tools" / "sync_framework_rules.py"
 _SPEC = importlib.util.spec_from_file_location("sync_framework_rules", _PATH)
-assert _SPEC is not None and _SPEC.loader is not None
+assert _SPEC is not None
+assert _SPEC.loader is not None
 sync = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(sync)
 

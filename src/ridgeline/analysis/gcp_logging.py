@@ -517,7 +517,7 @@ def _promql_name(watched_type: str) -> str:
 def alert_enabled(enabled: Any) -> bool | None:
     """Return the `enabled` flag of an alert policy; None when it is absent or not a boolean.
 
-    The Monitoring API reference says that clients must not assume a state when `enabled` is unset on read.
+    The Monitoring API reference states that clients must not assume a state when `enabled` is unset on read.
     """
     return enabled if isinstance(enabled, bool) else None
 

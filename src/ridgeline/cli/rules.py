@@ -116,8 +116,8 @@ def show_template(template: str) -> str:
 def rules_validate(paths: tuple[Path, ...]) -> None:
     """Check rule files for errors (reported with file, line and field)."""
     files = expand_rule_paths(paths)
-    # The built-in ids are reserved for custom rules; validating the built-in files themselves (a
-    # contributor's check) must not report each of their rules as a duplicate of itself.
+    # Custom rules may not reuse built-in ids. When a contributor validates the built-in files
+    # themselves, each rule must not be reported as a duplicate of itself.
     builtin_files = {path.resolve() for path in builtin_rule_files()}
     reserved = [] if all(path.resolve() in builtin_files for path in files) else [
         rule.id for rule in load_builtin_rules()]

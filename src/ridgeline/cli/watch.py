@@ -175,7 +175,7 @@ def watch_azure(queue_url: str | None, visibility_timeout: int, wait_time: int, 
                 management_group: str | None, tenant: str | None, **options: Any) -> None:
     """Watch Azure subscriptions, with Activity Log events from Event Grid on a Storage queue.
 
-    Each event's resource is read again alone, through Resource Graph by id and its child reads; events
+    Each event's resource is read again alone, through Resource Graph by id and its child reads. Events
     for a whole resource group collect that subscription again.
     """
     try:

@@ -318,7 +318,7 @@ def mark_gcp_not_exported(resource: Resource, report: ImportReport) -> None:
 
 
 def mark_gcp_policy_unknown(resource: Resource, report: ImportReport | None) -> None:
-    """Mark the IAM policy of `resource` as unknown, for an import that holds no IAM policy at all.
+    """Mark the IAM policy of `resource` as unknown, for an import that contains no IAM policy at all.
 
     Counts it in `report` when the type is catalogued (None when the caller counts it otherwise).
     """

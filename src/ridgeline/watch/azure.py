@@ -42,7 +42,7 @@ RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups"
 
 EXTENSIONS_AT_ANY_SCOPE = frozenset({"microsoft.authorization/roleassignments"})
 """Catalogue types read at any scope, also when they extend another resource: the Resource Graph table
-authorizationresources holds role assignments at, and below, each subscription."""
+authorizationresources contains role assignments at, and below, each subscription."""
 
 
 def resource_target(resource_id: str) -> tuple[str, str, str, bool]:

@@ -162,7 +162,7 @@ class ImportBackend:
         return ()
 
     def carried(self, resource: Resource, previous: Resource | None) -> Resource:
-        """An imported file's resource is complete as it is."""
+        """Return the imported resource unchanged, because a file's resource is complete."""
         return resource
 
     @property
@@ -324,10 +324,10 @@ PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project"
 class GcpBackend:
     """GCP projects, through the live GCP scan; Cloud Asset Inventory feed messages carry the new states.
 
-    A feed asset becomes a resource through the importer, which names its project by number where the
-    asset has no project id, while the scan names projects by id; `carried` puts the scan's account on it.
+    A feed asset becomes a resource through the importer, which names its project by number when the
+    asset has no project id. The scan names projects by id, so `carried` puts the scan's account on it.
     The scan also reads settings that Cloud Asset Inventory lacks (catalog.py `supplementary`), which a
-    feed asset does not carry; `carried` keeps the values of the last scan for those.
+    feed asset does not carry, so `carried` keeps the values of the last scan for those.
     """
 
     provider = "gcp"
@@ -392,4 +392,4 @@ class GcpBackend:
         return self._api_calls
 
     def close(self) -> None:
-        """Each scan closes its own clients."""
+        """Do nothing: each scan closes its own clients."""

@@ -405,7 +405,7 @@ class Watcher:
         return result
 
     def _rescan(self, batch: Batch) -> IncrementResult:
-        """Answer a batch with a full scan, for a provider that cannot collect single resources again."""
+        """Apply a batch through a full scan, for a provider that cannot collect single resources again."""
         logger.info("%d message(s) name %d resource(s); %s resources cannot be collected one by one, so a full "
                     "scan runs", len(batch.messages), len(batch.targets), self.backend.provider)
         self._scanning.set()

@@ -1,7 +1,7 @@
 """The Azure resource types Ridgeline reads, grouped by service, with the settings a live scan adds.
 
 One table serves three readers: the rule loader (a rule naming an unknown service or type is a typo), the
-importers (an export that holds no resource of a service leaves that service "not assessed") and the
+importers (an export that contains no resource of a service leaves that service "not assessed") and the
 live scan (which management API calls fill `supplementary`).
 
 The envelope of an Azure resource:

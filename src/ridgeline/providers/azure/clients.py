@@ -55,7 +55,7 @@ class AzureClients:
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self.transport = RequestsTransport(session=self._session, session_owner=False)
-        """The transport of every client of the scan, Microsoft Graph readers included (msgraph.py)."""
+        """Return the transport shared by every client of the scan, Microsoft Graph readers included."""
 
         scope = token_scope(self.endpoint)
         self.graph = ResourceGraphClient(credential, base_url=self.endpoint,

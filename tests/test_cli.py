@@ -80,6 +80,15 @@ def test_demo_assesses_everything(demo_run: DemoRun, provider: str) -> None:
         assert "Collection complete" in output
 
 
+@pytest.mark.parametrize("provider", ["aws", "azure", "gcp"])
+def test_demo_fail_findings_carry_evidence(demo_run: DemoRun, provider: str) -> None:
+    # A FAIL with empty evidence makes people open the console to see why; every rule must show what it read.
+    _, _, reports, _ = demo_run
+    bare = sorted({str(finding["rule_id"]) for finding in _findings(reports[provider])
+                   if finding["status"] == "FAIL" and not finding.get("evidence")})
+    assert bare == []
+
+
 def test_demo_gate_exit_code_and_outputs(demo_run: DemoRun) -> None:
     exit_code, output, _, out = demo_run
     assert exit_code == EXIT_GATE

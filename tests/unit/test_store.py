@@ -239,3 +239,13 @@ def test_sqlite_folder_created(tmp_path: Path) -> None:
     opened.engine.dispose()
 
     assert (tmp_path / "a" / "b" / "r.db").is_file()
+
+
+def test_demo_database_ignores_the_configured_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from ridgeline.store.database import default_database_url, demo_database_url
+
+    monkeypatch.setenv("RIDGELINE_DATABASE_URL", "postgresql://127.0.0.1/production")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+
+    assert default_database_url() == "postgresql://127.0.0.1/production"
+    assert demo_database_url() == f"sqlite:///{tmp_path / 'ridgeline' / 'ridgeline-demo.db'}"

@@ -15,7 +15,7 @@ from ridgeline.report import renderers
 from ridgeline.report.text import terminal_safe
 from ridgeline.rules.loader import RuleFileErrors, expand_rule_paths, load_builtin_rules, load_rule_files
 from ridgeline.rules.model import Rule
-from ridgeline.store.database import DEMO_DATABASE_FILE, Store, default_database_url
+from ridgeline.store.database import DEMO_DATABASE_FILE, Store, default_database_url, demo_database_url
 
 EXIT_GATE = 3
 """Exit code when FAIL findings at or above --fail-on exist (0 otherwise; 2 for usage or setup errors)."""
@@ -36,6 +36,13 @@ def parse_formats(value: str) -> list[str]:
     if unknown:
         raise click.BadParameter(f"unknown format(s) {', '.join(unknown)}; available: {', '.join(available)}")
     return names
+
+
+def _database_help(database_file: str) -> str:
+    if database_file == DEMO_DATABASE_FILE:
+        # The demo never writes to RIDGELINE_DATABASE_URL (see `demo_database_url`).
+        return f"SQLAlchemy URL of the store [default: ~/.local/share/ridgeline/{database_file}]."
+    return f"SQLAlchemy URL of the store [default: RIDGELINE_DATABASE_URL or ~/.local/share/ridgeline/{database_file}]."
 
 
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
@@ -66,9 +73,7 @@ def output_options(function: Any = None, *, database_file: str = "ridgeline.db")
                      default=Path("ridgeline-output"), show_default=True, help="Folder for the report files."),
         click.option("--fail-on", type=click.Choice([s.value for s in Severity], case_sensitive=False),
                      help=f"Exit with code {EXIT_GATE} when a FAIL finding of this severity or higher exists."),
-        click.option("--database", default=None,
-                     help="SQLAlchemy URL of the store [default: RIDGELINE_DATABASE_URL or "
-                          f"~/.local/share/ridgeline/{database_file}]."),
+        click.option("--database", default=None, help=_database_help(database_file)),
         click.option("--no-store", is_flag=True, help="Do not save the scan in the database."),
         click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
                      help="Extra rule file or folder, in the built-in rule format (repeatable)."),
@@ -126,7 +131,7 @@ def open_existing_store(database: str | None, demo: bool, errors: Console) -> St
     `demo` selects the database of `ridgeline demo` when no --database is given.
     """
     if database is None and demo:
-        database = default_database_url(DEMO_DATABASE_FILE)
+        database = demo_database_url()
     url = database or default_database_url()
     # Opening an SQLite URL creates the file; a read-only command must not leave an empty database behind.
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).expanduser().is_file():

@@ -46,7 +46,7 @@ from ridgeline.report import write_reports
 from ridgeline.report.terminal import print_next_steps, print_summary
 from ridgeline.report.text import terminal_safe
 from ridgeline.rules.model import Rule
-from ridgeline.store.database import DEMO_DATABASE_FILE, Store, default_database_url
+from ridgeline.store.database import DEMO_DATABASE_FILE, Store, default_database_url, demo_database_url
 from ridgeline.suppress import Suppression, SuppressionErrors, load_suppressions
 from ridgeline.suppress.terminal import print_suppression_report
 
@@ -395,7 +395,7 @@ def demo(regions: str | None, services: str | None, clouds: str, **report_option
     except ScanSetupError as error:
         errors.print(f"[red]error:[/red] {terminal_safe(error)}")
         raise SystemExit(EXIT_SETUP) from None
-    report_options["database"] = report_options["database"] or default_database_url(DEMO_DATABASE_FILE)
+    report_options["database"] = report_options["database"] or demo_database_url()
     settings = prepare_scans(**report_options)
     results: list[ScanResult] = []
 

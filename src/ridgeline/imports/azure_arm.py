@@ -227,6 +227,8 @@ _SECRET_HINTS = [b"password", b"secret", b"connectionstring", b'key":', b'token"
 # Names of the shared list that none of the hints covers, should it grow.
 _SECRET_HINTS += [f'"{word}":'.encode() for word in sorted(SECRET_KEYS)
                   if not any(hint in f'"{word}":'.encode() for hint in _SECRET_HINTS)]
+# One pattern finds any hint in one pass over the text, where a test per hint would read it a dozen times.
+_SECRET_HINT_TEXT = re.compile(b"|".join(re.escape(hint) for hint in _SECRET_HINTS))
 
 
 def redact_azure(resource: Resource) -> Resource:
@@ -253,8 +255,7 @@ def _may_hold_secrets(resource: Resource) -> bool:
     except TypeError:
         # orjson rejects integers beyond 64 bits, which the standard json module accepts.
         return True
-    lowered = text.lower()
-    return any(hint in lowered for hint in _SECRET_HINTS)
+    return _SECRET_HINT_TEXT.search(text.lower()) is not None
 
 
 def _redact_value(value: Any) -> None:

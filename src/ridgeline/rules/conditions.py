@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 _EVIDENCE_TEXT_LIMIT = 2000
 
+_RELATED_SHOWN = 10
+"""Related resources named in the evidence when none of them satisfies a condition."""
+
 
 class RelatedIndex(Protocol):
     """Lookups of other resources of the same scan, used by `related` conditions."""
@@ -353,6 +356,9 @@ class ItemsNode(Node):
                 ctx.unknown(f"{self.path.text}: {reason}")
                 return None
         items = self.path.get(subject)
+        if not items and ctx.evidence is not None:
+            # An empty or absent list is often the whole reason (no flow logs, no rules): show it.
+            ctx.note(self.path.text, items)
         if items is MISSING or items is None:
             items = []
         elif isinstance(items, dict):
@@ -373,6 +379,8 @@ class ItemsNode(Node):
                     break
         if matched:
             ctx.note(f"{self.path.text} (matching items)", matched[:5])
+        elif items:
+            ctx.note(f"{self.path.text} (items, none matching)", len(items))
 
         if self.quantifier == "any_item":
             if matched:
@@ -419,6 +427,8 @@ class CheckNode(Node):
                     return None
             value = path.get(subject)
             arguments[name] = None if value is MISSING else value
+            # The values a function judged are evidence too, even when it returns no detail of its own.
+            ctx.note(path.text, value)
         owner = subject if isinstance(subject, Resource) else ctx.resource
         if "subject" in self.function.literal_args:
             # Inside an item quantifier the subject is a list item; functions get the resource.
@@ -501,6 +511,9 @@ class RelatedNode(Node):
                 ctx.note(f"related {self.type_name}", candidate.id)
                 return True
             undecided = undecided or result is None
+        if ctx.evidence is not None:
+            ctx.note(f"related {self.type_name} (examined, none matching)",
+                     [candidate.id for candidate in candidates[:_RELATED_SHOWN]])
         return None if undecided else False
 
     def _when_missing(self, ctx: EvalContext, reason: str, owner: Resource | None = None) -> bool | None:
@@ -512,6 +525,9 @@ class RelatedNode(Node):
             return None
         if self.missing is None:
             ctx.unknown(reason)
+        else:
+            # When a missing resource decides the verdict, its absence is the evidence.
+            ctx.note(f"related {self.type_name}", reason)
         return self.missing
 
     def paths(self) -> set[str]:

@@ -8,6 +8,7 @@ the item, and `@` is the item itself.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Final
 
 from ridgeline.model.resource import Resource
@@ -47,6 +48,9 @@ ROOTS: Final[dict[str, str]] = {
     "provider": "provider",
 }
 
+_ERROR_VERDICTS = 1024
+"""Error paths whose overlap one `Path` remembers; resources rarely have more than a few distinct ones."""
+
 _TOKEN = re.compile(r'"([^"]*)"|([^.\[\]"]+)|\[(\d+)\]')
 
 
@@ -76,11 +80,13 @@ def split_path(text: str) -> tuple[str | int, ...]:
 class Path:
     """A compiled path: reads a value from a Resource (absolute) or from an item (relative)."""
 
-    __slots__ = ("attribute", "keys", "relative", "text")
+    __slots__ = ("_error_verdicts", "_own_keys", "attribute", "keys", "relative", "text")
 
     def __init__(self, text: str, *, relative: bool = False) -> None:
         self.text = text
         self.relative = relative
+        self._own_keys: tuple[str | int, ...] | None = None
+        self._error_verdicts: dict[str, bool] = {}
         self.keys: tuple[str | int, ...]
         if relative:
             self.attribute = ""
@@ -117,11 +123,23 @@ class Path:
 
     def error_for(self, resource: Resource) -> str | None:
         """Return why this path is unknown on `resource` (an entry of `resource.errors`), else None."""
-        own = split_path(self.text)
         for error_path, reason in resource.errors.items():
-            if error_path == "*" or _keys_overlap(error_path, own) or paths_overlap(error_path, self.text):
+            if self._overlaps(error_path):
                 return reason
         return None
+
+    def _overlaps(self, error_path: str) -> bool:
+        # A large import repeats a few error paths (a setting that no export holds) on every resource of
+        # a type, so each path remembers its answer per error path instead of splitting both again.
+        verdict = self._error_verdicts.get(error_path)
+        if verdict is None:
+            if self._own_keys is None:
+                self._own_keys = split_path(self.text)
+            verdict = (error_path == "*" or _keys_overlap(error_path, self._own_keys)
+                       or paths_overlap(error_path, self.text))
+            if len(self._error_verdicts) < _ERROR_VERDICTS:
+                self._error_verdicts[error_path] = verdict
+        return verdict
 
     def __repr__(self) -> str:
         return f"Path({self.text!r})"
@@ -137,9 +155,17 @@ def paths_overlap(first: str, second: str) -> bool:
 
 def _keys_overlap(error_path: str, keys: tuple[str | int, ...]) -> bool:
     # Compare split keys, so that `configuration."x"` and `configuration.x` name the same value.
-    try:
-        error_keys = split_path(error_path)
-    except RuleError:
+    error_keys = _split_error_path(error_path)
+    if error_keys is None:
         return False
     shared = min(len(error_keys), len(keys))
     return error_keys[:shared] == keys[:shared]
+
+
+@lru_cache(maxsize=4096)
+def _split_error_path(error_path: str) -> tuple[str | int, ...] | None:
+    """Return the keys of an error path, or None when it is not a valid path (it then overlaps nothing)."""
+    try:
+        return split_path(error_path)
+    except RuleError:
+        return None

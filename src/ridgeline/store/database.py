@@ -30,12 +30,25 @@ def default_database_url(file_name: str = "ridgeline.db") -> str:
     configured = os.environ.get("RIDGELINE_DATABASE_URL")
     if configured:
         return configured
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ridgeline"
-    return f"sqlite:///{base / file_name}"
+    return _data_file_url(file_name)
 
 
 DEMO_DATABASE_FILE = "ridgeline-demo.db"
 """Demo scans go to their own file, so they never mix with scans of real accounts."""
+
+
+def demo_database_url() -> str:
+    """Return the SQLite file of `ridgeline demo`, which RIDGELINE_DATABASE_URL does not change.
+
+    That variable names where real scans go, often a shared PostgreSQL database; the emulated account of
+    the demo must not add scans and findings to it.
+    """
+    return _data_file_url(DEMO_DATABASE_FILE)
+
+
+def _data_file_url(file_name: str) -> str:
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ridgeline"
+    return f"sqlite:///{base / file_name}"
 
 
 @dataclass(slots=True)

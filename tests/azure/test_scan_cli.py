@@ -14,6 +14,7 @@ from ridgeline.cli.common import EXIT_GATE, EXIT_SETUP
 from ridgeline.providers.azure import credentials
 from ridgeline.providers.azure.msgraph import GRAPH_ENDPOINT_ENV
 from ridgeline.providers.azure.scanner import ENDPOINT_ENV
+from ridgeline.store.database import Store
 from tests.azure.conftest import FakeCredential
 from tests.azure.fake_arm import FakeAzure
 from tests.azure.tenant import STORAGE_A, SUB_A, SUB_B
@@ -56,6 +57,17 @@ def test_scan_writes_findings_and_gates(cli_env: FakeAzure, tmp_path: Path) -> N
     assert STORAGE_A in text
     assert "test-azure-storage-no-public-blobs" in text
     assert "test-azure-sql-auditing-enabled" in text
+
+
+def test_stored_scan_records_its_scope(cli_env: FakeAzure, tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'scans.db'}"
+    code, stdout, stderr = run("--subscription", SUB_B, "--database", database, "--output-dir", str(tmp_path),
+                               "--rules", str(TEST_RULES))
+
+    assert code == 0, stdout + stderr
+    [scan] = Store(database).list_scans()
+    assert scan.provider == "azure"
+    assert scan.options == {"subscriptions": [SUB_B], "management_group": None, "tenant": None, "compliance": []}
 
 
 def test_scan_without_gate_exits_zero(cli_env: FakeAzure, tmp_path: Path) -> None:

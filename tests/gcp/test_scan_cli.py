@@ -14,6 +14,7 @@ from ridgeline.cli.common import EXIT_GATE, EXIT_SETUP
 from ridgeline.providers.gcp import credentials
 from ridgeline.providers.gcp.clients import ENDPOINT_ENV
 from ridgeline.providers.gcp.credentials import GcpCredentials
+from ridgeline.store.database import Store
 from tests.gcp.conftest import anonymous
 from tests.gcp.fake_gcp import FakeGcp, service_disabled
 from tests.gcp.organization import ALPHA, BETA, PUBLIC_BUCKET
@@ -61,6 +62,18 @@ def test_scan_writes_findings_and_gates(cli_env: FakeGcp, tmp_path: Path) -> Non
     contacts = {finding["resource"]["account"]: finding["status"] for finding in findings
                 if finding["rule_id"] == "test-gcp-project-security-contact"}
     assert contacts == {ALPHA: "PASS", BETA: "FAIL"}
+
+
+def test_stored_scan_records_its_scope(cli_env: FakeGcp, tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'scans.db'}"
+    code, stdout, stderr = run("--project", ALPHA, "--database", database, "--output-dir", str(tmp_path),
+                               "--rules", str(TEST_RULES))
+
+    assert code == 0, stdout + stderr
+    [scan] = Store(database).list_scans()
+    assert scan.provider == "gcp"
+    assert scan.options == {"projects": [ALPHA], "organization": None, "folder": None,
+                            "impersonate_service_account": None, "compliance": []}
 
 
 def test_scan_without_gate_exits_zero(cli_env: FakeGcp, tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ import click
 from rich.console import Console
 
 from ridgeline.cli.common import output_options
-from ridgeline.cli.scan import run_aws_scan
+from ridgeline.cli.scan import run_scan
 from ridgeline.model.scan import Completeness
-from ridgeline.providers.aws.scanner import AwsScanOptions, Collection, ScanSetupError
+from ridgeline.providers.aws.scanner import Collection, ScanSetupError
 from ridgeline.report.text import terminal_safe
 
 _FAILURES_SHOWN = 10
@@ -62,7 +62,9 @@ def azure(subscriptions: tuple[str, ...], management_group: str | None, tenant: 
             errors.print(f"[yellow]not collected:[/yellow] ... and {len(failed_types) - _FAILURES_SHOWN} more")
         return collection
 
-    run_aws_scan(AwsScanOptions(), collect=collect, **report_options)
+    # The scope is stored with the scan, so `ridgeline report` and `diff` show what was scanned.
+    run_scan(collect, scan_options={"subscriptions": chosen, "management_group": management_group, "tenant": tenant},
+             **report_options)
 
 
 def _quiet_sdk_logging() -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ridgeline.compliance.model import Posture
 from ridgeline.model.finding import Finding, Status
+from ridgeline.model.resource import Resource
 from ridgeline.model.scan import Completeness
 from ridgeline.providers.aws.scanner import Collection
 from ridgeline.rules.engine import Engine
@@ -69,8 +70,13 @@ def conclude_scan(
     store: Store | None,
     options: dict[str, Any] | None = None,
     suppressions: Sequence[Suppression] | None = None,
+    stored_resources: Iterable[Resource] | None = None,
 ) -> ScanResult:
-    """Mute what `suppressions` cover in the findings of a collection, sort them, and save the scan (with a store)."""
+    """Mute what `suppressions` cover in the findings of a collection, sort them, and save the scan (with a store).
+
+    The store saves `stored_resources` when given (the whole resources of a streamed import, whose
+    collection holds them without their bodies), else the collection's resources.
+    """
     finished = datetime.now(UTC)
     started = finished - timedelta(seconds=collection.duration_s)
     suppression_report = None
@@ -91,7 +97,8 @@ def conclude_scan(
         options=options or {},
     )
     if store is not None:
-        store.save_scan(scan, collection.coverage, collection.resources, findings)
+        resources = collection.resources if stored_resources is None else stored_resources
+        store.save_scan(scan, collection.coverage, resources, findings)
     return ScanResult(scan=scan, collection=collection, findings=findings, rules=engine.rules_by_id,
                       suppression_report=suppression_report)
 
@@ -125,19 +132,26 @@ def evaluate_files(
     *,
     options: Callable[[str], dict[str, Any]] | None = None,
     suppressions: Sequence[Suppression] | None = None,
+    store: Store | None = None,
 ) -> FileScans:
-    """Import inventory files and judge each provider's resources as one scan that is not stored.
+    """Import inventory files and judge each provider's resources as one scan, saved when `store` is given.
 
     The files are evaluated while they are read, so memory does not grow with the export, and the scans'
-    collections hold each resource without its body (see `import_and_evaluate`). `options` returns the
-    scan options of a provider. Raises FileNotFoundError when a source does not exist.
+    collections hold each resource without its body (see `import_and_evaluate`). A stored scan still
+    saves every resource whole: they wait in a temporary file until the evaluation is over. `options`
+    returns the scan options of a provider. Raises FileNotFoundError when a source does not exist.
     """
     from ridgeline.imports.evaluate import import_and_evaluate
 
     engine = Engine(rules)
     # Tag matchers of suppressions read the resources' tags, so those stay when there are suppressions.
-    evaluated = import_and_evaluate(sources, engine, keep_tags=suppressions is not None)
-    results = [conclude_scan(collection, evaluated.findings[collection.provider], engine, store=None,
-                             options=options(collection.provider) if options else None, suppressions=suppressions)
-               for collection in evaluated.result.collections]
+    evaluated = import_and_evaluate(sources, engine, keep_tags=suppressions is not None, spool=store is not None)
+    try:
+        results = [conclude_scan(collection, evaluated.findings[collection.provider], engine, store=store,
+                                 options=options(collection.provider) if options else None,
+                                 suppressions=suppressions,
+                                 stored_resources=evaluated.full_resources.get(collection.provider))
+                   for collection in evaluated.result.collections]
+    finally:
+        evaluated.close()
     return FileScans(results=results, imported=evaluated.result, streamed=evaluated.streamed)

@@ -100,39 +100,26 @@ def scan_file(paths: tuple[str, ...], **report_options: Any) -> None:
     PATHS are files, folders (read recursively), .gz files, or - for standard input. A malformed file or
     item is reported with its name and position, and every valid item is still judged.
     """
-    if report_options["no_store"]:
-        run_unstored_file_scan(paths, **report_options)
-        return
-
-    def collect(errors: Console) -> list[Collection]:
-        from ridgeline.imports.collection import import_files
-
-        try:
-            result = import_files(paths)
-        except FileNotFoundError as error:
-            raise ScanSetupError(str(error)) from error
-        print_import_report(result, errors, sources=len(paths))
-        if not result.collections:
-            raise ScanSetupError("no resource could be imported from the given files")
-        return result.collections
-
-    run_scan(collect, scan_options={"sources": list(paths)}, **report_options)
+    run_file_scan(paths, **report_options)
 
 
-def run_unstored_file_scan(paths: Sequence[str], **report_options: Any) -> None:
-    """Import and judge inventory files in one pass without saving them, then report and exit with the gate's code.
+def run_file_scan(paths: Sequence[str], **report_options: Any) -> None:
+    """Import and judge inventory files in one pass, store and report each provider's scan, then exit with the gate.
 
-    Nothing keeps every resource when the scan is not stored, so the files are evaluated while they are
-    read (`evaluate_files`), and memory does not grow with the export.
+    The files are evaluated while they are read (`evaluate_files`), so memory does not grow with the
+    export; a stored scan keeps the whole resources in a temporary file until it saves them.
     """
     settings = prepare_scans(**report_options)
+    if settings.database_url is not None:
+        settings.store = Store(settings.database_url)
 
     def scan_options(provider: str) -> dict[str, Any]:
         frameworks = _frameworks_of(settings, provider)
         return {"sources": list(paths), "compliance": [framework.id for framework in frameworks]}
 
     try:
-        scans = evaluate_files(paths, settings.rules, options=scan_options, suppressions=settings.suppressions)
+        scans = evaluate_files(paths, settings.rules, options=scan_options, suppressions=settings.suppressions,
+                               store=settings.store)
     except FileNotFoundError as error:
         settings.errors.print(f"[red]error:[/red] {terminal_safe(error)}", soft_wrap=True)
         raise SystemExit(EXIT_SETUP) from None

@@ -1,9 +1,10 @@
-"""Import inventory files and evaluate the rules in the same pass, for scans that are not stored.
+"""Import inventory files and evaluate the rules in the same pass, as `ridgeline scan file` does.
 
-`import_files` returns every resource, because the store saves them all. A scan that is not stored needs
-only the findings, so Azure and Cloud Asset Inventory files are streamed through a `StreamingEvaluation`.
-Each resource is judged as soon as the importer has finished it, and then dropped. Only what rules look
-up, and what waits for facts known at the end of the import, is kept.
+`import_files` returns every resource at once. Evaluation needs far less, so Azure and Cloud Asset
+Inventory files are streamed through a `StreamingEvaluation`: each resource is judged as soon as the
+importer has finished it, and then dropped. Only what rules look up, and what waits for facts known at
+the end of the import, is kept. A scan that is stored must save every resource whole, so with `spool`
+they also go to a temporary file (`ResourceSpool`) and are read back when the scan is saved.
 
 When the files need a merge that streaming cannot reproduce (a resource given twice, where the later
 one replaces the earlier), that provider's files are imported whole instead, with the same result.
@@ -42,6 +43,7 @@ from ridgeline.imports.detect import Format
 from ridgeline.imports.gcp_cai import iter_gcp_cai_files, stream_gcp_cai_files
 from ridgeline.imports.report import ImportReport
 from ridgeline.imports.sources import InputFile, iter_input_files
+from ridgeline.imports.spool import ResourceSpool
 from ridgeline.imports.streaming import NotStreamable, StreamingEvaluation
 from ridgeline.model.finding import Finding
 from ridgeline.model.resource import Resource
@@ -69,14 +71,26 @@ class EvaluatedImport:
     streamed: dict[str, bool] = field(default_factory=dict)
     """Provider -> whether its files were streamed (False: imported whole)."""
 
+    full_resources: dict[str, abc.Iterable[Resource]] = field(default_factory=dict)
+    """Provider -> every resource whole, for the store (only with `spool`): a `ResourceSpool` for streamed
+    providers, the collection's own list for the others. Call `close` when done with them."""
 
-def import_and_evaluate(sources: Iterable[str | Path], engine: Engine, *, keep_tags: bool = False) -> EvaluatedImport:
+    def close(self) -> None:
+        """Delete the spool files."""
+        for resources in self.full_resources.values():
+            if isinstance(resources, ResourceSpool):
+                resources.close()
+
+
+def import_and_evaluate(sources: Iterable[str | Path], engine: Engine, *, keep_tags: bool = False,
+                        spool: bool = False) -> EvaluatedImport:
     """Read inventory files as `import_files` does and evaluate `engine`'s rules, streaming where possible.
 
     The collections of streamed providers hold each resource without its body (configuration,
     supplementary, relationships and errors are one shared empty value, and tags too unless
-    `keep_tags`), which is enough for counts and tag suppressions but not for the store. Raises
-    FileNotFoundError when a source does not exist, before any file is read.
+    `keep_tags`), which is enough for counts and tag suppressions but not for the store. With `spool`,
+    `full_resources` gives every resource whole for the store, from a temporary file for streamed
+    providers. Raises FileNotFoundError when a source does not exist, before any file is read.
     """
     started = time.monotonic()
     outcome = EvaluatedImport(result=ImportResult())
@@ -91,6 +105,8 @@ def import_and_evaluate(sources: Iterable[str | Path], engine: Engine, *, keep_t
             if resources:
                 collection = build_collection("aws", resources, result.report)
                 evaluated["aws"] = (collection, engine.evaluate(collection.resources, collection.coverage))
+                if spool:
+                    outcome.full_resources["aws"] = collection.resources
 
         for file_format in (Format.AZURE, Format.GCP_CAI):
             provider = file_format.provider
@@ -98,14 +114,21 @@ def import_and_evaluate(sources: Iterable[str | Path], engine: Engine, *, keep_t
             if not provider_files:
                 continue
             report = ImportReport()
+            resource_spool = ResourceSpool() if spool else None
             try:
-                part = _stream(provider, provider_files, engine, report, keep_tags=keep_tags)
+                part = _stream(provider, provider_files, engine, report, keep_tags=keep_tags, spool=resource_spool)
                 outcome.streamed[provider] = True
+                if resource_spool is not None:
+                    outcome.full_resources[provider] = resource_spool
             except NotStreamable as reason:
                 logger.warning("import: reading the %s files whole, because %s", provider, reason)
+                if resource_spool is not None:
+                    resource_spool.close()
                 report = ImportReport()
                 part = _whole(provider, provider_files, engine, report)
                 outcome.streamed[provider] = False
+                if spool and part is not None:
+                    outcome.full_resources[provider] = part[0].resources
             _add_report(result.report, report)
             if part is not None:
                 evaluated[provider] = part
@@ -153,13 +176,13 @@ def _whole(provider: str, files: Sequence[InputFile], engine: Engine,
 
 
 def _stream(provider: str, files: Sequence[InputFile], engine: Engine, report: ImportReport, *,
-            keep_tags: bool) -> tuple[Collection, list[Finding]] | None:
+            keep_tags: bool, spool: ResourceSpool | None = None) -> tuple[Collection, list[Finding]] | None:
     """Import and evaluate one provider's files in one pass; raise NotStreamable when that cannot be exact."""
     catalog: Any = azure_catalog if provider == "azure" else gcp_catalog
     # GCP accounts may still be renamed at the end, from project numbers to project ids.
     evaluation = StreamingEvaluation(engine, provider, service_of=catalog.service_of,
                                      accounts_final=provider != "gcp")
-    tally = _Tally(provider, evaluation, report, keep_tags=keep_tags)
+    tally = _Tally(provider, evaluation, report, keep_tags=keep_tags, spool=spool)
 
     accounts: dict[str, str] = {}
     settle = None
@@ -178,6 +201,8 @@ def _stream(provider: str, files: Sequence[InputFile], engine: Engine, report: I
     coverage = catalogue_coverage_of_counts(provider, tally.counts, catalog.services(), catalog.service_of)
     mark_incomplete(coverage, report.incomplete)
     findings = evaluation.finish(coverage, accounts=accounts, settle=settle)
+    if spool is not None:
+        spool.settle(accounts=accounts, settle=settle)
 
     collection = Collection(
         provider=provider,
@@ -197,8 +222,9 @@ class _Tally:
     """Counts what coverage needs of each streamed resource, keeps it bodiless, and passes it on to evaluation."""
 
     def __init__(self, provider: str, evaluation: StreamingEvaluation, report: ImportReport, *,
-                 keep_tags: bool) -> None:
+                 keep_tags: bool, spool: ResourceSpool | None = None) -> None:
         self.provider = provider
+        self.spool = spool
         self.evaluation = evaluation
         self.report = report
         self.keep_tags = keep_tags
@@ -221,10 +247,16 @@ class _Tally:
         key = (resource.account, resource.type)
         self.counts[key] = self.counts.get(key, 0) + 1
         self.resources.append(self._bodiless(resource))
+        if self.spool is not None:
+            self.spool.write(resource)
         self.evaluation.add(resource, order=order, unsettled=unsettled)
 
     def prune(self, resource: Resource) -> Resource:
         """Return the copy of a resource that the importer keeps until the end of the import."""
+        if self.spool is not None:
+            # The store needs the whole resource, and a parent that children may still fold into reaches
+            # `add` only at the end: it waits whole, which costs memory in proportion to such parents.
+            return resource
         return self.evaluation.prune(resource)
 
     def project_ids(self) -> dict[str, str]:

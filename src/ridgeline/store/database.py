@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +125,10 @@ class Store:
                 logger.info("database %s upgraded from schema version %d to %d", self.url, version,
                             schema.SCHEMA_VERSION)
 
-    def save_scan(self, scan: StoredScan, coverage: list[Coverage], resources: list[Resource],
+    def save_scan(self, scan: StoredScan, coverage: list[Coverage], resources: Iterable[Resource],
                   findings: list[Finding]) -> None:
-        """Save a whole scan in one transaction."""
+        """Save a whole scan in one transaction; `resources` is read once, in batches (it may be a stream)."""
+        stored = 0
         with self.engine.begin() as connection:
             connection.execute(insert(schema.scans).values(
                 id=scan.id, provider=scan.provider, started_at=scan.started_at, finished_at=scan.finished_at,
@@ -139,12 +141,14 @@ class Store:
                      "service": unit.service, "status": unit.status.value, "document": _json(unit.to_dict())}
                     for unit in coverage
                 ])
-            for start in range(0, len(resources), _BATCH):
+            batches = iter(resources)
+            while batch := list(islice(batches, _BATCH)):
                 connection.execute(insert(schema.resources), [
                     {"scan_id": scan.id, "resource_id": _text(r.id), "type": r.type, "provider": r.provider,
                      "account": r.account, "region": r.region, "name": _text(r.name), "document": _json(r.to_dict())}
-                    for r in resources[start:start + _BATCH]
+                    for r in batch
                 ])
+                stored += len(batch)
             for start in range(0, len(findings), _BATCH):
                 connection.execute(insert(schema.findings), [
                     {"scan_id": scan.id, "finding_id": f.id, "rule_id": f.rule_id, "status": f.status.value,
@@ -154,7 +158,7 @@ class Store:
                      "message": _text(f.message), "evidence": _json(f.evidence), "muted_reason": _text(f.muted_reason)}
                     for f in findings[start:start + _BATCH]
                 ])
-        logger.info("saved scan %s: %d resource(s), %d finding(s) to %s", scan.id, len(resources), len(findings),
+        logger.info("saved scan %s: %d resource(s), %d finding(s) to %s", scan.id, stored, len(findings),
                     self.url)
 
     def list_scans(self, limit: int = 50) -> list[StoredScan]:

@@ -906,10 +906,29 @@ def _import_whole_and_evaluate(files: list[Path]) -> dict[str, Any]:
             "import_errors": len(imported.report.errors)}
 
 
+def _import_evaluate_and_store(files: list[Path]) -> dict[str, Any]:
+    """Import, evaluate and save the scan in a new SQLite file, as `ridgeline scan file` does by default."""
+    from ridgeline.pipeline import evaluate_files
+    from ridgeline.rules.loader import load_builtin_rules
+    from ridgeline.store.database import Store
+
+    rules = load_builtin_rules()
+    with tempfile.TemporaryDirectory(prefix="ridgeline-bench-store-") as folder:
+        database = Path(folder) / "scans.db"
+        outcome = evaluate_files([str(path) for path in files], rules, store=Store(f"sqlite:///{database}"))
+        database_mb = round(database.stat().st_size / 1e6)
+    statuses: Counter[str] = Counter()
+    for result in outcome.results:
+        statuses.update(finding.status.value for finding in result.findings)
+    return {"findings": sum(statuses.values()), "by_status": dict(sorted(statuses.items())),
+            "database_mb": database_mb, "streamed": outcome.streamed}
+
+
 MEASUREMENTS: dict[str, Callable[[list[Path]], dict[str, Any]]] = {
     "orjson": _parse_with_orjson,
     "ridgeline": _import_and_evaluate,
     "whole": _import_whole_and_evaluate,
+    "stored": _import_evaluate_and_store,
 }
 
 
@@ -945,6 +964,9 @@ def main() -> None:
     parser.add_argument("--whole", action="store_true",
                         help="Also measure importing the files whole before evaluating (the stored-scan path), "
                              "which keeps every resource in memory.")
+    parser.add_argument("--stored", action="store_true",
+                        help="Also measure the default `ridgeline scan file`, which saves the scan in SQLite "
+                             "(in a temporary folder).")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -982,6 +1004,12 @@ def main() -> None:
                 record["whole"] = whole
                 print(f"  whole      wall {whole['wall_s']:7.1f} s  cpu {whole['cpu_s']:7.1f} s  "
                       f"peak RSS {whole['peak_rss_mb']:6,} MB  findings {whole['findings']:,}")
+            if args.stored:
+                stored = measure("stored", files)
+                record["stored"] = stored
+                print(f"  stored     wall {stored['wall_s']:7.1f} s  cpu {stored['cpu_s']:7.1f} s  "
+                      f"peak RSS {stored['peak_rss_mb']:6,} MB  findings {stored['findings']:,}  "
+                      f"database {stored['database_mb']:,} MB")
             if args.results:
                 with args.results.open("a") as stream:
                     stream.write(json.dumps(record) + "\n")

@@ -375,3 +375,19 @@ def test_finding_id_formula() -> None:
     assert finding_id("aws-versioned", "arn:aws:s3:::a", "us-east-1") != finding.id
     # The separator keeps "ab" + "c" apart from "a" + "bc".
     assert finding_id("ab", "c") != finding_id("a", "bc")
+
+
+def test_gcp_reference_without_slashes_finds_asset_in_another_project() -> None:
+    from ridgeline.rules.engine import ResourceIndex
+
+    bucket = Resource(provider="gcp", account="logs-project", region="us", type="storage.googleapis.com/Bucket",
+                      id="//storage.googleapis.com/central-logs", name="central-logs")
+    sink = Resource(provider="gcp", account="app-project", region="global", type="logging.googleapis.com/LogSink",
+                    id="//logging.googleapis.com/projects/app-project/sinks/to-central", name="to-central")
+    index = ResourceIndex([bucket, sink])
+
+    found = index.find("storage.googleapis.com/Bucket", sink, "id_from", "storage.googleapis.com/central-logs")
+    absent = index.find("storage.googleapis.com/Bucket", sink, "id_from", "storage.googleapis.com/other-logs")
+
+    assert found is bucket
+    assert absent is None

@@ -75,6 +75,11 @@ class ResourceIndex:
             if found is None and resource.provider == "azure":
                 # ARM ids are case-insensitive: references often spell the resource group differently.
                 found = self._by_folded_id.get((type_name, text.casefold()))
+            elif found is None and resource.provider == "gcp" and not text.startswith("//"):
+                # GCP references leave out the "//" of asset names: a log sink's destination
+                # "storage.googleapis.com/logs-bucket" is the asset //storage.googleapis.com/logs-bucket,
+                # which may belong to another project of the scan.
+                found = self._by_id.get((type_name, "//" + text))
             if found is not None and (found.account == resource.account or ":" in text or "/" in text):
                 return found
             short_id = text.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]

@@ -24,8 +24,8 @@ PUBLIC_POLICY_RULE = "aws-s3-bucket-policy-public"
 class WebhookReceiver(ThreadingHTTPServer):
     """An HTTP server on 127.0.0.1 that records the notifications POSTed to it."""
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _WebhookHandler)
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _WebhookHandler)
         self.notifications: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
@@ -37,6 +37,11 @@ class WebhookReceiver(ThreadingHTTPServer):
         """Return the events ("new", "resolved", ...) notified for one finding, in order."""
         with self.lock:
             return [item["event"] for item in self.notifications if item["finding_id"] == finding_id]
+
+    def received(self, finding_id: str) -> list[dict[str, Any]]:
+        """Return the notification documents received for one finding, in order."""
+        with self.lock:
+            return [item for item in self.notifications if item["finding_id"] == finding_id]
 
 
 class _WebhookHandler(BaseHTTPRequestHandler):
@@ -175,8 +180,11 @@ class RunningWatcher:
 
 
 def start_watcher(aws: AwsAccount, store: Store, queue_url: str | None, *, webhook: WebhookReceiver | None = None,
-                  services: tuple[str, ...] = ("s3",), **settings: Any) -> RunningWatcher:
-    """Start a watcher of the emulated account on a thread; return once it takes events."""
+                  services: tuple[str, ...] = ("s3",), durable: bool = False, **settings: Any) -> RunningWatcher:
+    """Start a watcher of the emulated account on a thread; return once it takes events.
+
+    `durable` gives the dispatcher the store, so notifications go through its outbox.
+    """
     from ridgeline.model.finding import Severity
     from ridgeline.notify import Dispatcher, RetryPolicy, WebhookNotifier
     from ridgeline.providers.aws.scanner import AwsScanOptions
@@ -192,7 +200,8 @@ def start_watcher(aws: AwsAccount, store: Store, queue_url: str | None, *, webho
     dispatcher = None
     if webhook is not None:
         dispatcher = Dispatcher([WebhookNotifier(webhook.url)], min_severity=Severity.HIGH,
-                                retry=RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.2))
+                                retry=RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.2),
+                                store=store if durable else None)
     options = {"coalesce_window": 0.2, "receive_wait": 1.0, "retry_delay": 1.0, "shutdown_timeout": 10.0, **settings}
     watcher = Watcher(backend, store, aws.rules, source=source, parser=parser, dispatcher=dispatcher,
                       settings=WatchSettings(**options))

@@ -8,6 +8,7 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -73,6 +74,8 @@ def common_options(function: Any) -> Any:
         click.option("--smtp-user", default=None,
                      help="SMTP login; the password is read from RIDGELINE_SMTP_PASSWORD."),
         click.option("--stdout-json", is_flag=True, help="Write notifications to standard output as JSON lines."),
+        click.option("--notification-retention", default="30d", show_default=True, callback=_duration,
+                     help="How long delivered notifications stay in the store's outbox before they are deleted."),
         click.option("--metrics-port", default=None, type=click.IntRange(0, 65535),
                      help="Serve Prometheus metrics on this port (0 picks a free one and logs it)."),
         click.option("--metrics-host", default="127.0.0.1", show_default=True,
@@ -275,7 +278,7 @@ def build_notifiers(*, webhook_urls: Sequence[str], webhook_secret_header: str |
 def _run(backend: Any, source: Any, parser: Callable[..., Any] | None, *, receive_wait: float, errors: Console,
          full_scan_interval: float, no_initial_scan: bool, coalesce_window: float, notify_severity: str,
          metrics_port: int | None, metrics_host: str, database: str | None, rule_paths: Sequence[Path],
-         suppressions_path: Path | None, **notifier_options: Any) -> None:
+         suppressions_path: Path | None, notification_retention: float, **notifier_options: Any) -> None:
     from ridgeline.watch.metrics import MetricsUnavailable, WatchMetrics
     from ridgeline.watch.watcher import Watcher, WatchSettings
 
@@ -292,10 +295,12 @@ def _run(backend: Any, source: Any, parser: Callable[..., Any] | None, *, receiv
         raise SystemExit(EXIT_SETUP) from None
 
     notifiers = build_notifiers(**notifier_options)
-    dispatcher = Dispatcher(notifiers, min_severity=Severity.parse(notify_severity)) if notifiers else None
+    store = Store(database or default_database_url())
+    # The dispatcher shares the watcher's store: notifications go through its outbox, so a crash loses none.
+    dispatcher = Dispatcher(notifiers, min_severity=Severity.parse(notify_severity), store=store,
+                            retention=timedelta(seconds=notification_retention)) if notifiers else None
     settings = WatchSettings(full_scan_interval=full_scan_interval, initial_scan=not no_initial_scan,
                              coalesce_window=coalesce_window, receive_wait=receive_wait)
-    store = Store(database or default_database_url())
     watcher = Watcher(backend, store, rules, source=source, parser=parser, dispatcher=dispatcher, metrics=metrics,
                       suppressions=suppressions, settings=settings)
 

@@ -18,7 +18,7 @@ from ridgeline.history.collected import CoverageIndex
 from ridgeline.model.finding import Finding, Status
 from ridgeline.model.scan import ACCOUNT_SCOPE_TYPE, Coverage, scope_resource_id
 from ridgeline.rules.model import Rule
-from ridgeline.store.database import FindingState, Store, StoredScan
+from ridgeline.store.database import FindingState, OutboxRow, Store, StoredScan
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,17 @@ def update_lifecycle(store: Store, scan: StoredScan, findings: Sequence[Finding]
     that the scan did not include are left as they are. With `partial`, only the findings it names
     can change, besides those in `findings`.
     """
+    update = plan_lifecycle(store, scan, findings, coverage, rules, partial=partial)
+    save_lifecycle(store, scan, update)
+    return update
+
+
+def plan_lifecycle(store: Store, scan: StoredScan, findings: Sequence[Finding], coverage: Sequence[Coverage],
+                   rules: Sequence[Rule], *, partial: PartialScope | None = None) -> LifecycleUpdate:
+    """Compute the changes `update_lifecycle` makes, without saving them. `save_lifecycle` saves them.
+
+    The split lets a caller store what the changes produce (notifications) in the same transaction.
+    """
     if partial is None:
         loaded = store.load_finding_states(scan.provider, scan.accounts)
     else:
@@ -122,12 +133,16 @@ def update_lifecycle(store: Store, scan: StoredScan, findings: Sequence[Finding]
                                          ACCOUNT_SCOPE_TYPE if is_account_scope else "")
         changed.append(_record_not_failing(state, scan, reason, update))
 
-    store.save_finding_states(changed)
     update.states = {state.finding_id: state for state in changed}
+    return update
+
+
+def save_lifecycle(store: Store, scan: StoredScan, update: LifecycleUpdate, outbox: Sequence[OutboxRow] = ()) -> None:
+    """Save the states of a planned update, and the `outbox` rows it produced, in one transaction."""
+    store.save_finding_states(list(update.states.values()), outbox=outbox)
     logger.info("scan %s life cycle: %d new, %d open, %d reopened, %d resolved, %d kept open (incomplete collection)",
                 scan.id, len(update.new), len(update.open), len(update.reopened), len(update.resolved),
                 len(update.kept_open))
-    return update
 
 
 def _record_failing(finding: Finding, state: FindingState | None, scan: StoredScan,

@@ -24,6 +24,7 @@ def email_body(batch: Sequence[Notification]) -> str:
             f"  resource id: {finding.resource_id}",
             f"  where: {finding.provider} account {finding.account} region {finding.region or '-'}",
             f"  finding id: {finding.id}",
+            f"  notification id: {item.id}",
             f"  when: {item.when.isoformat()}",
             f"  {finding.message}",
         ]))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import ColumnElement, Engine, create_engine, delete, event, func, insert, select, update
 
 from ridgeline.model.finding import Finding, Severity, Status
 from ridgeline.model.resource import Resource
@@ -86,6 +86,34 @@ class FindingState:
     last_seen: str
     resolved_at: str | None
     last_scan_id: str
+
+
+OUTBOX_PENDING = "pending"
+"""Not delivered yet: waiting, being retried, or left by a run that ended before delivering it."""
+OUTBOX_DELIVERED = "delivered"
+OUTBOX_FAILED = "failed"
+"""Every attempt of one run failed. The row stays for inspection and is not retried."""
+
+
+@dataclass(slots=True)
+class OutboxRow:
+    """One notification for one notifier (one row of `notification_outbox`)."""
+
+    notification_id: str
+    notifier: str
+    finding_id: str
+    event: str
+    provider: str
+    account: str
+    scan_id: str
+    document: dict[str, Any]
+    """The notification as the notifiers send it (`Notification.document()`)."""
+
+    created_at: str
+    state: str = OUTBOX_PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    delivered_at: str | None = None
 
 
 class Store:
@@ -281,8 +309,11 @@ class Store:
             for row in rows
         ]
 
-    def save_finding_states(self, states: Sequence[FindingState]) -> None:
-        """Insert or replace life-cycle rows, in one transaction."""
+    def save_finding_states(self, states: Sequence[FindingState], outbox: Sequence[OutboxRow] = ()) -> None:
+        """Insert or replace life-cycle rows and add the `outbox` rows they produce, in one transaction.
+
+        Either both are stored or neither is, so a crash cannot keep a change whose notifications are lost.
+        """
         table = schema.finding_states
         ids = [state.finding_id for state in states]
         with self.engine.begin() as connection:
@@ -297,7 +328,78 @@ class Store:
                      "resolved_at": s.resolved_at, "last_scan_id": s.last_scan_id}
                     for s in states[start:start + _BATCH]
                 ])
-        logger.debug("saved %d finding state(s) to %s", len(states), self.url)
+            for start in range(0, len(outbox), _BATCH):
+                connection.execute(insert(schema.notification_outbox), [
+                    {"notification_id": row.notification_id, "notifier": row.notifier, "finding_id": row.finding_id,
+                     "event": row.event, "provider": row.provider, "account": row.account, "scan_id": row.scan_id,
+                     "document": _json(row.document), "state": row.state, "created_at": row.created_at,
+                     "attempts": row.attempts, "last_error": _optional_text(row.last_error),
+                     "delivered_at": row.delivered_at}
+                    for row in outbox[start:start + _BATCH]
+                ])
+        logger.debug("saved %d finding state(s) and %d outbox row(s) to %s", len(states), len(outbox), self.url)
+
+    def load_notifications(self, *, states: Collection[str] | None = None, provider: str | None = None,
+                           accounts: Collection[str] | None = None,
+                           created_before: str | None = None) -> list[OutboxRow]:
+        """Return outbox rows, oldest first, filtered by state, provider, accounts and creation time if given."""
+        table = schema.notification_outbox
+        conditions: list[ColumnElement[bool]] = []
+        if states is not None:
+            conditions.append(table.c.state.in_(sorted(states)))
+        if provider is not None:
+            conditions.append(table.c.provider == provider)
+        if accounts is not None:
+            conditions.append(table.c.account.in_(sorted(accounts)))
+        if created_before is not None:
+            conditions.append(table.c.created_at < created_before)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(table).where(*conditions)
+                .order_by(table.c.created_at, table.c.notification_id, table.c.notifier)
+            ).mappings().all()
+        return [
+            OutboxRow(notification_id=row["notification_id"], notifier=row["notifier"], finding_id=row["finding_id"],
+                      event=row["event"], provider=row["provider"], account=row["account"], scan_id=row["scan_id"],
+                      document=orjson.loads(row["document"]), created_at=row["created_at"], state=row["state"],
+                      attempts=row["attempts"], last_error=row["last_error"], delivered_at=row["delivered_at"])
+            for row in rows
+        ]
+
+    def mark_notifications_delivered(self, notifier: str, notification_ids: Sequence[str], delivered_at: str) -> None:
+        """Count one more attempt for the rows of `notifier`, and mark them delivered at `delivered_at`."""
+        table = schema.notification_outbox
+        with self.engine.begin() as connection:
+            for start in range(0, len(notification_ids), _BATCH):
+                connection.execute(
+                    update(table)
+                    .where(table.c.notifier == notifier,
+                           table.c.notification_id.in_(notification_ids[start:start + _BATCH]))
+                    .values(state=OUTBOX_DELIVERED, delivered_at=delivered_at, attempts=table.c.attempts + 1))
+
+    def record_notification_failure(self, notifier: str, notification_ids: Sequence[str], error: str, *,
+                                    final: bool) -> None:
+        """Count one more failed attempt for the rows of `notifier`, and mark them failed when `final`."""
+        table = schema.notification_outbox
+        values: dict[str, Any] = {"attempts": table.c.attempts + 1, "last_error": _text(error)}
+        if final:
+            values["state"] = OUTBOX_FAILED
+        with self.engine.begin() as connection:
+            for start in range(0, len(notification_ids), _BATCH):
+                # A row that another run has delivered meanwhile stays delivered.
+                connection.execute(
+                    update(table)
+                    .where(table.c.notifier == notifier, table.c.state != OUTBOX_DELIVERED,
+                           table.c.notification_id.in_(notification_ids[start:start + _BATCH]))
+                    .values(**values))
+
+    def prune_notifications(self, delivered_before: str) -> int:
+        """Delete the delivered outbox rows delivered before `delivered_before`; return how many."""
+        table = schema.notification_outbox
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                delete(table).where(table.c.state == OUTBOX_DELIVERED, table.c.delivered_at < delivered_before))
+        return int(result.rowcount)
 
 
 def _json(value: Any) -> str:
@@ -308,6 +410,10 @@ def _text(value: str) -> str:
     # PostgreSQL text cannot hold NUL, and names from imported files may contain it; JSON documents
     # escape it, but the typed columns need a replacement character.
     return value.replace("\x00", "\ufffd")
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if value is None else _text(value)
 
 
 def _scan(row: Any) -> StoredScan:

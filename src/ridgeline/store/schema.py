@@ -9,7 +9,11 @@ from __future__ import annotations
 from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 SCHEMA_VERSION = 2
-"""Version 2 added `finding_states`; opening a version 1 database creates that table."""
+"""Version 2 added `finding_states`; opening a version 1 database creates that table.
+
+`notification_outbox` came later without a new version: an older Ridgeline ignores the table, and a newer one
+creates it when it is missing.
+"""
 
 metadata = MetaData()
 
@@ -104,3 +108,27 @@ finding_states = Table(
 
 ADDED_INDEXES = ("ix_finding_states_resource",)
 """Indexes added to tables that older databases already have; `create_all` creates only missing tables."""
+
+notification_outbox = Table(
+    "notification_outbox",
+    metadata,
+    Column("notification_id", String(32), primary_key=True,
+           doc="Stable id from the finding id, the event and the scan that made the change"),
+    Column("notifier", String(64), primary_key=True, doc="Name of the notifier the row is for, such as webhook-1"),
+    Column("finding_id", String(32), nullable=False),
+    Column("event", String(16), nullable=False, doc="new, reopened or resolved"),
+    Column("provider", String(16), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("scan_id", String(36), nullable=False, doc="The scan whose life-cycle change produced the notification"),
+    Column("document", Text, nullable=False, doc="JSON of the notification as the notifiers send it"),
+    Column("state", String(16), nullable=False, doc="pending, delivered or failed"),
+    Column("created_at", String(32), nullable=False, doc="When the row was written, with the life-cycle change"),
+    Column("attempts", Integer, nullable=False, default=0, doc="Delivery attempts so far, over every run"),
+    Column("last_error", Text, nullable=True, doc="Error of the last failed attempt"),
+    Column("delivered_at", String(32), nullable=True, doc="When the notifier accepted it; null until then"),
+    Index("ix_notification_outbox_state", "state", "provider", "created_at"),
+)
+"""Notifications stored with the life-cycle change that produced them, until their notifier has them.
+
+Opening an older database creates the table (`create_all` adds missing tables), so the schema version stays 2.
+"""

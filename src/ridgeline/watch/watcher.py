@@ -7,6 +7,10 @@ and evaluates only the rules they affect. Then it stores an increment, moves the
 life cycle and submits notifications. A message is deleted from the source only after its changes are
 stored, so a crash or a kill at any point loses no event: the source hands an undeleted message out
 again after its lease.
+
+With a dispatcher that has the store, the notifications are written to the store's outbox in the
+transaction that saves the life-cycle states. Each start first queues what an earlier run left
+undelivered, so a crash loses no notification either.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import SQLAlchemyError
 
-from ridgeline.history.lifecycle import LifecycleUpdate, PartialScope, update_lifecycle
+from ridgeline.history.lifecycle import LifecycleUpdate, PartialScope, plan_lifecycle, save_lifecycle
 from ridgeline.history.snapshot import IncrementInfo, increment_info, increments_of, load_snapshot
 from ridgeline.model.finding import Finding, Status
 from ridgeline.model.resource import Resource
@@ -32,7 +36,7 @@ from ridgeline.notify import Dispatcher, Event, Notification
 from ridgeline.pipeline import evaluate_collection
 from ridgeline.providers.aws.scanner import RefreshOutcome, RefreshRequest, ScanSetupError
 from ridgeline.rules.model import Rule
-from ridgeline.store.database import Store, StoredScan
+from ridgeline.store.database import OutboxRow, Store, StoredScan
 from ridgeline.suppress import Suppression, apply_suppressions
 from ridgeline.watch.backends import Backend
 from ridgeline.watch.coalesce import Batch, Coalescer, PendingMessage
@@ -100,6 +104,9 @@ class Watcher:
                  settings: WatchSettings | None = None) -> None:
         if (source is None) != (parser is None):
             raise ValueError("an event source needs a parser, and a parser needs a source")
+        if dispatcher is not None and dispatcher.store is not None and dispatcher.store.url != store.url:
+            # The outbox rows are written with the states through `store` and marked through the dispatcher's.
+            raise ValueError("the dispatcher's store must be the watcher's store")
         self.backend = backend
         self.store = store
         self.rules = list(rules)
@@ -119,6 +126,8 @@ class Watcher:
         self._scanning = threading.Event()
         """Set during a full scan: the receiver takes no messages, so none waits (and is received again) meanwhile."""
         self._receiver: threading.Thread | None = None
+        self._started_at = datetime.now(UTC)
+        self._outbox_recovered = False
 
     # Life of the watcher
 
@@ -133,7 +142,10 @@ class Watcher:
                     self.backend.provider, ",".join(self.backend.accounts) or "(from the first scan)",
                     settings.full_scan_interval, self.source.name if self.source else "none")
         next_scan = time.monotonic()
+        self._started_at = datetime.now(UTC)
         try:
+            # Notifications an earlier run stored but did not deliver go first, before any new work.
+            self._outbox_housekeeping()
             if settings.initial_scan or not self._load_state():
                 next_scan = self._scheduled_scan(initial=True)
             else:
@@ -199,6 +211,8 @@ class Watcher:
         finally:
             self._scanning.clear()
         self.metrics.full_scans.labels(outcome="complete").inc()
+        # The outbox is tidied once per full scan, which keeps that work off the path of events.
+        self._outbox_housekeeping()
         return time.monotonic() + settings.full_scan_interval
 
     def full_scan(self) -> StoredScan:
@@ -209,10 +223,9 @@ class Watcher:
         result = evaluate_collection(collection, self.rules, store=self.store,
                                      options={"watch": {"mode": "full"}, "regions": collection.regions},
                                      suppressions=self.suppressions)
-        update = update_lifecycle(self.store, result.scan, result.findings, collection.coverage, self.rules)
+        update = self._update_lifecycle(result.scan, result.findings, collection.coverage, None, {})
         self.state = LiveState(collection.provider, collection.accounts, collection.regions, collection.resources,
                                collection.coverage, Base(result.scan.id))
-        self._notify(update, {finding.id: finding for finding in result.findings}, {})
         self.metrics.last_full_scan.set(time.time())
         logger.info("full scan %s stored: %d resource(s), %d finding(s), %d API call(s) in %.1f s; %d new, %d "
                     "reopened, %d resolved", result.scan.id, len(collection.resources), len(result.findings),
@@ -394,7 +407,6 @@ class Watcher:
             result.scan, result.update = self._store_increment(state, batch, evaluation, recollected, gone,
                                                                touched, whole_units, outcomes,
                                                                self.backend.api_calls - calls_before, started)
-            self._notify(result.update, {finding.id: finding for finding in evaluation.findings}, gone)
         result.recollected, result.gone = len(recollected), len(gone)
 
         self._finish_messages(batch, failed_units)
@@ -529,9 +541,9 @@ class Watcher:
             if outcome.failure is None:
                 unit = outcome.coverage
                 coverage[(unit.account, unit.region, unit.service)] = unit
-        update = update_lifecycle(self.store, scan, evaluation.findings, list(coverage.values()), self.rules,
-                                  partial=PartialScope(assessed=frozenset(evaluation.assessed),
-                                                       gone=frozenset(gone)))
+        update = self._update_lifecycle(scan, evaluation.findings, list(coverage.values()),
+                                        PartialScope(assessed=frozenset(evaluation.assessed), gone=frozenset(gone)),
+                                        gone)
         self.metrics.increments.inc()
         return scan, update
 
@@ -561,34 +573,72 @@ class Watcher:
                     return True
         return False
 
-    # Notifications
+    # Life cycle and notifications
 
-    def _notify(self, update: LifecycleUpdate, findings: dict[str, Finding], gone: dict[str, Resource]) -> None:
+    def _update_lifecycle(self, scan: StoredScan, findings: Sequence[Finding], coverage: Sequence[Coverage],
+                          partial: PartialScope | None, gone: dict[str, Resource]) -> LifecycleUpdate:
+        """Move the findings through their life cycle, store the states with their outbox rows, then notify."""
+        update = plan_lifecycle(self.store, scan, findings, coverage, self.rules, partial=partial)
+        notifications = self._notifications(scan, update, {finding.id: finding for finding in findings}, gone)
+
+        # With a durable dispatcher the notifications are stored with the states, so that a crash after
+        # this transaction still delivers them at the next start.
+        dispatcher = self.dispatcher
+        outbox: list[OutboxRow] = []
+        if dispatcher is not None and dispatcher.store is not None:
+            outbox = dispatcher.outbox_rows(notifications)
+        save_lifecycle(self.store, scan, update, outbox)
+
+        if dispatcher is not None and notifications:
+            submitted = dispatcher.submit(notifications)
+            for item in notifications:
+                if dispatcher.accepts(item):
+                    self.metrics.notifications.labels(event=item.event).inc()
+            logger.debug("scan %s: submitted %d of %d notification(s), %d outbox row(s)", scan.id, submitted,
+                         len(notifications), len(outbox))
+        return update
+
+    def _outbox_housekeeping(self) -> None:
+        """Queue the notifications an earlier run left undelivered, then delete old delivered ones.
+
+        Queueing runs once per run. When the store cannot be read, it is tried again after each full scan.
+        """
         if self.dispatcher is None:
             return
-        when = datetime.now(UTC)
+        if not self._outbox_recovered:
+            try:
+                self.dispatcher.recover(self.backend.provider, self.backend.accounts, self._started_at)
+            except SQLAlchemyError as error:
+                logger.error("reading the notification outbox of %s account(s) %s failed (%s: %s); tried again "
+                             "after the next full scan", self.backend.provider,
+                             ",".join(self.backend.accounts) or "(all)", type(error).__name__, error)
+            else:
+                self._outbox_recovered = True
+        self.dispatcher.prune()
+
+    def _notifications(self, scan: StoredScan, update: LifecycleUpdate, findings: dict[str, Finding],
+                       gone: dict[str, Resource]) -> list[Notification]:
+        """Return the notifications of the update's new, reopened and resolved findings."""
+        if self.dispatcher is None:
+            return []
+        when = _parse_time(scan.finished_at)
         notifications: list[Notification] = []
         changes: tuple[tuple[Event, list[str]], ...] = (("new", update.new), ("reopened", update.reopened))
         for event, ids in changes:
             for finding_id in ids:
                 finding = findings.get(finding_id)
                 if finding is not None:
-                    notifications.append(self._notification(event, finding, when))
+                    notifications.append(self._notification(event, finding, when, scan.id))
         for finding_id in update.resolved:
             finding = findings.get(finding_id) or self._deleted_finding(update, finding_id, gone)
             if finding is not None:
-                notifications.append(self._notification("resolved", finding, when))
-        if notifications:
-            submitted = self.dispatcher.submit(notifications)
-            for item in notifications:
-                if self.dispatcher.accepts(item):
-                    self.metrics.notifications.labels(event=item.event).inc()
-            logger.debug("submitted %d of %d notification(s)", submitted, len(notifications))
+                notifications.append(self._notification("resolved", finding, when, scan.id))
+        return notifications
 
-    def _notification(self, event: Event, finding: Finding, when: datetime) -> Notification:
+    def _notification(self, event: Event, finding: Finding, when: datetime, scan_id: str) -> Notification:
         rule = self.rules_by_id.get(finding.rule_id)
         title = rule.title if rule else finding.rule_id
-        return Notification(event=event, finding=finding, rule_title=title, when=when)
+        return Notification(event=event, finding=finding, rule_title=title, when=when, scan_id=scan_id)
 
     def _deleted_finding(self, update: LifecycleUpdate, finding_id: str, gone: dict[str, Resource]) -> Finding | None:
         state = update.states.get(finding_id)
@@ -601,6 +651,16 @@ class Watcher:
                        resource_id=state.resource_id, resource_type=resource.type if resource else "",
                        resource_name=resource.name if resource else state.resource_id,
                        message="The resource was deleted.")
+
+
+def _parse_time(text: str) -> datetime:
+    """Return a stored scan time as a datetime in UTC. Scans store ISO 8601 times with an offset."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        logger.warning("scan time %r is not ISO 8601; notifications take the current time", text)
+        return datetime.now(UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _describe_update(update: LifecycleUpdate | None) -> str:

@@ -1,9 +1,14 @@
-"""A local HTTPS server that responds like Resource Manager, Resource Graph and Microsoft Graph, for the real SDK.
+"""A local HTTPS server that responds like Resource Manager, Resource Graph, Microsoft Graph and the Key Vault
+data plane, for the real SDK.
 
 It serves only what a test puts in it: Resource Graph rows per table (filtered by the request's
 subscriptions or management groups and by the quoted type names of the query, paged with `$skipToken`),
 ARM documents by path, and scripted responses (a 403, a 429 with Retry-After) served before the normal
 one. Every request is recorded, so tests can check methods, paths, api-version and the bearer token.
+
+Key Vault: each vault's data plane lives under `/keyvault/{vault name}/` of the same server. As Resource
+Manager does, the server gives every vault row a `properties.vaultUri` (here pointing at that path) unless
+the test set one, and an empty certificate list unless the test put one.
 
 TLS: the bearer-token policy of azure-core refuses plain HTTP, so the server speaks HTTPS with a
 self-signed certificate for 127.0.0.1 generated per test session. Tests trust it through
@@ -38,6 +43,11 @@ GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
 
 MS_GRAPH_PREFIXES = ("/v1.0/", "/beta/")
 """Path prefixes of Microsoft Graph requests. The same server responds to Graph and Resource Manager."""
+
+KEYVAULT_PREFIX = "/keyvault/"
+"""Path prefix of the Key Vault data plane of each vault: `/keyvault/{vault name}/certificates`."""
+
+VAULT_TYPE = "microsoft.keyvault/vaults"
 
 
 def write_self_signed_certificate(folder: Path) -> tuple[Path, Path]:
@@ -104,6 +114,14 @@ def arm_error(status: int, code: str, message: str, headers: dict[str, str] | No
     return Scripted(status, {"error": {"code": code, "message": message}}, headers or {})
 
 
+def keyvault_error(status: int, code: str, message: str, inner: str | None = None) -> Scripted:
+    """Return a Key Vault error response (KeyVaultError: `error` with an optional `innererror`)."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if inner is not None:
+        error["innererror"] = {"code": inner}
+    return Scripted(status, {"error": error})
+
+
 class FakeAzure:
     """The state the server responds from; tests fill it and read `requests`."""
 
@@ -136,6 +154,21 @@ class FakeAzure:
         """Serve `responses` first for the path (or "graph:<table>")."""
         self.scripted.setdefault(key.lower(), []).extend(responses)
 
+    def vault_uri(self, vault: str) -> str:
+        """Return the `vaultUri` of a vault on this server (with the final slash, as ARM writes it)."""
+        return f"{self.base_url}{KEYVAULT_PREFIX}{vault}/"
+
+    def vault_path(self, vault: str, suffix: str = "") -> str:
+        """Return the server path of a vault's data-plane request, e.g. `/keyvault/kv-app/certificates`."""
+        return f"{KEYVAULT_PREFIX}{vault}{suffix}"
+
+    def put_certificates(self, vault: str, items: list[dict[str, Any]],
+                         policies: dict[str, dict[str, Any]] | None = None) -> None:
+        """Serve `items` as the vault's certificate list (one page) and each policy by certificate name."""
+        self.put(self.vault_path(vault, "/certificates"), {"value": items, "nextLink": None})
+        for name, policy in (policies or {}).items():
+            self.put(self.vault_path(vault, f"/certificates/{name}/policy"), policy)
+
     def requests_to(self, path: str) -> list[Recorded]:
         """Return the recorded requests whose path is `path` (without regard to case)."""
         return [request for request in self.requests if request.path.lower() == path.lower()]
@@ -159,6 +192,8 @@ class FakeAzure:
             return arm_error(401, "InvalidAuthenticationToken", "missing or wrong bearer token")
         if path.startswith(MS_GRAPH_PREFIXES):
             return self._ms_graph(method, path, query)
+        if path.startswith(KEYVAULT_PREFIX):
+            return self._keyvault(method, path, query)
         if not query.get("api-version"):
             return arm_error(400, "MissingApiVersionParameter", "the api-version query parameter is required")
         if method == "POST" and path.lower() == GRAPH_PATH:
@@ -190,6 +225,24 @@ class FakeAzure:
         if key in self.arm:
             return Scripted(200, self.arm[key])
         return graph_error(404, "Request_ResourceNotFound", f"the resource {path} was not found")
+
+    def _keyvault(self, method: str, path: str, query: dict[str, list[str]]) -> Scripted:
+        # The data plane returns KeyVaultError bodies. A vault that the test did not fill has no certificates.
+        if method != "GET":
+            return keyvault_error(405, "BadParameter", f"{method} is not served by the test server")
+        if not query.get("api-version"):
+            return keyvault_error(400, "BadParameter", "the api-version query parameter is required")
+        scripted = self._next_scripted(path)
+        if scripted is not None:
+            return scripted
+        key = path.lower()
+        if query.get("$skiptoken"):
+            key += f"?$skiptoken={query['$skiptoken'][0]}"
+        if key in self.arm:
+            return Scripted(200, self.arm[key])
+        if key.endswith("/certificates"):
+            return Scripted(200, {"value": [], "nextLink": None})
+        return keyvault_error(404, "CertificateNotFound", f"{path} was not found in this vault")
 
     def _graph(self, body: Any) -> Scripted:
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
@@ -233,12 +286,21 @@ class FakeAzure:
                 allowed = {subscription.lower() for group in groups for subscription in self.management_groups[group]}
                 rows = [row for row in rows if str(row.get("subscriptionId", "")).lower() in allowed]
             return rows
-        rows = list(self.tables.get(table, []))
+        rows = [self._with_vault_uri(row) for row in self.tables.get(table, [])]
         scope = body.get("subscriptions")
         if scope:
             allowed = {subscription.lower() for subscription in scope}
             rows = [row for row in rows if str(row.get("subscriptionId", "")).lower() in allowed]
         return rows
+
+
+    def _with_vault_uri(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Return a vault row with `properties.vaultUri` on this server when the test gave it none."""
+        properties = row.get("properties")
+        if str(row.get("type", "")).lower() != VAULT_TYPE or not isinstance(properties, dict) \
+                or "vaultUri" in properties:
+            return row
+        return {**row, "properties": {**properties, "vaultUri": self.vault_uri(str(row.get("name", "")))}}
 
 
 def _table_of(query: str) -> str:

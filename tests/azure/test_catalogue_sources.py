@@ -51,7 +51,7 @@ def test_permissions_cli_prints_role() -> None:
     role = json.loads(result.stdout)
     assert role == scan_role(["/subscriptions/x"])
     assert role["IsCustom"] is True
-    assert role["DataActions"] == []
+    assert role["DataActions"] == ["Microsoft.KeyVault/vaults/certificates/read"]
     assert "Reader" in result.stderr
     assert "Security Reader" in result.stderr
 

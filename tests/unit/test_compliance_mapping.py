@@ -20,9 +20,7 @@ AWS_TESTS = Path(__file__).resolve().parents[1] / "aws"
 CIS_AWS_7_AUTOMATED_NOT_JUDGED: frozenset[str] = frozenset()
 
 # The same for CIS Azure 6.0 and CIS GCP 5.0, with the reason each one cannot be judged yet.
-CIS_AZURE_6_AUTOMATED_NOT_JUDGED: frozenset[str] = frozenset({
-    "8.3.11",  # certificate validity is only readable through the Key Vault data plane, not Resource Manager
-})
+CIS_AZURE_6_AUTOMATED_NOT_JUDGED: frozenset[str] = frozenset()
 CIS_GCP_5_AUTOMATED_NOT_JUDGED: frozenset[str] = frozenset()
 
 

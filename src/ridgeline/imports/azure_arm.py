@@ -10,6 +10,12 @@ Child and extension resources (a storage account's `blobServices/default`, a vau
 settings) are folded into their parent's `supplementary` as the catalogue's `Child` entries define, and a
 catalogued setting that the files lack is recorded in `Resource.errors`, so rules that read it report
 ERROR. Errors in files and items go to the `ImportReport`; only a missing source raises.
+
+Key Vault certificates come in two shapes: the ARM-like envelope document that a live scan stores (type
+Microsoft.KeyVault/vaults/certificates, id under the vault's ARM id), and the items of `az keyvault
+certificate list` or `show` (id `https://VAULT.vault.azure.net/certificates/NAME`, no type, no
+subscription). The second kind is placed under the vault whose `properties.vaultUri` names the same host.
+That vault must be in the same import, or else the item is an import error.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -30,7 +37,16 @@ from ridgeline.imports.sources import InputFile, iter_input_files
 from ridgeline.imports.streaming import NotStreamable, StreamTarget
 from ridgeline.model.redaction import REDACTED, SECRET_KEYS, SECRET_VALUE_MAPS, redact
 from ridgeline.model.resource import Resource
-from ridgeline.providers.azure.catalog import BY_NAME, LIST, SINGLE, TYPES, TYPES_BY_LOWER_NAME, canonical_type
+from ridgeline.providers.azure.catalog import (
+    BY_NAME,
+    LIST,
+    SINGLE,
+    TYPES,
+    TYPES_BY_LOWER_NAME,
+    canonical_type,
+    certificate_document,
+    split_certificate_uri,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +72,7 @@ _SCOPE_ID = re.compile(
     re.IGNORECASE,
 )
 _PROVIDERS_SEGMENT = "/providers/"
+_VAULT_TYPE = "Microsoft.KeyVault/vaults"
 
 
 # The folding table ----------------------------------------------------------------------------------
@@ -343,6 +360,46 @@ class _PendingChild:
     location: str
 
 
+@dataclass(frozen=True, slots=True)
+class _PendingCertificate:
+    """An `az keyvault certificate` item waiting for the vault its URI names, which may come later."""
+
+    item: dict[str, Any]
+    vault_key: str
+    label: str
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class _VaultPlace:
+    """The ARM id and location that a certificate item takes from its vault."""
+
+    id: str
+    location: Any
+
+
+def vault_key(uri: str) -> str:
+    """Return the key that matches a vault URI to certificate URIs: host, port and path, in lower case.
+
+    "https://KV-App.vault.azure.net/" and "https://kv-app.vault.azure.net:443" give the same key.
+    """
+    try:
+        parts = urlsplit(uri)
+        port = parts.port or 443
+    except ValueError:
+        return ""
+    return f"{(parts.hostname or '').lower()}:{port}{parts.path.rstrip('/').lower()}"
+
+
+def is_certificate_item(item: Mapping[str, Any]) -> bool:
+    """Tell whether an item is a certificate as `az keyvault certificate list` or `show` prints it.
+
+    Such an item has no type and a data-plane id; ARM-shaped certificates have both a type and an ARM id.
+    """
+    identity = item.get("id")
+    return not _type_of(item) and isinstance(identity, str) and split_certificate_uri(identity) is not None
+
+
 @dataclass(slots=True)
 class _Truncation:
     """A Resource Graph result that contains `count` of `total` records."""
@@ -362,6 +419,9 @@ class _AzureImport:
         self.children: list[_PendingChild] = []
         self.truncations: list[_Truncation] = []
         self._file_accounts: set[str] = set()
+        # Certificates of `az keyvault certificate` output, and the vaults they may belong to, by vault key.
+        self.certificates: list[_PendingCertificate] = []
+        self._vaults: dict[str, _VaultPlace] = {}
 
         # Streaming: resources that no child can fold into go to `stream` at once. Only their id hashes
         # stay, to notice an id given twice, and the types of those whose id names another type.
@@ -626,11 +686,19 @@ class _AzureImport:
         if not isinstance(item, dict):
             self.report.add_error(label, location, f"expected a resource object, found {type(item).__name__}")
             return
+        if not default_type and is_certificate_item(item):
+            # Its subscription and ARM id come from its vault, which may be in a later file.
+            parts = split_certificate_uri(str(item["id"]))
+            assert parts is not None
+            self.certificates.append(_PendingCertificate(item, vault_key(parts[0]), label, location))
+            return
         try:
             resource = resource_from_arm(item, source=f"file:{label}", default_type=default_type)
         except InvalidResource as error:
             self.report.add_error(label, location, str(error))
             return
+        if resource.type == _VAULT_TYPE:
+            self._note_vault(resource)
         if resource.account == UNKNOWN_ACCOUNT:
             self.report.add_error(label, location, f"{resource.id}: no subscription id in the id or the "
                                   f"subscriptionId field, and no tenantId; account set to {UNKNOWN_ACCOUNT!r}")
@@ -668,8 +736,37 @@ class _AzureImport:
             self._other_types[key] = lowered_type
         self.stream.add(self._finished(resource), order=self._arrival)
 
+    def _note_vault(self, vault: Resource) -> None:
+        """Remember where a vault's certificates go, before streaming may prune its vaultUri away."""
+        properties = vault.configuration.get("properties")
+        uri = properties.get("vaultUri") if isinstance(properties, dict) else None
+        if isinstance(uri, str) and uri:
+            self._vaults[vault_key(uri)] = _VaultPlace(vault.id, vault.configuration.get("location"))
+
+    def _place_certificates(self) -> None:
+        """Add each `az keyvault certificate` item as the ARM-like document of its vault's certificate."""
+        for pending in self.certificates:
+            vault = self._vaults.get(pending.vault_key)
+            identity = pending.item.get("id")
+            if vault is None:
+                self.report.add_error(pending.label, pending.location, f"{identity}: no vault whose vaultUri is "
+                                      "this certificate's vault is in the imported files, so the certificate is "
+                                      "not judged; import the vault (Resource Graph or `az keyvault show` output) "
+                                      "with it")
+                continue
+            policy = pending.item.get("policy")
+            try:
+                document = certificate_document(pending.item, vault.id, vault.location,
+                                                policy=policy if isinstance(policy, dict) else None)
+            except ValueError as error:
+                self.report.add_error(pending.label, pending.location, str(error))
+                continue
+            self.add_item(document, "", pending.label, pending.location)
+        self.certificates = []
+
     def finish(self) -> Iterator[Resource]:
         """Fold the children into their parents, mark what the files lack, and yield every resource redacted."""
+        self._place_certificates()
         for child in self.children:
             self._fold(child)
         self.children = []
@@ -682,6 +779,7 @@ class _AzureImport:
     def finish_stream(self) -> None:
         """Fold the children into the kept parents and pass those on, as `finish` does for every resource."""
         assert self.stream is not None
+        self._place_certificates()
         for child in self.children:
             self._fold(child)
         self.children = []

@@ -135,7 +135,15 @@ def _classify_item(item: Mapping[str, Any]) -> Format | None:
     type_name = item.get("type")
     if isinstance(identity, str) and isinstance(type_name, str) and type_name.lower().startswith("microsoft."):
         return Format.AZURE
+    if isinstance(identity, str) and _is_key_vault_certificate(identity) and isinstance(item.get("attributes"), dict):
+        # `az keyvault certificate list` and `show` print data-plane items: no type, an https id.
+        return Format.AZURE
     return None
+
+
+def _is_key_vault_certificate(identity: str) -> bool:
+    lowered = identity.lower()
+    return lowered.startswith("https://") and "/certificates/" in lowered
 
 
 def _detection(document: Any, *, json_lines: bool) -> Detection:

@@ -20,7 +20,9 @@ The envelope of an Azure resource:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 SINGLE = "single"
 """One child resource, stored as is (`blobServices/default`)."""
@@ -79,6 +81,9 @@ TYPES: tuple[AzureType, ...] = (
           diagnosticSettings=_diagnostics("{vault id}")),
     _type("Microsoft.KeyVault/vaults/keys", "keyvault"),
     _type("Microsoft.KeyVault/vaults/secrets", "keyvault"),
+    # Certificates are not ARM resources: only the vault's data plane lists them (dataplane.py). Their
+    # envelope is shaped like the keys and secrets above; see `certificate_document`.
+    _type("Microsoft.KeyVault/vaults/certificates", "keyvault"),
 
     # Networking.
     _type("Microsoft.Network/networkSecurityGroups", "network"),
@@ -172,3 +177,59 @@ def service_of(type_name: str) -> str | None:
     """Return the service of a type, or None when Ridgeline does not read it."""
     entry = TYPES_BY_LOWER_NAME.get(type_name.lower())
     return entry.service if entry is not None else None
+
+
+CERTIFICATE_TYPE = "Microsoft.KeyVault/vaults/certificates"
+
+
+def certificate_document(item: Mapping[str, Any], vault_id: str, location: Any, *,
+                         policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return the ARM-like document of a Key Vault certificate, from the vault's data-plane item.
+
+    The live scan (a "Get Certificates" item, REST shape) and the importer (an `az keyvault certificate
+    list` or `show` item, Azure CLI shape) both build it here. The id is the vault's ARM id plus
+    `/certificates/{name}`, so the certificate sits under its vault as keys and secrets do. `properties`
+    keeps the item's `attributes` and `tags` as given. It adds the thumbprint (`x5t` in REST,
+    `x509Thumbprint` in the CLI) as `x509Thumbprint`, the data-plane URI as `certificateUri`, and `policy`
+    when one was read. Raises ValueError when the item's id is not a certificate URI.
+    """
+    uri = item.get("id")
+    parts = split_certificate_uri(uri) if isinstance(uri, str) else None
+    if parts is None:
+        raise ValueError(f"expected a certificate id such as https://VAULT.vault.azure.net/certificates/NAME, "
+                         f"found {str(uri)[:200]!r}")
+    vault_uri, name = parts
+    properties: dict[str, Any] = {
+        "certificateUri": f"{vault_uri}/certificates/{name}",
+        "attributes": item.get("attributes"),
+        "tags": item.get("tags"),
+        "x509Thumbprint": item.get("x5t", item.get("x509Thumbprint")),
+    }
+    if policy is not None:
+        properties["policy"] = dict(policy)
+    tags = item.get("tags")
+    return {
+        "id": f"{vault_id}/certificates/{name}",
+        "name": name,
+        "type": CERTIFICATE_TYPE,
+        "location": location,
+        # ARM resources carry their tags at the top level, where the envelope reads them.
+        "tags": dict(tags) if isinstance(tags, Mapping) else {},
+        "properties": properties,
+    }
+
+
+def split_certificate_uri(uri: str) -> tuple[str, str] | None:
+    """Return (vault URI without the final slash, certificate name) of a data-plane certificate URI, or None.
+
+    "https://kv.vault.azure.net/certificates/web/VERSION" gives ("https://kv.vault.azure.net", "web").
+    """
+    scheme, _, rest = uri.partition("://")
+    if scheme.lower() != "https" or "/" not in rest:
+        return None
+    segments = rest.split("?", 1)[0].rstrip("/").split("/")
+    # The host, any path prefix of the vault URI, then "certificates", the name and an optional version.
+    for index in range(1, len(segments) - 1):
+        if segments[index].lower() == "certificates" and len(segments) - index in (2, 3) and segments[index + 1]:
+            return f"https://{'/'.join(segments[:index])}", segments[index + 1]
+    return None

@@ -4,7 +4,8 @@ The coverage unit is (subscription, "global", service). Steps:
 1. get a token (DefaultAzureCredential) and list the subscriptions in scope through Resource Graph;
 2. query the `resources`, `securityresources` and `authorizationresources` tables for the catalogue's types;
 3. on a bounded thread pool, read each parent's child resources (catalog.py `Child` entries), the
-   per-parent listings (containers, key vault keys and secrets) and the per-subscription listings.
+   per-parent listings (containers, key vault keys and secrets), the per-subscription listings, and each
+   vault's certificates through its data plane (dataplane.py).
 A failed listing marks its type failed in the unit, so every rule on the type reports ERROR; a failed child
 read marks one path of one resource unknown. Nothing that could not be read becomes an empty value.
 """
@@ -28,9 +29,16 @@ from ridgeline.model.scan import Completeness, Coverage
 from ridgeline.providers.aws.scanner import Collection, ScanSetupError
 from ridgeline.providers.azure import credentials as azure_credentials
 from ridgeline.providers.azure.calls import GRAPH_QUERY, AzureCall, AzureCallFailed, CallRecorder
-from ridgeline.providers.azure.catalog import TYPES, TYPES_BY_LOWER_NAME
+from ridgeline.providers.azure.catalog import CERTIFICATE_TYPE, TYPES, TYPES_BY_LOWER_NAME
 from ridgeline.providers.azure.children import child_calls, read_children
 from ridgeline.providers.azure.clients import PUBLIC_CLOUD_ENDPOINT, AzureClients, token_scope
+from ridgeline.providers.azure.dataplane import (
+    VAULT_TYPE,
+    DataPlane,
+    dataplane_calls,
+    next_step,
+    read_certificates,
+)
 from ridgeline.providers.azure.envelope import envelope, redact_azure
 from ridgeline.providers.azure.graph import (
     TABLE_TYPES,
@@ -63,6 +71,9 @@ NOT_COLLECTED_REASON = "not read by the live Azure scan (no Resource Graph table
 
 _SUBSCRIPTION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _MANAGEMENT_GROUP_ID = re.compile(r"^[A-Za-z0-9_.()-]{1,90}$")
+
+MAX_REASONS = 3
+"""Distinct reasons shown for one failed type of one subscription (see `ScanState.fail_type`)."""
 
 ProgressCallback = Callable[[int, int], None]
 """Called as `callback(done, total)` as the per-resource and per-subscription reads finish."""
@@ -98,6 +109,7 @@ def live_types() -> dict[str, str]:
         sources[listing.type] = f"ARM list at subscription scope ({listing.call.action})"
     for parent_listing in PARENT_LISTINGS:
         sources[parent_listing.type] = f"ARM list per {parent_listing.parent_type} ({parent_listing.call.action})"
+    sources[CERTIFICATE_TYPE] = f"Key Vault data plane per {VAULT_TYPE} (data action {dataplane_calls()[0].action})"
     return sources
 
 
@@ -112,7 +124,7 @@ def scanned_services() -> dict[str, tuple[str, ...]]:
 
 def declared_calls() -> list[AzureCall]:
     """Return every call an Azure scan may make (see permissions.py)."""
-    return [GRAPH_QUERY, *listing_calls(), *child_calls()]
+    return [GRAPH_QUERY, *listing_calls(), *child_calls(), *dataplane_calls()]
 
 
 class ScanState:
@@ -123,6 +135,7 @@ class ScanState:
         self.collected_at = collected_at
         self.resources: list[Resource] = []
         self.units: dict[tuple[str, str], Coverage] = {}
+        self._reasons: dict[tuple[str, str], list[str]] = {}
         self._lock = threading.Lock()
         self._services = scanned_services()
         for subscription in self.subscriptions:
@@ -150,12 +163,21 @@ class ScanState:
         return True
 
     def fail_type(self, subscription: str, type_name: str, reason: str, failure: AzureCallFailed | None = None) -> None:
-        """Record that resources of `type_name` could not be listed in `subscription`."""
+        """Record that resources of `type_name` could not be listed in `subscription`.
+
+        Listings under several parents (the keys of each vault) can fail for different reasons, and the
+        reason names what failed: the first MAX_REASONS distinct reasons are kept, the others counted.
+        """
         unit = self.unit_of(subscription, type_name)
         if unit is None:
             return
         with self._lock:
-            unit.failed_types.setdefault(type_name, reason)
+            reasons = self._reasons.setdefault((subscription, type_name), [])
+            if reason not in reasons:
+                reasons.append(reason)
+            summary = "; ".join(reasons[:MAX_REASONS])
+            more = len(reasons) - MAX_REASONS
+            unit.failed_types[type_name] = summary + (f"; and {more} more (see the unit's errors)" if more > 0 else "")
             if failure is not None:
                 unit.errors.append(failure.to_error())
             if unit.status is Completeness.COMPLETE:
@@ -206,7 +228,7 @@ def collect_azure(options: AzureScanOptions, *, credential: TokenCredential | No
         state = ScanState(subscriptions, datetime.now(UTC).isoformat(timespec="seconds"))
         _mark_types_without_source(state)
         _inventory(clients, state)
-        _read_details(clients, state, options.workers, progress)
+        _read_details(clients, state, options.workers, progress, DataPlane(clients, credential))
         tenants, unknown_reason = _tenants(visible, options.tenant)
         entra_resources, entra_units = collect_entra(clients, credential, graph_endpoint, tenants,
                                                      state.collected_at, unknown_reason)
@@ -320,10 +342,11 @@ def _inventory(clients: AzureClients, state: ScanState) -> None:
                     for type_name in types:
                         state.fail_type(subscription, type_name, reason, failure)
                     # Types listed per parent cannot be listed when their parents could not be.
-                    for listing in PARENT_LISTINGS:
-                        if listing.parent_type in types:
-                            state.fail_type(subscription, listing.type,
-                                            f"its parent type {listing.parent_type} could not be listed: {reason}")
+                    children = [(listing.type, listing.parent_type) for listing in PARENT_LISTINGS]
+                    for child_type, parent_type in [*children, (CERTIFICATE_TYPE, VAULT_TYPE)]:
+                        if parent_type in types:
+                            state.fail_type(subscription, child_type,
+                                            f"its parent type {parent_type} could not be listed: {reason}")
                 continue
 
             for row in rows:
@@ -332,8 +355,10 @@ def _inventory(clients: AzureClients, state: ScanState) -> None:
                 state.add(envelope(row, collected_at=state.collected_at))
 
 
-def _read_details(clients: AzureClients, state: ScanState, workers: int, progress: ProgressCallback | None) -> None:
-    """Run the per-subscription listings, the per-parent listings and the child reads on a thread pool."""
+def _read_details(clients: AzureClients, state: ScanState, workers: int, progress: ProgressCallback | None,
+                  dataplane: DataPlane) -> None:
+    """Run the per-subscription listings, the per-parent listings, the child reads and the vault certificate
+    reads on a thread pool."""
     parents = list(state.resources)
     with ThreadPoolExecutor(workers, thread_name_prefix="azure") as pool:
         futures: list[Future[None]] = []
@@ -347,6 +372,8 @@ def _read_details(clients: AzureClients, state: ScanState, workers: int, progres
             for parent_listing in PARENT_LISTINGS:
                 if parent.type == parent_listing.parent_type:
                     futures.append(pool.submit(run_parent_listing, clients, state, parent_listing, parent))
+            if parent.type == VAULT_TYPE:
+                futures.append(pool.submit(run_certificate_listing, dataplane, state, parent))
 
         for done, future in enumerate(futures, start=1):
             # A task's own failures are recorded in the state; anything raised here is a programming error.
@@ -378,6 +405,26 @@ def run_parent_listing(clients: AzureClients, state: ScanState, listing: ParentL
         return
     for resource in resources:
         state.add(resource)
+
+
+def run_certificate_listing(dataplane: DataPlane, state: ScanState, vault: Resource) -> None:
+    """Add the certificates of `vault` to `state`, or mark the type failed with the vault and the next step."""
+    try:
+        certificates, policy_failures = read_certificates(dataplane.reader(vault), vault)
+    except AzureCallFailed as failure:
+        hint = next_step(failure, vault)
+        if hint:
+            # Coverage reasons and errors are what an ERROR finding quotes, so the next step goes in both.
+            failure.message = f"{failure.message}; {hint}"
+        state.fail_type(vault.account, CERTIFICATE_TYPE, failure.describe(), failure)
+        return
+    for certificate in certificates:
+        state.add(certificate)
+    for certificate, path, policy_failure in policy_failures:
+        hint = next_step(policy_failure, vault)
+        if hint:
+            policy_failure.message = f"{policy_failure.message}; {hint}"
+        state.detail_failed(certificate, path, policy_failure)
 
 
 def read_parent_children(clients: AzureClients, state: ScanState, parent: Resource) -> None:

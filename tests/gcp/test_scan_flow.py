@@ -43,6 +43,9 @@ from tests.gcp.organization import (
 )
 
 TEST_RULES = Path(__file__).with_name("rules.yaml")
+# A project scan also reads the folder and organization above the project, which it inherits from.
+ALPHA_ANCESTOR_NAMES = {FOLDER_NAME, ORGANIZATION_NAME}
+ALPHA_ACCOUNTS = [f"folders/{FOLDER}", f"organizations/{ORG}", ALPHA]
 CONTACTS_PATH = "supplementaryConfiguration.essentialContacts"
 POLICY_PATH = "supplementaryConfiguration.iamPolicy"
 BETA_NUMBER_CONSUMER = "700000000002"
@@ -87,8 +90,8 @@ def test_envelope_follows_catalogue(gcp_scan: GcpScanner) -> None:
     assert bucket.tags == {"team": "web", "cost-center": "42"}
     assert bucket.source == "api"
     assert bucket.errors == {}
-    assert collection.accounts == [ALPHA]
-    assert {resource.id for resource in collection.resources} == ALPHA_ASSET_NAMES
+    assert collection.accounts == ALPHA_ACCOUNTS
+    assert {resource.id for resource in collection.resources} == ALPHA_ASSET_NAMES | ALPHA_ANCESTOR_NAMES
 
 
 def test_resource_and_policy_merged(gcp_scan: GcpScanner) -> None:
@@ -100,7 +103,7 @@ def test_resource_and_policy_merged(gcp_scan: GcpScanner) -> None:
     assert project.supplementary["iamPolicy"]["auditConfigs"][0]["auditLogConfigs"][2] == {
         "logType": "DATA_WRITE", "exemptedMembers": ["user:batch@ridgeline.test"]}
     assert project.configuration["projectId"] == ALPHA
-    assert len(collection.resources) == len(ALPHA_ASSET_NAMES)
+    assert len(collection.resources) == len(ALPHA_ASSET_NAMES | ALPHA_ANCESTOR_NAMES)
 
 
 def test_numbers_keep_json_types(gcp_scan: GcpScanner) -> None:
@@ -160,8 +163,8 @@ def test_contacts_read_with_paging(gcp_scan: GcpScanner) -> None:
 def test_project_number_resolves_to_id(gcp_scan: GcpScanner) -> None:
     collection = gcp_scan.scan(projects=[ALPHA_NUMBER, ALPHA])
 
-    assert collection.accounts == [ALPHA]
-    assert {resource.account for resource in collection.resources} == {ALPHA}
+    assert collection.accounts == ALPHA_ACCOUNTS
+    assert {resource.account for resource in collection.resources} == set(ALPHA_ACCOUNTS)
     assert len(gcp_scan.fake.asset_requests(f"projects/{ALPHA}", "RESOURCE")) == 1
 
 
@@ -186,7 +189,7 @@ def test_organization_scope_accounts(gcp_scan: GcpScanner) -> None:
     assert by_id(collection, PUBLIC_BUCKET).account == ALPHA
     assert by_id(collection, BETA_BUCKET).account == BETA
     assert by_id(collection, ORGANIZATION_NAME).supplementary["essentialContacts"] == ORG_CONTACTS
-    assert unit(collection, f"organizations/{ORG}", "resourcemanager").resource_counts == {
+    assert unit(collection, f"organizations/{ORG}", "organization").resource_counts == {
         "cloudresourcemanager.googleapis.com/Organization": 1}
     assert unit(collection, ALPHA, "storage").resource_counts == {"storage.googleapis.com/Bucket": 2}
     assert all(item.status is Completeness.COMPLETE for item in collection.coverage)
@@ -195,7 +198,8 @@ def test_organization_scope_accounts(gcp_scan: GcpScanner) -> None:
 def test_folder_scope(gcp_scan: GcpScanner) -> None:
     collection = gcp_scan.scan(folder=f"folders/{FOLDER}")
 
-    assert collection.accounts == [f"folders/{FOLDER}", ALPHA]
+    # The organization above the folder is read too.
+    assert collection.accounts == [f"folders/{FOLDER}", f"organizations/{ORG}", ALPHA]
     assert BETA_BUCKET not in {resource.id for resource in collection.resources}
     assert gcp_scan.fake.asset_requests(f"folders/{FOLDER}", "RESOURCE")
 
@@ -300,7 +304,9 @@ def test_later_page_failure_keeps_earlier_pages(gcp_scan: GcpScanner) -> None:
     assert len(collection.resources) == 4
     assert collection.coverage
     assert all(item.status is Completeness.FAILED for item in collection.coverage)
-    assert "INTERNAL" in unit(collection, f"organizations/{ORG}", "resourcemanager").failed_types[
+    assert "INTERNAL" in unit(collection, f"organizations/{ORG}", "organization").failed_types[
+        "cloudresourcemanager.googleapis.com/Organization"]
+    assert "INTERNAL" in unit(collection, ALPHA, "resourcemanager").failed_types[
         "cloudresourcemanager.googleapis.com/Project"]
 
 
@@ -321,7 +327,7 @@ def test_throttled_listing_retried(gcp_scan: GcpScanner) -> None:
     collection = gcp_scan.scan(projects=[ALPHA])
 
     assert len(gcp_scan.fake.asset_requests(f"projects/{ALPHA}", "RESOURCE")) == 2
-    assert {resource.id for resource in collection.resources} == ALPHA_ASSET_NAMES
+    assert {resource.id for resource in collection.resources} == ALPHA_ASSET_NAMES | ALPHA_ANCESTOR_NAMES
     assert all(item.status is Completeness.COMPLETE for item in collection.coverage)
 
 

@@ -123,7 +123,7 @@ def test_forseti_organization_collects_every_part() -> None:
 
     organization = resources["//cloudresourcemanager.googleapis.com/organizations/111222333"]
     assert organization.type == "cloudresourcemanager.googleapis.com/Organization"
-    assert organization.account == "unknown"
+    assert organization.account == "organizations/111222333"
     assert organization.configuration["displayName"] == "forseti.test"
     assert organization.supplementary["iamPolicy"]["bindings"] == [
         {"members": ["user:a_user@forseti.test"], "role": "roles/resourcemanager.organizationAdmin"}]
@@ -133,8 +133,9 @@ def test_forseti_organization_collects_every_part() -> None:
     assert [level["title"] for level in organization.supplementary["accessLevels"]] == ["abcb", "cdcd", "abc"]
     assert organization.supplementary["accessLevels"][0]["basic"]["conditions"][0]["ipSubnetworks"] == ["0.0.0.0/0"]
     assert len(organization.supplementary["servicePerimeters"]) == 1
-    assert any(issue.message.startswith("//cloudresourcemanager.googleapis.com/organizations/111222333: no project")
-               for issue in report.errors)
+    # An organisation belongs to no project: its account is itself, as in a live scan, without an error.
+    assert not any(issue.message.startswith("//cloudresourcemanager.googleapis.com/organizations/111222333")
+                   for issue in report.errors)
 
 
 @needs_samples
@@ -295,9 +296,19 @@ def test_project_sources(tmp_path: Path, asset: dict[str, Any], project: str) ->
     assert resources[full["name"]].account == project
 
 
-def test_project_missing_reported(tmp_path: Path) -> None:
+def test_folder_is_its_own_account(tmp_path: Path) -> None:
     asset: dict[str, Any] = {"name": "//cloudresourcemanager.googleapis.com/folders/7",
-                             "asset_type": "x.googleapis.com/Folder", "resource": {"data": {}}}
+                             "asset_type": "cloudresourcemanager.googleapis.com/Folder", "resource": {"data": {}}}
+    path = write_lines(tmp_path / "folder.jsonl", [asset])
+    resources, report = import_all(path)
+
+    assert resources[asset["name"]].account == "folders/7"
+    assert report.errors == []
+
+
+def test_project_missing_reported(tmp_path: Path) -> None:
+    asset: dict[str, Any] = {"name": "//example.googleapis.com/widgets/7",
+                             "asset_type": "example.googleapis.com/Widget", "resource": {"data": {}}}
     path = write_lines(tmp_path / "folder.jsonl", [asset])
     resources, report = import_all(path)
 

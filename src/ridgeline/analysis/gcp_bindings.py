@@ -27,11 +27,13 @@ __all__ = [
 SERVICE_ACCOUNT_PREFIX = "serviceAccount:"
 
 # Service agents: service accounts that Google creates and grants roles to so that a service can act in
-# the project. Google documents that removing their roles breaks the service, so they are not judged.
-# They live in Google's own domains, or are named service-PROJECT_NUMBER in a service's IAM domain.
+# the project, folder or organization. Google documents that removing their roles breaks the service, so
+# they are not judged. They live in Google's own domains, or are named service-PROJECT_NUMBER (and
+# service-org-NUMBER or service-folder-NUMBER for the agents of organizations and folders, such as
+# Security Command Center's) in a service's IAM domain.
 _AGENT_DOMAINS = frozenset({"cloudservices.gserviceaccount.com", "system.gserviceaccount.com"})
 _AGENT_DOMAIN_PREFIX = "gcp-sa-"
-_AGENT_LOCAL_PART = re.compile(r"service-\d+")
+_AGENT_LOCAL_PART = re.compile(r"service-(?:org-|folder-)?\d+")
 
 # The identities under which Cloud Logging writes sink exports to Cloud Storage: the Logging service
 # agents in the gcp-sa-logging domain (current and per-sink), and the shared legacy identities.

@@ -28,6 +28,8 @@ __all__ = [
     "FilterError",
     "Literal",
     "alert_enabled",
+    "audit_exemptions",
+    "audit_log_types",
     "audit_logging_gaps",
     "condition_watches_metric",
     "essential_contact_gaps",
@@ -523,26 +525,57 @@ def alert_enabled(enabled: Any) -> bool | None:
 
 
 # --- Audit configuration ----------------------------------------------------------------------------
+# A project's effective audit configuration is the union of its own IAM policy's audit configs and those
+# of its folders and organization: Cloud Audit Logs document that a log type enabled on a parent cannot be
+# turned off below it. The functions here read one policy. Rules combine the policies of the chain
+# (see the gcp-logging-audit-logs-all-services rule), because each ancestor is a resource of its own.
 
 REQUIRED_LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
 """Log types that CIS requires for allServices; Admin Activity logs are always written."""
 
 
+def audit_log_types(iam_policy: Mapping[str, Any]) -> frozenset[str]:
+    """Return the log types that the policy's `allServices` audit config enables.
+
+    Raise ValueError when the policy does not have the getIamPolicy shape.
+    """
+    return _read_audit_configs(iam_policy)[0]
+
+
+def audit_exemptions(iam_policy: Mapping[str, Any]) -> list[str]:
+    """List the audit log configs of the policy that exempt members, as "SERVICE exempts MEMBERS from TYPE".
+
+    Any service counts, not only allServices, because Cloud Audit Logs apply the union of the allServices
+    config and a service's own config to that service. Raise ValueError when the policy is malformed.
+    """
+    return _read_audit_configs(iam_policy)[1]
+
+
 def audit_logging_gaps(iam_policy: Mapping[str, Any]) -> list[str]:
     """List what keeps an IAM policy's audit configuration from recording every access by every user.
 
-    The policy needs an `allServices` audit config with ADMIN_READ, DATA_READ and DATA_WRITE. No audit log
-    config may exempt members, under allServices or under one service, because Cloud Audit Logs apply the
-    union of both configs to a service. An empty list means no gap. Raise ValueError when the policy does
-    not have the getIamPolicy shape.
+    The policy needs an `allServices` audit config with ADMIN_READ, DATA_READ and DATA_WRITE, and no audit
+    log config may exempt members (see audit_exemptions). An empty list means no gap. The policy is judged
+    on its own, without the configs it inherits. Raise ValueError when the policy does not have the
+    getIamPolicy shape.
     """
+    enabled, exemptions = _read_audit_configs(iam_policy)
+    gaps = list(exemptions)
+    missing = [log_type for log_type in REQUIRED_LOG_TYPES if log_type not in enabled]
+    if missing:
+        gaps.insert(0, f"allServices does not record {', '.join(missing)}")
+    return gaps
+
+
+def _read_audit_configs(iam_policy: Mapping[str, Any]) -> tuple[frozenset[str], list[str]]:
+    """Return the log types enabled for allServices and the exemptions of a policy's audit configs."""
     if not isinstance(iam_policy, Mapping):
         raise ValueError(f"invalid IAM policy: expected an object, got {type(iam_policy).__name__}")
     configs = iam_policy.get("auditConfigs") or []
     if not isinstance(configs, list):
         raise ValueError(f"invalid IAM policy: auditConfigs is {configs!r}, expected a list")
 
-    gaps: list[str] = []
+    exemptions: list[str] = []
     all_services_types: set[str] = set()
     for index, config in enumerate(configs):
         if not isinstance(config, Mapping):
@@ -561,12 +594,8 @@ def audit_logging_gaps(iam_policy: Mapping[str, Any]) -> list[str]:
             exempted = log_config.get("exemptedMembers") or []
             if exempted:
                 members = ", ".join(str(member) for member in exempted)
-                gaps.append(f"{service} exempts {members} from {log_type or 'an unnamed log type'}")
-
-    missing = [log_type for log_type in REQUIRED_LOG_TYPES if log_type not in all_services_types]
-    if missing:
-        gaps.insert(0, f"allServices does not record {', '.join(missing)}")
-    return gaps
+                exemptions.append(f"{service} exempts {members} from {log_type or 'an unnamed log type'}")
+    return frozenset(all_services_types), exemptions
 
 
 # --- Log sinks ---------------------------------------------------------------------------------------

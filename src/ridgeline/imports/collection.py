@@ -259,8 +259,9 @@ def catalogue_coverage_of_counts(provider: str, counts: Mapping[tuple[str, str],
                                                         service=service)
         unit.resource_counts[type_name] = unit.resource_counts.get(type_name, 0) + count
 
-    for (_account, service), unit in units.items():
-        for type_name in services[service]:
+    for (account, service), unit in units.items():
+        expected = gcp_catalog.expected_types(service, account) if provider == "gcp" else services[service]
+        for type_name in expected:
             if type_name not in unit.resource_counts:
                 unit.failed_types[type_name] = CATALOGUE_MISSING_TYPE_REASON
     return sorted(units.values(), key=lambda unit: (unit.account, unit.service))

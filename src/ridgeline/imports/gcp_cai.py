@@ -82,7 +82,23 @@ LISTED_PARTS = {"accessLevel": "accessLevels", "servicePerimeter": "servicePerim
 
 _PROJECT_ANCESTOR = re.compile(r"^projects/([^/]+)$")
 _PROJECT_IN_NAME = re.compile(r"^//[^/]+/projects/([^/]+)")
+_CONTAINER_IN_NAME = re.compile(r"^//[^/]+/((?:organizations|folders)/[^/]+)")
 _PROJECT_PARENT = re.compile(r"^//cloudresourcemanager\.googleapis\.com/projects/([^/]+)$")
+_CONTAINER_ANCESTOR = re.compile(r"^(organizations|folders)/([^/]+)$")
+
+ANCESTORS_KEY = "ancestors"
+"""Supplementary key of the asset's `ancestors` as exported: ["projects/1", "folders/2", "organizations/3"],
+nearest first, starting with the asset itself for projects, folders and organizations."""
+
+FOLDER_TYPE = "cloudresourcemanager.googleapis.com/Folder"
+ORGANIZATION_TYPE = "cloudresourcemanager.googleapis.com/Organization"
+_CONTAINER_TYPES = {"folders": FOLDER_TYPE, "organizations": ORGANIZATION_TYPE}
+
+# Projects and folders inherit the IAM policies (with their audit configs) of their folders and
+# organization. Their envelopes name those ancestors in `relationships`, in the full asset name form of
+# `Resource.id`, so that rules can look each one up with `related: {match: {id_from: resourceId}}`.
+_INHERITING_TYPES = frozenset({"cloudresourcemanager.googleapis.com/Project", FOLDER_TYPE})
+CONTAINED_IN = "Is contained in"
 
 
 class InvalidAsset(ValueError):
@@ -500,12 +516,15 @@ def _identity(asset: dict[str, Any]) -> tuple[str, str]:
 
 def _build(part: _PendingAsset, report: ImportReport) -> Resource:
     data = part.data if part.data is not None else {}
-    project = part.project or _project_from_ancestry(part.ancestors, part.parent) or _project_from_name(part.name)
+    project = (part.project or _project_from_ancestry(part.ancestors, part.parent) or _project_from_name(part.name)
+               or _container_of(part.ancestors, part.name))
     if not project:
         project = UNKNOWN_PROJECT
         report.add_error(part.label, part.location, f"{part.name}: no project found in resource.data.projectId, "
                          f"ancestors, resource.parent or the name; account set to {UNKNOWN_PROJECT!r}")
 
+    if part.ancestors:
+        part.supplementary[ANCESTORS_KEY] = part.ancestors
     return Resource(
         provider="gcp",
         account=project,
@@ -516,9 +535,30 @@ def _build(part: _PendingAsset, report: ImportReport) -> Resource:
         configuration=data,
         supplementary=part.supplementary,
         tags=_labels(data.get("labels")),
+        relationships=ancestor_relationships(part.name, part.ancestors) if part.asset_type in _INHERITING_TYPES
+        else [],
         collected_at=part.update_time,
         source=f"file:{part.label}",
     )
+
+
+def ancestor_relationships(name: str, ancestors: Sequence[str]) -> list[dict[str, str]]:
+    """Return one "Is contained in" relationship per folder and organization among `ancestors`, nearest first.
+
+    The asset itself (the first ancestor of a folder) and project ancestors are left out. `resourceId` is
+    the ancestor's full asset name, the `Resource.id` of its own envelope.
+    """
+    relationships: list[dict[str, str]] = []
+    for ancestor in ancestors:
+        match = _CONTAINER_ANCESTOR.match(ancestor)
+        if match is None:
+            continue
+        asset_name = f"//cloudresourcemanager.googleapis.com/{ancestor}"
+        if asset_name == name:
+            continue
+        relationships.append({"relationshipName": CONTAINED_IN, "resourceType": _CONTAINER_TYPES[match.group(1)],
+                              "resourceId": asset_name, "resourceName": ancestor})
+    return relationships
 
 
 def _project_from_ancestry(ancestors: list[str], parent: str) -> str:
@@ -530,6 +570,18 @@ def _project_from_ancestry(ancestors: list[str], parent: str) -> str:
         if match:
             return match.group(1)
     match = _PROJECT_PARENT.match(parent)
+    return match.group(1) if match else ""
+
+
+def _container_of(ancestors: list[str], name: str) -> str:
+    """Return the folder or organisation that holds an asset above any project ("organizations/123").
+
+    Organisations, folders and their firewall policies belong to no project. Their account is the
+    closest container, as in a live scan, so rules on them group by it.
+    """
+    if ancestors and ancestors[0].startswith(("organizations/", "folders/")):
+        return ancestors[0]
+    match = _CONTAINER_IN_NAME.match(name)
     return match.group(1) if match else ""
 
 

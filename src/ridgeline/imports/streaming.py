@@ -234,7 +234,8 @@ def _nodes(rule: Rule) -> list[Node]:
 def _plan(rule: Rule) -> _RulePlan:
     nodes = _nodes(rule)
     checks = [node.function.literal_args for node in nodes if isinstance(node, CheckNode)]
-    looks_up = any(isinstance(node, RelatedNode | CountNode) for node in nodes) or any("peers" in a for a in checks)
+    looks_up = (any(isinstance(node, RelatedNode | CountNode) for node in nodes)
+                or any("peers" in arguments or "lookup" in arguments for arguments in checks))
     takes_resource = any("subject" in arguments or "peers" in arguments for arguments in checks)
     paths = tuple(split_path(text) for text in sorted(rule.paths))
     reads_account = (takes_resource or any(keys[0] == "account" for keys in paths)
@@ -278,11 +279,15 @@ def _analyse(rules: Iterable[Rule]) -> _Analysis:
                     analysis.lookup_types.add(node.type_name)
                     analysis.lookup_paths.setdefault(node.type_name, set()).update(where)
                     analysis.rule_paths.setdefault(node.type_name, set()).update(where)
-                elif isinstance(node, CheckNode) and {"subject", "peers"} & set(node.function.literal_args):
-                    # The function receives the whole resource it is called on, or its peers of that type.
-                    analysis.whole_types.update(owners)
+                elif isinstance(node, CheckNode) and {"subject", "peers", "lookup"} & set(node.function.literal_args):
+                    # The function receives the whole resource it is called on, its peers of that type, or
+                    # whole resources of the types it looks up.
+                    if {"subject", "peers"} & set(node.function.literal_args):
+                        analysis.whole_types.update(owners)
                     if "peers" in node.function.literal_args:
                         analysis.lookup_types.update(owners)
+                    analysis.lookup_types.update(node.function.lookup_types)
+                    analysis.whole_types.update(node.function.lookup_types)
     return analysis
 
 

@@ -165,6 +165,48 @@ def logging_audit_config_gaps(policy: Any) -> Outcome:
     return _gaps(gcp_logging.audit_logging_gaps, policy)
 
 
+@check_function("gcp.logging_audit_log_types_missing", path_args=("policy",), literal_args=("log_types",),
+                required=("policy", "log_types"))
+def logging_audit_log_types_missing(policy: Any, log_types: list[str]) -> Outcome:
+    """True when the policy's allServices audit config does not enable every one of `log_types`."""
+    known = ", ".join(gcp_logging.REQUIRED_LOG_TYPES)
+    if not log_types:
+        return Outcome(None, f"gcp.logging_audit_log_types_missing needs at least one log type of: {known}")
+    invalid = [log_type for log_type in log_types if log_type not in gcp_logging.REQUIRED_LOG_TYPES]
+    if invalid:
+        return Outcome(None, f"invalid log types {invalid!r}; expected some of: {known}")
+    if policy is None:
+        return Outcome(None, _NO_POLICY)
+    try:
+        enabled = gcp_logging.audit_log_types(policy)
+    except ValueError as error:
+        return Outcome(None, str(error))
+    missing = [log_type for log_type in log_types if log_type not in enabled]
+    return Outcome(bool(missing), f"allServices does not record {', '.join(missing)}" if missing else "")
+
+
+@check_function("gcp.logging_audit_log_type_missing", path_args=("policy",), literal_args=("log_type",),
+                required=("policy", "log_type"))
+def logging_audit_log_type_missing(policy: Any, log_type: str) -> Outcome:
+    """True when the policy's allServices audit config does not enable `log_type` (such as DATA_READ).
+
+    Rules call it on a project and on each of its folders and organization, because a log type enabled
+    on any of them is recorded for the project. Its outcome carries no detail except the reason when it
+    is unknown: evidence keeps the first detail of each function, which would name one policy's gap as
+    if it were the verdict, so gcp.logging_audit_log_types_missing gives the project's gaps instead.
+    """
+    outcome = logging_audit_log_types_missing(policy, [log_type])
+    return Outcome(outcome.matched, outcome.detail if outcome.matched is None else "")
+
+
+@check_function("gcp.logging_audit_exemptions", path_args=("policy",))
+def logging_audit_exemptions(policy: Any) -> Outcome:
+    """True when an audit log config of the policy exempts members from logging, under any service."""
+    if policy is None:
+        return Outcome(None, _NO_POLICY)
+    return _gaps(gcp_logging.audit_exemptions, policy)
+
+
 @check_function("gcp.logging_metric_covers", path_args=("metric",), literal_args=("family",),
                 required=("metric", "family"))
 def logging_metric_covers(metric: Any, family: str) -> Outcome:

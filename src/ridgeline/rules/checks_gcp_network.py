@@ -1,4 +1,4 @@
-"""GCP exposure functions that rule conditions can call: firewall rules, buckets and BigQuery datasets.
+"""GCP exposure functions that rule conditions can call: firewall rules and policies, buckets, BigQuery datasets.
 
 Each function adapts an analysis module to the rule language and returns an Outcome. Input the
 analysis cannot parse makes the outcome unknown (ERROR), never a silent pass.
@@ -7,20 +7,31 @@ analysis cannot parse makes the outcome unknown (ERROR), never a silent pass.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ridgeline.analysis.gcp_public import PublicAccess, bucket_public_access, dataset_public_access
 from ridgeline.analysis.network import gcp as firewall_analysis
 from ridgeline.model.resource import Resource
 from ridgeline.rules.functions import Outcome, check_function
 
+if TYPE_CHECKING:
+    from ridgeline.rules.conditions import ScanLookup
+
+
+FOLDER_TYPE = "cloudresourcemanager.googleapis.com/Folder"
+ORGANIZATION_TYPE = "cloudresourcemanager.googleapis.com/Organization"
+FIREWALL_POLICY_TYPE = "compute.googleapis.com/FirewallPolicy"
+_CONTAINER_PREFIX = "//cloudresourcemanager.googleapis.com/"
+
 
 @check_function("gcp.firewall_internet_ports", path_args=("firewall",),
-                literal_args=("ports", "protocols", "peers", "subject"), required=("firewall", "ports"))
+                literal_args=("ports", "protocols", "peers", "subject", "lookup"), required=("firewall", "ports"),
+                lookup_types=(FOLDER_TYPE, ORGANIZATION_TYPE, FIREWALL_POLICY_TYPE))
 def firewall_internet_ports(firewall: Any, ports: list[int], protocols: list[str] | None = None,
-                            peers: Sequence[Resource] | None = None, subject: Resource | None = None) -> Outcome:
-    """True when this VPC firewall rule admits 0.0.0.0/0 or ::/0 to any of the ports past the deny rules of its network.
+                            peers: Sequence[Resource] | None = None, subject: Resource | None = None,
+                            lookup: ScanLookup | None = None) -> Outcome:
+    """True when this VPC firewall rule admits 0.0.0.0/0 or ::/0 to any of the ports past the policies and denies.
 
     `protocols` defaults to ["tcp"], and an entry on protocol "all" matches every protocol. Disabled,
     egress and deny rules admit nothing, and neither do sources given only as tags or service accounts.
@@ -28,23 +39,36 @@ def firewall_internet_ports(firewall: Any, ports: list[int], protocols: list[str
     of the rule's targets, with the same or a lower priority number, hide the traffic they deny. A
     peer that cannot be read makes the outcome unknown only if it might hide everything the rule
     admits. Without peers, as in a direct call, the rule is judged on its own.
+
+    Hierarchical firewall policies of the organisation and folders above the project (from `lookup`) are
+    evaluated first: their deny rules hide the traffic they drop. When a folder or organisation above the
+    project is not in the scan (a project-level export), the rule is judged without the hierarchy, and a
+    finding says that policies above may still deny the traffic: the rule itself is what CIS asks to fix.
     """
     if firewall is None:
         return Outcome(None, "the firewall rule has no configuration")
 
+    levels, missing = _hierarchy_of(subject, lookup)
     verdicts: list[firewall_analysis.RuleVerdict] = []
     try:
         for protocol in protocols or ["tcp"]:
             # A generator, because the analysis reads the peers only when the rule itself opens the ports,
             # and most rules of a project do not.
             others = (_peer_rule(peer) for peer in peers or () if peer is not subject)
-            verdicts.append(firewall_analysis.rule_exposures_after_denies(firewall, others, ports, protocol))
+            if levels is None:
+                verdicts.append(firewall_analysis.rule_exposures_after_denies(firewall, others, ports, protocol))
+            else:
+                verdicts.append(firewall_analysis.rule_exposures_after_hierarchy(firewall, others, levels, ports,
+                                                                                 protocol))
     except ValueError as error:
         return Outcome(None, str(error))
 
     # One protocol that is open for certain decides. Otherwise one that may be open leaves it unknown.
     certain = _descriptions(verdict for verdict in verdicts if verdict.exposed)
     if certain:
+        if missing:
+            certain.append(f"{', '.join(missing)} above the project not in the scan: their hierarchical firewall "
+                           "policies were not examined and might deny this traffic")
         return Outcome(True, "; ".join(certain))
     undecided = [verdict for verdict in verdicts if verdict.exposed is None]
     if undecided:
@@ -52,6 +76,90 @@ def firewall_internet_ports(firewall: Any, ports: list[int], protocols: list[str
         return Outcome(None, f"{'; '.join(_descriptions(undecided))} stays open unless a firewall rule that "
                              f"could not be read denies it: {'; '.join(reasons)}")
     return Outcome(False, "")
+
+
+@check_function("gcp.firewall_policy_internet_ports", path_args=("policy",), literal_args=("ports", "protocols"),
+                required=("policy", "ports"))
+def firewall_policy_internet_ports(policy: Any, ports: list[int], protocols: list[str] | None = None) -> Outcome:
+    """True when an allow rule of a hierarchical firewall policy admits 0.0.0.0/0 or ::/0 to any of the ports.
+
+    `protocols` defaults to ["tcp"]. Disabled, egress, deny and goto_next rules admit nothing, and a rule
+    whose traffic earlier rules of the same policy take in full admits nothing either (see
+    policy_internet_exposures).
+    """
+    if policy is None:
+        return Outcome(None, "the firewall policy has no configuration")
+    try:
+        exposures = [exposure for protocol in protocols or ["tcp"]
+                     for exposure in firewall_analysis.policy_internet_exposures(policy, ports, protocol)]
+    except ValueError as error:
+        return Outcome(None, str(error))
+    described = list(dict.fromkeys(exposure.describe() for exposure in exposures))
+    return Outcome(bool(described), "; ".join(described))
+
+
+def _hierarchy_of(subject: Resource | None, lookup: ScanLookup | None,
+                  ) -> tuple[list[firewall_analysis.HierarchyLevel] | None, list[str]]:
+    """Return the hierarchy levels above the subject's project, or None and the folders/organisation missing.
+
+    None without a `lookup` (a direct call) or without ancestors (an export made before Cloud Asset
+    Inventory listed them): the rule is then judged on its own network, as before hierarchical policies.
+    """
+    if subject is None or lookup is None:
+        return None, []
+    ancestors = subject.supplementary.get("ancestors")
+    if not isinstance(ancestors, list):
+        return None, []
+    nodes = [str(node) for node in ancestors if str(node).startswith(("folders/", "organizations/"))]
+    present = {resource.id.removeprefix(_CONTAINER_PREFIX): resource
+               for type_name in (FOLDER_TYPE, ORGANIZATION_TYPE) for resource in lookup.of_type(type_name)}
+    missing = [node for node in nodes if node not in present]
+    if missing:
+        return None, missing
+    return firewall_hierarchy_levels([str(node) for node in ancestors], present,
+                                     lookup.of_type(FIREWALL_POLICY_TYPE)), []
+
+
+def firewall_hierarchy_levels(ancestors: Sequence[str], present: Mapping[str, Resource],
+                              policies: Iterable[Resource], *, policies_listed: bool = True,
+                              ) -> list[firewall_analysis.HierarchyLevel]:
+    """Return the hierarchy levels above a project, organization first, with the firewall policies attached to each.
+
+    `ancestors` are the project's Cloud Asset Inventory ancestors, nearest first. `present` maps each
+    folder and organization of the scan ("folders/456") to its resource, and `policies` are the
+    compute.googleapis.com/FirewallPolicy resources of the scan. A level is unknown when its node is not
+    in the scan, when the policies could not be listed (`policies_listed` False), or when a policy's
+    configuration could not be read, because such a policy may be attached to it.
+    """
+    readable: list[tuple[Resource, frozenset[str]]] = []
+    unreadable: list[str] = []
+    for policy in policies:
+        if "configuration" in policy.errors or not policy.configuration:
+            unreadable.append(policy.name or policy.id)
+            continue
+        try:
+            targets = firewall_analysis.parse_firewall_policy(policy.configuration).attachment_targets
+        except ValueError:
+            unreadable.append(policy.name or policy.id)
+            continue
+        readable.append((policy, frozenset(targets)))
+
+    levels: list[firewall_analysis.HierarchyLevel] = []
+    nodes = [ancestor for ancestor in ancestors if ancestor.startswith(("folders/", "organizations/"))]
+    for node in reversed(nodes):
+        if node not in present:
+            levels.append(firewall_analysis.HierarchyLevel(
+                node, None, f"{node} is not in the scan, so its hierarchical firewall policies are unknown"))
+        elif not policies_listed:
+            levels.append(firewall_analysis.HierarchyLevel(
+                node, None, f"the hierarchical firewall policies could not be listed, so those of {node} are unknown"))
+        elif unreadable:
+            levels.append(firewall_analysis.HierarchyLevel(
+                node, None, f"firewall policy {', '.join(unreadable)} could not be read and may be attached to {node}"))
+        else:
+            attached = tuple(policy.configuration for policy, targets in readable if node in targets)
+            levels.append(firewall_analysis.HierarchyLevel(node, attached))
+    return levels
 
 
 def _peer_rule(peer: Resource) -> firewall_analysis.PeerRule:

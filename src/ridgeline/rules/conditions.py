@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -57,6 +57,30 @@ class RelatedIndex(Protocol):
     def unlisted_reason(self, type_name: str, resource: Resource) -> str | None:
         """Return why `type_name` could not be listed in the resource's account, or None if it was."""
         ...
+
+    def all_of_type(self, type_name: str) -> Sequence[Resource]:
+        """Return every resource of `type_name` in the scan, whatever its account."""
+        ...
+
+
+class ScanLookup:
+    """What a check function may read beyond its resource: the resources of the types it declared.
+
+    The declaration matters: streaming evaluation keeps only the types some rule reads, so reading an
+    undeclared type would see an incomplete scan. Asking for one is a programming error.
+    """
+
+    __slots__ = ("_index", "_types")
+
+    def __init__(self, index: RelatedIndex | None, types: tuple[str, ...]) -> None:
+        self._index = index
+        self._types = types
+
+    def of_type(self, type_name: str) -> Sequence[Resource]:
+        """Return every resource of `type_name` in the scan (a declared lookup type)."""
+        if type_name not in self._types:
+            raise LookupError(f"{type_name} is not among the lookup types the check function declared")
+        return self._index.all_of_type(type_name) if self._index is not None else ()
 
 
 class EvalContext:
@@ -403,8 +427,9 @@ class ItemsNode(Node):
         return self.where.related_types()
 
 
-# Arguments the engine fills in, never a rule: the resource judged, and the resources of its type in its account.
-_SUPPLIED_ARGUMENTS = ("subject", "peers")
+# Arguments the engine fills in, never a rule: the resource judged, the resources of its type in its account,
+# and the declared lookup types of the whole scan.
+_SUPPLIED_ARGUMENTS = ("subject", "peers", "lookup")
 
 
 class CheckNode(Node):
@@ -438,6 +463,8 @@ class CheckNode(Node):
             # the same network) need the others: every resource of the type in the same account.
             arguments["peers"] = (ctx.index.find_all(owner.type, owner, "account")
                                   if ctx.index is not None and owner is not None else [])
+        if "lookup" in self.function.literal_args:
+            arguments["lookup"] = ScanLookup(ctx.index, self.function.lookup_types)
 
         try:
             outcome = self.function.func(**arguments)
@@ -457,6 +484,9 @@ class CheckNode(Node):
 
     def paths(self) -> set[str]:
         return {path.text for path in self.path_values.values() if not path.relative}
+
+    def related_types(self) -> set[str]:
+        return set(self.function.lookup_types)
 
 
 class RelatedNode(Node):

@@ -109,6 +109,10 @@ class ResourceIndex:
         """Return why `type_name` could not be listed in the resource's account, or None if it was."""
         return self.unlisted.get((resource.account, type_name))
 
+    def all_of_type(self, type_name: str) -> Sequence[Resource]:
+        """Return every resource of `type_name` in the scan, whatever its account."""
+        return self.by_type.get(type_name, ())
+
     def _parent(self, type_name: str, resource: Resource) -> Resource | None:
         # Walk up the id one segment at a time: ".../storageAccounts/st1/blobServices/default/containers/c"
         # reaches ".../storageAccounts/st1"; "//cloudkms.googleapis.com/.../keyRings/r/cryptoKeys/k" its ring.

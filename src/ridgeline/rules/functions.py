@@ -28,12 +28,17 @@ class CheckFunction:
     """Arguments that rules give as envelope paths; the engine passes the values found there."""
 
     literal_args: tuple[str, ...]
-    """Arguments that rules give as literal values (numbers, lists of ports, names). Two names are filled
-    in by the engine instead: `subject` (the resource judged) and `peers` (every resource of its type in
-    its account, for semantics that span resources, such as firewall rules of one network)."""
+    """Arguments that rules give as literal values (numbers, lists of ports, names). Three names are filled
+    in by the engine instead: `subject` (the resource judged), `peers` (every resource of its type in
+    its account, for semantics that span resources, such as firewall rules of one network) and `lookup`
+    (a `ScanLookup` over the resources of `lookup_types` in the whole scan)."""
 
     required: tuple[str, ...]
     description: str
+
+    lookup_types: tuple[str, ...] = ()
+    """The resource types the function reads through `lookup`, in any account (the folders, organisation
+    and firewall policies above a GCP project). Streaming evaluation keeps them until the end."""
 
 
 _REGISTRY: dict[str, CheckFunction] = {}
@@ -45,8 +50,11 @@ def check_function(
     path_args: tuple[str, ...] = (),
     literal_args: tuple[str, ...] = (),
     required: tuple[str, ...] | None = None,
+    lookup_types: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
     """Register `func` under `name` for use in rule conditions."""
+    if lookup_types and "lookup" not in literal_args:
+        raise ValueError(f"check function {name!r} declares lookup_types but takes no `lookup` argument")
 
     def register(func: Callable[..., Outcome]) -> Callable[..., Outcome]:
         if name in _REGISTRY:
@@ -59,6 +67,7 @@ def check_function(
             literal_args=literal_args,
             required=path_args if required is None else required,
             description=doc[0] if doc else "",
+            lookup_types=lookup_types,
         )
         return func
 

@@ -21,16 +21,17 @@ from typing import Any
 from ridgeline.analysis.network.ports import (
     MAX_PORT,
     MIN_PORT,
-    IPNetwork,
-    address_space,
-    is_public_cidr,
+    AddressRange,
+    IdentityMemo,
+    cidr_block,
     is_world_cidr,
     normalise_protocol,
-    parse_cidr,
     protocol_covers,
-    subtract_network,
+    ranges_include_public,
+    subtract_range,
     validate_port_protocol,
     validate_ports,
+    whole_range,
 )
 
 __all__ = [
@@ -122,6 +123,29 @@ class NsgRule:
         return any(first <= port <= last for first, last in self.port_ranges)
 
 
+@dataclass(frozen=True, slots=True)
+class _RuleSources:
+    """Source prefixes of one rule, read once per NSG as the addresses they match in one IP version."""
+
+    internet_source: str | None
+    """The first source that admits every internet address of the version, or None."""
+
+    matches_all: bool
+    """True when a source is "*", "Any" or Internet, which leaves no public address unmatched."""
+
+    ranges: tuple[AddressRange, ...]
+    """Address ranges of the sources that are CIDRs of the version."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadRule:
+    """A parsed rule with its sources read for IPv4 and IPv6."""
+
+    rule: NsgRule
+    sources: Mapping[int, _RuleSources]
+    """Keyed by IP version, 4 and 6."""
+
+
 def is_internet_source(prefix: str) -> bool:
     """Return whether a source prefix admits every internet address.
 
@@ -165,6 +189,11 @@ def nsg_rules(nsg: Mapping[str, Any]) -> list[NsgRule]:
     ValueError naming the NSG and the rule when a rule is malformed or when two rules of
     one direction share a priority, which Azure does not allow.
     """
+    return [read.rule for read in _read_nsg(nsg)]
+
+
+def _parse_nsg(nsg: Mapping[str, Any]) -> tuple[_ReadRule, ...]:
+    """Parse the rules of an NSG as nsg_rules returns them, with their sources read for each IP version."""
     nsg_name = _nsg_name(nsg)
     properties = _properties(nsg)
 
@@ -179,7 +208,19 @@ def nsg_rules(nsg: Mapping[str, Any]) -> list[NsgRule]:
 
     _check_unique_priorities(rules, nsg_name)
     rules.sort(key=lambda rule: (rule.is_default or rule.priority >= _FIRST_DEFAULT_PRIORITY, rule.priority))
-    return rules
+    return tuple(
+        _ReadRule(rule=rule, sources={version: _rule_sources(rule.sources, version) for version in (4, 6)})
+        for rule in rules
+    )
+
+
+# Each NSG is checked by several rules (SSH, RDP, databases, any port), for one or two protocols,
+# and once more to explain a finding. The memo parses it once for all of them. It keys on the
+# configuration mapping that the rule engine passes, which a scan never changes and `watch` replaces
+# with a new one when it refreshes the NSG. A scan evaluates the rules of one NSG one after the
+# other, so a few hundred entries are enough and keep few configurations alive. Where rules run one
+# by one over many NSGs (some `watch` updates), the memo only misses and the NSG is parsed again.
+_read_nsg: IdentityMemo[tuple[_ReadRule, ...]] = IdentityMemo(_parse_nsg, size=256)
 
 
 def nsg_internet_exposures(
@@ -198,11 +239,12 @@ def nsg_internet_exposures(
     two exposures when different rules or sources admit each version.
     """
     requested_protocol = validate_port_protocol(protocol)
-    rules = [
-        rule
-        for rule in nsg_rules(nsg)
-        if rule.direction == INBOUND and protocol_covers(rule.protocol, requested_protocol)
+    read_rules = [
+        read
+        for read in _read_nsg(nsg)
+        if read.rule.direction == INBOUND and protocol_covers(read.rule.protocol, requested_protocol)
     ]
+    rules = [read.rule for read in read_rules]
 
     if ports is not None:
         segments = [(port, port) for port in validate_ports(ports)]
@@ -212,7 +254,7 @@ def nsg_internet_exposures(
     exposures: list[Exposure] = []
     for first, last in segments:
         # Every rule covers either the whole segment or none of it, so its first port decides.
-        for rule, source in _internet_allows(rules, requested_protocol, first):
+        for rule, source in _internet_allows(read_rules, requested_protocol, first):
             exposure = Exposure(
                 protocol=requested_protocol,
                 from_port=first,
@@ -228,7 +270,7 @@ def nsg_internet_exposures(
     return exposures
 
 
-def _internet_allows(rules: Sequence[NsgRule], protocol: str, port: int) -> list[tuple[NsgRule, str]]:
+def _internet_allows(rules: Sequence[_ReadRule], protocol: str, port: int) -> list[tuple[NsgRule, str]]:
     """Return the distinct (rule, source) pairs that admit internet traffic to `port`, IPv4 first."""
     found: list[tuple[NsgRule, str]] = []
     for version in (4, 6):
@@ -239,56 +281,67 @@ def _internet_allows(rules: Sequence[NsgRule], protocol: str, port: int) -> list
 
 
 def _first_internet_allow(
-    rules: Sequence[NsgRule], protocol: str, port: int, version: int
+    rules: Sequence[_ReadRule], protocol: str, port: int, version: int
 ) -> tuple[NsgRule, str] | None:
     """Return the internet Allow rule and source that public addresses of `version` reach first."""
     # `unmatched` contains the addresses that no earlier rule for this port has matched.
-    unmatched: list[IPNetwork] = address_space(version)
+    unmatched: list[AddressRange] = whole_range(version)
 
-    for rule in rules:
+    for read in rules:
+        rule = read.rule
         if not rule.covers_port(protocol, port):
             continue
 
-        if rule.access == ALLOW:
-            source = _internet_source_for_version(rule.sources, version)
-            if source is not None:
-                return rule, source
+        sources = read.sources[version]
+        if rule.access == ALLOW and sources.internet_source is not None:
+            return rule, sources.internet_source
 
-        unmatched = _remove_sources(unmatched, rule.sources, version)
-        if not any(is_public_cidr(str(network)) for network in unmatched):
+        if sources.matches_all:
+            # The Internet tag matches every public address, and only private ones could
+            # remain, which cannot come from the internet.
+            return None
+        if not sources.ranges:
+            # Nothing was removed, so public addresses remain as they did before this rule.
+            continue
+        for first, last in sources.ranges:
+            unmatched = subtract_range(unmatched, first, last)
+        if not ranges_include_public(version, unmatched):
             return None
 
     # Traffic that matches no rule is denied, as by DenyAllInBound, even if the input leaves it out.
     return None
 
 
-def _internet_source_for_version(sources: Iterable[str], version: int) -> str | None:
-    for source in sources:
-        if not is_internet_source(source):
-            continue
-        if source.strip().lower() in _INTERNET_TAGS or parse_cidr(source).version == version:
-            return source
-    return None
-
-
-def _remove_sources(unmatched: list[IPNetwork], sources: Iterable[str], version: int) -> list[IPNetwork]:
-    """Remove from `unmatched` the addresses of `version` that `sources` match."""
+def _rule_sources(sources: Sequence[str], version: int) -> _RuleSources:
+    """Read the source prefixes of a rule as the addresses of `version` that they match."""
+    ranges: list[AddressRange] = []
     for source in sources:
         if source.strip().lower() in _INTERNET_TAGS:
-            # The Internet tag matches every public address, and only private ones could
-            # remain, which cannot come from the internet.
-            return []
-
+            continue
         try:
-            network = parse_cidr(source)
+            block = cidr_block(source)
         except ValueError:
             # NOTE: other service tags (AzureCloud, Storage and the like) contain public
             # addresses that Ridgeline does not resolve. They are treated as matching no
             # internet address, so a Deny on them never hides a later Allow.
             continue
-        if network.version == version:
-            unmatched = subtract_network(unmatched, network)
-    return unmatched
+        if block.version == version:
+            ranges.append((block.first, block.last))
+
+    return _RuleSources(
+        internet_source=_internet_source_for_version(sources, version),
+        matches_all=any(source.strip().lower() in _INTERNET_TAGS for source in sources),
+        ranges=tuple(ranges),
+    )
+
+
+def _internet_source_for_version(sources: Iterable[str], version: int) -> str | None:
+    for source in sources:
+        if not is_internet_source(source):
+            continue
+        if source.strip().lower() in _INTERNET_TAGS or cidr_block(source).version == version:
+            return source
+    return None
 
 
 def _port_segments(rules: Sequence[NsgRule]) -> list[tuple[int, int]]:

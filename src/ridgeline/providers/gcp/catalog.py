@@ -9,9 +9,16 @@ The envelope of a GCP resource:
 - `supplementary` holds the asset's other content types under their camelCase names: `iamPolicy`
   (the IAM_POLICY content, with `bindings` and, for projects, folders and organisations,
   `auditConfigs`), `orgPolicy`, `accessPolicy`; plus what further API calls return, listed per type below.
+  `ancestors` is the asset's ancestry as Cloud Asset Inventory gives it, nearest first
+  (["projects/123", "folders/456", "organizations/789"]; a project, folder or organization starts with itself).
+- `relationships` of projects and folders name their folder and organization ancestors, nearest first, as
+  {"relationshipName": "Is contained in", "resourceType": ..., "resourceId": full asset name,
+  "resourceName": "folders/456"}, so rules can look up the IAM policies and audit configs they inherit.
 - `type` is the asset type ("storage.googleapis.com/Bucket"), `id` the full asset name
   ("//storage.googleapis.com/my-bucket"), `account` the project id (or the project number when the
-  export names only that), `region` the asset location or "global".
+  export names only that), `region` the asset location or "global". Organizations, folders and the
+  assets that belong to them rather than to a project (hierarchical firewall policies, organization
+  roles) have "organizations/N" or "folders/N" as account in a live scan, and "unknown" in an import.
 """
 
 from __future__ import annotations
@@ -34,12 +41,20 @@ def _type(name: str, service: str, **supplementary: str) -> GcpType:
 
 
 TYPES: tuple[GcpType, ...] = (
-    # Resource hierarchy: the IAM policies (with audit configuration) of projects, folders, organisations.
+    # Projects, with their IAM policies (and audit configuration).
     _type("cloudresourcemanager.googleapis.com/Project", "resourcemanager",
           essentialContacts="GET https://essentialcontacts.googleapis.com/v1/projects/{id}/contacts"),
-    _type("cloudresourcemanager.googleapis.com/Folder", "resourcemanager"),
-    _type("cloudresourcemanager.googleapis.com/Organization", "resourcemanager",
+
+    # The organization and its folders, with their IAM policies, and the hierarchical firewall policies
+    # attached to them. These assets belong to organization and folder accounts, never to a project, so
+    # they have a service of their own: a project-only export then lacks no type of a project's services.
+    # Hierarchical firewall policies are created under an organization or folder, attached to
+    # organizations and folders through `associations[].attachmentTarget`, and evaluated before the VPC
+    # firewall rules.
+    _type("cloudresourcemanager.googleapis.com/Folder", "organization"),
+    _type("cloudresourcemanager.googleapis.com/Organization", "organization",
           essentialContacts="GET https://essentialcontacts.googleapis.com/v1/organizations/{id}/contacts"),
+    _type("compute.googleapis.com/FirewallPolicy", "organization"),
 
     _type("iam.googleapis.com/ServiceAccount", "iam"),
     _type("iam.googleapis.com/ServiceAccountKey", "iam"),
@@ -87,6 +102,22 @@ def services() -> dict[str, tuple[str, ...]]:
     for entry in TYPES:
         grouped.setdefault(entry.service, []).append(entry.name)
     return {service: tuple(names) for service, names in grouped.items()}
+
+
+def expected_types(service: str, account: str) -> tuple[str, ...]:
+    """Return the types of `service` whose absence from an account of an export means they were left out.
+
+    The organization service is the exception to "every type of the service": an organisation account
+    holds its Organization, a folder account its Folder, and either may have no firewall policy at all,
+    so a missing policy says nothing about the export.
+    """
+    if service != "organization":
+        return services().get(service, ())
+    if account.startswith("organizations/"):
+        return ("cloudresourcemanager.googleapis.com/Organization",)
+    if account.startswith("folders/"):
+        return ("cloudresourcemanager.googleapis.com/Folder",)
+    return ()
 
 
 def service_of(type_name: str) -> str | None:

@@ -17,7 +17,10 @@ PREDEFINED_ROLES = ("roles/cloudasset.viewer", "roles/iam.securityReviewer")
 
 PREDEFINED_NOTE = (
     "Create the role with `gcloud iam roles create ridgelineReader --organization=ORG_ID --file=role.json` (or "
-    "--project=PROJECT_ID) and grant it on the organization, folder or projects to scan. Instead of the custom role, "
+    "--project=PROJECT_ID) and grant it on the organization, folder or projects to scan. A project or folder scan "
+    "also lists the folders and organization above the scope (their IAM policies, audit configuration and "
+    "hierarchical firewall policies, which the projects inherit), so grant the role on the organization too, or "
+    "rules that need those ancestors report ERROR. Instead of the custom role, "
     "the predefined roles roles/cloudasset.viewer and roles/iam.securityReviewer cover the inventory and the IAM "
     "policies; if the Essential Contacts or projects.get requests are denied, add roles/essentialcontacts.viewer and "
     "roles/browser. serviceusage.services.use is needed only on the project whose quota the requests use "

@@ -6,10 +6,14 @@ The coverage unit is (project id, "global", service). Steps:
 3. for each Cloud Asset Inventory parent (each project, or the folder or organization) list the
    catalogue's asset types twice, with content types RESOURCE and IAM_POLICY, and merge both per asset
    name with the importer's envelope builder;
-4. on a thread pool, read the supplementary settings that Cloud Asset Inventory lacks (catalog.py).
+4. list the folders and organization above the collected resources that the scope left out (the
+   ancestors of a project scope), with their IAM policies and the hierarchical firewall policies under
+   them, because projects inherit both;
+5. on a thread pool, read the supplementary settings that Cloud Asset Inventory lacks (catalog.py).
 A failed RESOURCE listing fails every type of the parent's projects, so every rule reports ERROR for
-them. A failed IAM_POLICY listing or supplementary read marks one path of the resources unknown. Nothing
-that could not be read becomes an empty value.
+them. A failed IAM_POLICY listing or supplementary read marks one path of the resources unknown. An
+ancestor that cannot be listed is left out, like an ancestor a project-only export lacks, so rules that
+need what it passes down report ERROR. Nothing that could not be read becomes an empty value.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from urllib.parse import quote
 
 from google.cloud import asset_v1
 
-from ridgeline.imports.gcp_cai import UNKNOWN_PROJECT, resources_from_assets
+from ridgeline.imports.gcp_cai import ANCESTORS_KEY, UNKNOWN_PROJECT, resources_from_assets
 from ridgeline.imports.report import ImportReport
 from ridgeline.model.resource import Resource
 from ridgeline.model.scan import CallError, Completeness, Coverage
@@ -44,8 +48,9 @@ logger = logging.getLogger(__name__)
 
 SOURCE = "api"
 
-CONTAINER_SERVICE = "resourcemanager"
-"""The only service with a coverage unit for an organization or folder: the one whose types they are."""
+CONTAINER_SERVICE = "organization"
+"""The only service with a coverage unit for an organization or folder: the one whose types they are
+(organizations, folders, hierarchical firewall policies)."""
 
 NOT_READ_REASON = "not read by the live GCP scan (no supplementary read is defined for this key)"
 
@@ -72,6 +77,11 @@ _PROJECT_ID = re.compile(r"^(?:[a-z0-9][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]
 _NUMBER = re.compile(r"^[0-9]{1,20}$")
 _CONTAINER_IN_NAME = re.compile(r"^//[^/]+/((?:organizations|folders)/[^/]+)")
 _CONTAINER_ACCOUNT = re.compile(r"^(?:organizations|folders)/")
+_CONTAINER_NODE = re.compile(r"^(organizations|folders)/[0-9]+$")
+
+CONTAINER_TYPES = {"organizations": "cloudresourcemanager.googleapis.com/Organization",
+                   "folders": "cloudresourcemanager.googleapis.com/Folder"}
+FIREWALL_POLICY_TYPE = "compute.googleapis.com/FirewallPolicy"
 
 ProgressCallback = Callable[[int, int], None]
 """Called as `callback(done, total)` as the supplementary reads finish."""
@@ -246,6 +256,7 @@ def collect_gcp(options: GcpScanOptions, *, credentials: gcp_credentials.GcpCred
                 projects = _resolve_projects(pool, reader, endpoints, scope.projects)
                 logger.info("scanning %d project(s) through %s", len(projects), endpoints.cloudasset)
                 _collect_projects(pool, client, state, projects, options, recorder)
+            _collect_ancestors(pool, client, state, options, recorder)
             _read_supplementary(pool, reader, endpoints, state, options.page_size, progress)
     finally:
         reader.close()
@@ -338,11 +349,16 @@ def _get_project(reader: RestReader, endpoints: GcpEndpoints, requested: str) ->
 
 def _list_both(client: asset_v1.AssetServiceClient, parent: str, options: GcpScanOptions,
                recorder: CallRecorder) -> tuple[Listing, Listing]:
-    types = [entry.name for entry in catalog.TYPES]
+    return _list_pair(client, parent, [entry.name for entry in catalog.TYPES], options, recorder)
+
+
+def _list_pair(client: asset_v1.AssetServiceClient, parent: str, types: Sequence[str], options: GcpScanOptions,
+               recorder: CallRecorder) -> tuple[Listing, Listing]:
+    """List `types` under `parent` twice, with content types RESOURCE and IAM_POLICY."""
     resources = list_assets(client, LIST_RESOURCES, parent, types, page_size=options.page_size, retry=options.retry,
                             timeout_s=options.timeout_s, recorder=recorder)
-    policies = list_assets(client, LIST_IAM_POLICIES, parent, types, page_size=options.page_size, retry=options.retry,
-                           timeout_s=options.timeout_s, recorder=recorder)
+    policies = list_assets(client, LIST_IAM_POLICIES, parent, types, page_size=options.page_size,
+                           retry=options.retry, timeout_s=options.timeout_s, recorder=recorder)
     return resources, policies
 
 
@@ -482,6 +498,73 @@ def _policies_unknown(state: ScanState, accounts: Sequence[str], failure: GcpCal
             resource.errors["supplementaryConfiguration.iamPolicy"] = reason
     state.mark_partial(accounts, _listing_error(failure, parent))
     logger.warning("cannot list the IAM policies of %s: %s", parent, reason)
+
+
+# Ancestors -------------------------------------------------------------------------------------------
+
+def _collect_ancestors(pool: ThreadPoolExecutor, client: asset_v1.AssetServiceClient, state: ScanState,
+                       options: GcpScanOptions, recorder: CallRecorder) -> None:
+    """Add the folders and organization above the collected resources that the scope did not list.
+
+    Each one is listed with ListAssets under itself, for its own type and compute.googleapis.com/FirewallPolicy,
+    with both content types. That reads its IAM policy (with the audit configs that projects inherit)
+    with the calls and permissions of the inventory listing, and the hierarchical firewall policies
+    created under it. Only the policies attached to an ancestor are kept. An ancestor is added only when
+    both listings succeed. A failure leaves it out and makes the units of the accounts below it partial,
+    so the rules that need it report ERROR instead of judging the accounts on their own settings.
+    """
+    present = {resource.id for resource in state.resources}
+    below: dict[str, set[str]] = {}
+    for resource in state.resources:
+        for ancestor in resource.supplementary.get(ANCESTORS_KEY) or ():
+            if isinstance(ancestor, str) and _CONTAINER_NODE.match(ancestor):
+                below.setdefault(ancestor, set()).add(resource.account)
+    missing = [node for node in below if f"//cloudresourcemanager.googleapis.com/{node}" not in present]
+    if not missing:
+        return
+
+    logger.info("reading %d ancestor(s) that the scope does not contain: %s", len(missing), ", ".join(missing))
+    futures = {node: pool.submit(_list_pair, client, node, [CONTAINER_TYPES[node.split("/", 1)[0]],
+                                                            FIREWALL_POLICY_TYPE], options, recorder)
+               for node in missing}
+    nodes = set(below)
+    for node, future in futures.items():
+        resources, policies = future.result()
+        failure = resources.failure or policies.failure
+        if failure is not None:
+            _ancestor_unreadable(state, node, sorted(below[node]), failure)
+            continue
+
+        own_name = f"//cloudresourcemanager.googleapis.com/{node}"
+        kept = [asset for asset in resources.assets if asset.get("name") == own_name
+                or (asset.get("name") not in present and _attached_to(asset, nodes))]
+        if not any(asset.get("name") == own_name for asset in kept):
+            _ancestor_unreadable(state, node, sorted(below[node]), GcpCallFailed(
+                LIST_RESOURCES, "NOT_FOUND", f"the listing of {node} did not return {node} itself", resource_id=node))
+            continue
+        listed = Listing(assets=kept)
+        envelopes = _envelopes(listed, policies, state, project=None)
+        state.add_container(node)
+        for resource in envelopes:
+            present.add(resource.id)
+            state.add(resource)
+
+
+def _attached_to(asset: dict[str, Any], nodes: set[str]) -> bool:
+    """Tell whether an asset is a hierarchical firewall policy associated with one of `nodes`."""
+    if asset.get("assetType") != FIREWALL_POLICY_TYPE:
+        return False
+    data = (asset.get("resource") or {}).get("data") or {}
+    associations = data.get("associations") if isinstance(data, dict) else None
+    return any(isinstance(item, dict) and item.get("attachmentTarget") in nodes for item in associations or ())
+
+
+def _ancestor_unreadable(state: ScanState, node: str, accounts: Sequence[str], failure: GcpCallFailed) -> None:
+    """Record that an ancestor could not be listed, on the units of the accounts below it."""
+    reason = f"not assessed: ancestor {node} unreadable: {_listing_reason(failure, node)}"
+    error = CallError(call=failure.call.permission, code=failure.code, message=reason, resource_id=node)
+    state.mark_partial(accounts, error)
+    logger.warning("%s; rules that need what %s passes down to %s report ERROR", reason, node, ", ".join(accounts))
 
 
 # Supplementary settings ------------------------------------------------------------------------------

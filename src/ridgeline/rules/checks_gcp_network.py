@@ -7,11 +7,12 @@ analysis cannot parse makes the outcome unknown (ERROR), never a silent pass.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ridgeline.analysis.gcp_public import PublicAccess, bucket_public_access, dataset_public_access
 from ridgeline.analysis.network import gcp as firewall_analysis
+from ridgeline.analysis.network.ports import IdentityMemo
 from ridgeline.model.resource import Resource
 from ridgeline.rules.functions import Outcome, check_function
 
@@ -54,7 +55,7 @@ def firewall_internet_ports(firewall: Any, ports: list[int], protocols: list[str
         for protocol in protocols or ["tcp"]:
             # A generator, because the analysis reads the peers only when the rule itself opens the ports,
             # and most rules of a project do not.
-            others = (_peer_rule(peer) for peer in peers or () if peer is not subject)
+            others = _other_deny_candidates(peers, subject)
             if levels is None:
                 verdicts.append(firewall_analysis.rule_exposures_after_denies(firewall, others, ports, protocol))
             else:
@@ -160,6 +161,30 @@ def firewall_hierarchy_levels(ancestors: Sequence[str], present: Mapping[str, Re
             attached = tuple(policy.configuration for policy, targets in readable if node in targets)
             levels.append(firewall_analysis.HierarchyLevel(node, attached))
     return levels
+
+
+def _deny_candidates(peers: Sequence[Resource]) -> list[tuple[Resource, firewall_analysis.PeerRule]]:
+    """Return the peers that might deny traffic: every firewall rule of the project but the plain allow rules."""
+    candidates = []
+    for peer in peers:
+        rule = _peer_rule(peer)
+        if not firewall_analysis.peer_never_denies(rule):
+            candidates.append((peer, rule))
+    return candidates
+
+
+# The engine hands every firewall rule of a project the same list of peers (the project's group in its
+# index), so the deny candidates are found once per project instead of once per judged rule: a project
+# with thousands of rules would otherwise cost the square of its size.
+_DENY_CANDIDATES = IdentityMemo(_deny_candidates, size=256)
+
+
+def _other_deny_candidates(peers: Sequence[Resource] | None, subject: Resource | None,
+                           ) -> Iterator[firewall_analysis.PeerRule]:
+    # A generator function, so the candidates are looked up only when the analysis reads them.
+    for peer, rule in _DENY_CANDIDATES(peers) if peers else ():
+        if peer is not subject:
+            yield rule
 
 
 def _peer_rule(peer: Resource) -> firewall_analysis.PeerRule:

@@ -153,8 +153,12 @@ class GroupedIndex(ResourceIndex):
         return group[0] if group else None
 
     def find_all(self, type_name: str, resource: Resource, match: str) -> list[Resource]:
-        """Return every resource of `type_name` in the same account (match "account") or also region."""
-        return list(self._group(type_name, resource, match))
+        """Return every resource of `type_name` in the same account (match "account") or also region.
+
+        The list is the index's own group, shared by every caller, which must not change it: check
+        functions may remember what they derived from it by its identity (once per project, not per rule).
+        """
+        return self._group(type_name, resource, match)
 
     def _group(self, type_name: str, resource: Resource, match: str) -> list[Resource]:
         if match == "account":

@@ -503,10 +503,7 @@ def _read_peer(peer: Mapping[str, Any] | PeerRule | None, rule: FirewallRule) ->
 
     Return None when the peer's readable fields show that it cannot deny any traffic of `rule`.
     """
-    # Most peers are allow rules read in full, and each is read once per judged rule of its project.
-    # They return here, with the result that the general reading below would give them.
-    plain = peer.data if isinstance(peer, PeerRule) and not peer.unreadable else peer
-    if isinstance(plain, Mapping) and _is_allow(plain):
+    if peer_never_denies(peer):
         return None
 
     record = peer if isinstance(peer, PeerRule) else PeerRule(data=peer)
@@ -514,16 +511,10 @@ def _read_peer(peer: Mapping[str, Any] | PeerRule | None, rule: FirewallRule) ->
     unreadable = record.unreadable if data is not None else frozenset({WHOLE_RECORD})
 
     def readable(*fields: str) -> bool:
-        return not unreadable or (
-            WHOLE_RECORD not in unreadable
-            and not any(field in unreadable or _MATCH_FIELDS[field] in unreadable for field in fields)
-        )
+        return _readable(unreadable, fields)
 
     raw_name = _get(data, "name", "name") if data is not None else None
     name = raw_name if isinstance(raw_name, str) and raw_name else record.label or "<no name>"
-    if data is not None and readable("allowed", "denied") and _is_allow(data):
-        # Allow rules never hide traffic, whatever else is wrong with them.
-        return None
 
     raw_network = _get(data, "network", "network") if data is not None and readable("network") else None
     network = raw_network if isinstance(raw_network, str) and raw_network else None
@@ -554,6 +545,30 @@ def _read_peer(peer: Mapping[str, Any] | PeerRule | None, rule: FirewallRule) ->
 
     widest = _widest_deny(data, readable, name)
     return None if widest is None else (widest, problem)
+
+
+def peer_never_denies(peer: Mapping[str, Any] | PeerRule | None) -> bool:
+    """Tell whether a peer firewall rule's readable fields show an allow rule, which hides no traffic of any rule.
+
+    It does not depend on the rule judged, so callers may drop such peers once for a whole network.
+    """
+    # Most peers are allow rules read in full.
+    plain = peer.data if isinstance(peer, PeerRule) and not peer.unreadable else peer
+    if isinstance(plain, Mapping) and _is_allow(plain):
+        return True
+    record = peer if isinstance(peer, PeerRule) else PeerRule(data=peer)
+    data = record.data if isinstance(record.data, Mapping) else None
+    if data is None:
+        return False
+    # Allow rules never hide traffic, whatever else is wrong with them.
+    return _readable(record.unreadable, ("allowed", "denied")) and _is_allow(data)
+
+
+def _readable(unreadable: frozenset[str], fields: Iterable[str]) -> bool:
+    return not unreadable or (
+        WHOLE_RECORD not in unreadable
+        and not any(field in unreadable or _MATCH_FIELDS[field] in unreadable for field in fields)
+    )
 
 
 def _is_allow(raw: Mapping[str, Any]) -> bool:

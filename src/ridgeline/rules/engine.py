@@ -176,6 +176,7 @@ class Engine:
         self._scope_rules: list[Rule] = []
         self._texts: dict[str, str] = {}
         self._pass_messages: dict[str, str] = {}
+        self._error_evidences: dict[tuple[str, ...], dict[str, Any]] = {}
         for rule in self.rules:
             if rule.scope == "resource":
                 for type_name in rule.resource_types:
@@ -242,7 +243,7 @@ class Engine:
             if applies is None:
                 reasons = self._shared_reasons(ctx.reasons or ["whether the rule applies could not be decided"])
                 return _finding(rule, resource, Status.ERROR, self._shared("Not assessed: " + "; ".join(reasons)),
-                                {"not_assessed": reasons})
+                                self._error_evidence(reasons))
         result = rule.condition.evaluate(resource, ctx)
         if result is False:
             return _finding(rule, resource, Status.PASS, self._pass_message(rule), _NO_EVIDENCE)
@@ -254,7 +255,10 @@ class Engine:
         evidence = explain.evidence or {}
         if result is None:
             reasons = self._shared_reasons(ctx.reasons or ["the rule could not be evaluated"])
-            evidence["not_assessed"] = reasons
+            if evidence:
+                evidence["not_assessed"] = reasons
+            else:
+                evidence = self._error_evidence(reasons)
             return _finding(rule, resource, Status.ERROR, self._shared("Not assessed: " + "; ".join(reasons)),
                             evidence)
         return _finding(rule, resource, Status.FAIL, fail_message(rule, resource), evidence)
@@ -285,6 +289,20 @@ class Engine:
 
     def _shared_reasons(self, reasons: list[str]) -> list[str]:
         return [self._shared(reason) for reason in reasons]
+
+    def _error_evidence(self, reasons: list[str]) -> dict[str, Any]:
+        """Return the evidence {"not_assessed": reasons}, one shared mapping per distinct list of reasons.
+
+        An export that lacks a setting makes every resource of the type ERROR for the same reason: a large
+        Azure import had 330,000 such findings. Like `_NO_EVIDENCE`, nothing changes the shared mapping.
+        """
+        key = tuple(reasons)
+        evidence = self._error_evidences.get(key)
+        if evidence is None:
+            evidence = {"not_assessed": reasons}
+            if len(self._error_evidences) < _SHARED_TEXTS:
+                self._error_evidences[key] = evidence
+        return evidence
 
     def _coverage_errors(self, coverage: Sequence[Coverage], active: set[str]) -> list[Finding]:
         findings = []

@@ -434,3 +434,49 @@ def test_secrets_redacted(tmp_path: Path) -> None:
     resources, _ = import_all(write_lines(tmp_path / "sql.jsonl", [asset]))
 
     assert resources[asset["name"]].configuration["settings"]["password"] == REDACTED
+
+
+def _project_without_its_asset() -> list[dict[str, Any]]:
+    # No cloudresourcemanager Project asset: the instance's name gives the id, its ancestors the number.
+    ancestors = ["projects/424242", "organizations/1"]
+    return [
+        {"name": "//compute.googleapis.com/projects/shop-prod/zones/europe-west1-b/instances/web-1",
+         "asset_type": "compute.googleapis.com/Instance", "ancestors": ancestors,
+         "resource": {"data": {"name": "web-1"}, "location": "europe-west1-b"}},
+        {"name": "//storage.googleapis.com/shop-prod-assets", "asset_type": "storage.googleapis.com/Bucket",
+         "ancestors": ancestors, "resource": {"data": {"name": "shop-prod-assets", "projectNumber": "424242"}}},
+        {"name": "//serviceusage.googleapis.com/projects/424242/services/compute.googleapis.com",
+         "asset_type": "serviceusage.googleapis.com/Service", "ancestors": ancestors,
+         "resource": {"data": {"name": "projects/424242/services/compute.googleapis.com", "state": "ENABLED"}}},
+    ]
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_project_number_mapped_to_id_from_asset_names(tmp_path: Path, streamed: bool) -> None:
+    from ridgeline.imports.collection import import_files
+    from ridgeline.pipeline import evaluate_files
+    from ridgeline.rules.loader import load_builtin_rules
+
+    path = write_lines(tmp_path / "export.jsonl", _project_without_its_asset())
+
+    if streamed:
+        result = evaluate_files([str(path)], load_builtin_rules()).results[0]
+        accounts = {result.scan.provider: result.collection.accounts}
+        findings_accounts = {finding.account for finding in result.findings}
+        assert findings_accounts <= {"shop-prod"}
+    else:
+        collection = import_files([str(path)]).collections[0]
+        accounts = {collection.provider: collection.accounts}
+    assert accounts == {"gcp": ["shop-prod"]}
+
+
+def test_project_names_that_disagree_rename_nothing(tmp_path: Path) -> None:
+    from ridgeline.imports.collection import import_files
+
+    assets = _project_without_its_asset()
+    other = dict(assets[0], name="//compute.googleapis.com/projects/shop-staging/zones/europe-west1-b/instances/x")
+    path = write_lines(tmp_path / "export.jsonl", [*assets, other])
+
+    collection = import_files([str(path)]).collections[0]
+
+    assert collection.accounts == ["424242"]

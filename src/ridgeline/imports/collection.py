@@ -12,6 +12,7 @@ Resource Graph or Resource Manager JSON), so one call takes a mix of providers.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ridgeline.imports.aws_config import iter_aws_config_file, iter_aws_config_items
 from ridgeline.imports.azure_arm import iter_azure_files
@@ -276,17 +278,73 @@ def mark_incomplete(coverage: Iterable[Coverage], incomplete: Mapping[tuple[str,
             unit.errors.append(CallError(call="import", code="IncompleteInventory", message=reason))
 
 
+class ProjectIds:
+    """Project number -> project id, learnt from the resources of an import as they come.
+
+    Two kinds of resources tell: a project asset (`projectNumber` in its data, the id as its account),
+    which decides, the last one read winning; and an asset whose name holds the project id
+    (//compute.googleapis.com/projects/my-project/...) while its closest ancestor is projects/NUMBER.
+    An export without the project asset still groups the project's resources under one account that way.
+    """
+
+    def __init__(self) -> None:
+        self._from_projects: dict[str, tuple[Any, str]] = {}
+        self._from_names: dict[str, str | None] = {}
+        """Number -> id, or None when names gave two different ids for one number (then nothing is renamed)."""
+
+    def note(self, resource: Resource, order: Any) -> None:
+        """Learn from one resource; `order` is its place in the import (the later project asset wins)."""
+        number = resource.configuration.get("projectNumber")
+        if resource.type == PROJECT_ASSET_TYPE and number is not None and resource.account != str(number):
+            known = self._from_projects.get(str(number))
+            if known is None or known[0] < order:
+                self._from_projects[str(number)] = (order, resource.account)
+            return
+
+        hint = _project_hint(resource)
+        if hint is not None:
+            number_text, project_id = hint
+            earlier = self._from_names.get(number_text, project_id)
+            if earlier != project_id:
+                logger.warning("import: assets of project number %s name two project ids (%s, %s); their "
+                               "account stays the number", number_text, earlier, project_id)
+            self._from_names[number_text] = project_id if earlier == project_id else None
+
+    def mapping(self) -> dict[str, str]:
+        """Return number -> id: the project assets', else the one that asset names agree on."""
+        merged = {number: project_id for number, project_id in self._from_names.items() if project_id is not None}
+        merged.update({number: project_id for number, (_, project_id) in self._from_projects.items()})
+        return merged
+
+
+_PROJECT_ID_IN_NAME = re.compile(r"^//[^/]+/projects/([^/]+)/")
+
+
+def _project_hint(resource: Resource) -> tuple[str, str] | None:
+    """Return (number, id) when the asset's closest ancestor is projects/NUMBER and its name holds an id."""
+    ancestors = resource.supplementary.get("ancestors")
+    if not isinstance(ancestors, list) or not ancestors or not isinstance(ancestors[0], str):
+        return None
+    number = ancestors[0].removeprefix("projects/")
+    if number == ancestors[0] or not number.isdigit():
+        return None
+    match = _PROJECT_ID_IN_NAME.match(resource.id)
+    # Some services name the project by number (Service Usage, API keys): that teaches nothing.
+    if match is None or match.group(1).isdigit():
+        return None
+    return number, match.group(1)
+
+
 def name_gcp_projects_by_id(resources: Sequence[Resource]) -> None:
     """Give resources whose account is a project number the project id, when the files name both.
 
     Assets without `projectId` in their data get the project number from their ancestors, so without
     this one project would be two accounts, and an account-scope rule would see half of it in each.
     """
-    ids_by_number: dict[str, str] = {}
-    for resource in resources:
-        number = resource.configuration.get("projectNumber")
-        if resource.type == PROJECT_ASSET_TYPE and number is not None and resource.account != str(number):
-            ids_by_number[str(number)] = resource.account
+    projects = ProjectIds()
+    for position, resource in enumerate(resources):
+        projects.note(resource, position)
+    ids_by_number = projects.mapping()
     for resource in resources:
         project_id = ids_by_number.get(resource.account)
         if project_id is not None:

@@ -25,9 +25,9 @@ from typing import Any
 
 from ridgeline.imports.azure_arm import iter_azure_files, stream_azure_files
 from ridgeline.imports.collection import (
-    PROJECT_ASSET_TYPE,
     PROVIDER_ORDER,
     ImportResult,
+    ProjectIds,
     build_collection,
     catalogue_coverage_of_counts,
     detect_formats,
@@ -232,7 +232,7 @@ class _Tally:
         self.counts: dict[tuple[str, str], int] = {}
         self._shared_text: dict[str, str] = {}
         self._catalogued: dict[str, int] = {}
-        self._projects: dict[str, tuple[Any, str]] = {}
+        self._projects = ProjectIds()
 
     def add(self, resource: Resource, *, order: Any, unsettled: abc.Collection[str] = ()) -> None:
         """Count, keep bodiless and evaluate one finished resource."""
@@ -261,7 +261,7 @@ class _Tally:
 
     def project_ids(self) -> dict[str, str]:
         """Return project number -> project id, as `name_gcp_projects_by_id` finds them."""
-        return {number: project_id for number, (_, project_id) in self._projects.items()}
+        return self._projects.mapping()
 
     def count_unknown_policies(self) -> None:
         """Count every catalogued resource's IAM policy as not imported, as `mark_gcp_not_imported` does."""
@@ -286,12 +286,7 @@ class _Tally:
         if resource.type in gcp_catalog.TYPES_BY_NAME:
             self._catalogued[resource.type] = self._catalogued.get(resource.type, 0) + 1
 
-        # The project asset that comes last in the import names the project, as in name_gcp_projects_by_id.
-        number = resource.configuration.get("projectNumber")
-        if resource.type == PROJECT_ASSET_TYPE and number is not None and resource.account != str(number):
-            known = self._projects.get(str(number))
-            if known is None or known[0] < order:
-                self._projects[str(number)] = (order, resource.account)
+        self._projects.note(resource, order)
 
     def _shared(self, text: str) -> str:
         return self._shared_text.setdefault(text, text)

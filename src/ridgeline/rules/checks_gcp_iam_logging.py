@@ -277,8 +277,8 @@ def logging_sink_exports_to_bucket(destination: Any = None) -> Outcome:
 def logging_sink_bucket_not_found(destination: Any, subject: Resource) -> Outcome:
     """Explain why the destination bucket of a log sink cannot be judged: unknown for a bucket, else false.
 
-    Rules call it after a `related` lookup found no bucket for the destination. That lookup searches only
-    the sink's own project, so the reason adds that the bucket may belong to another project.
+    Rules call it after a `related` lookup found no bucket for the destination in any project of the scan,
+    so the reason says to scan the bucket's project too.
     """
     try:
         bucket = gcp_logging.sink_bucket(destination)
@@ -287,8 +287,8 @@ def logging_sink_bucket_not_found(destination: Any, subject: Resource) -> Outcom
     if bucket is None:
         return Outcome(False, f"the sink exports to {destination}, not to Cloud Storage")
     project = subject.account if subject is not None else "of the sink"
-    return Outcome(None, f"the destination bucket {bucket} is not among the scanned buckets of project {project}; "
-                         "it may belong to another project, where its retention policy must be checked")
+    return Outcome(None, f"the destination bucket {bucket} of this sink in project {project} is not among the "
+                         "scanned buckets; scan or export the project that owns it to check its retention policy")
 
 
 # --- DNS server policies ----------------------------------------------------------------------------

@@ -9,11 +9,11 @@ from click.testing import CliRunner
 
 from ridgeline.cli import main
 from ridgeline.providers.azure.catalog import TYPES
-from ridgeline.providers.azure.children import CHILD_REQUESTS
+from ridgeline.providers.azure.declarations import CHILD_REQUESTS, declared_calls
 from ridgeline.providers.azure.envelope import normalise_location, subscription_of
 from ridgeline.providers.azure.graph import inventory_query
 from ridgeline.providers.azure.permissions import scan_actions, scan_role
-from ridgeline.providers.azure.scanner import declared_calls, live_types, scanned_services
+from ridgeline.providers.azure.scanner import live_types, scanned_services
 
 
 def test_every_scanned_type_has_source() -> None:

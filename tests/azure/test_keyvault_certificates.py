@@ -26,13 +26,8 @@ from ridgeline.model.scan import Completeness, Coverage
 from ridgeline.providers.aws.scanner import Collection
 from ridgeline.providers.azure.calls import AzureCallFailed
 from ridgeline.providers.azure.catalog import CERTIFICATE_TYPE, certificate_document, split_certificate_uri
-from ridgeline.providers.azure.dataplane import (
-    CERTIFICATES_DATA_ACTION,
-    LIST_CERTIFICATES,
-    VaultEndpoint,
-    keyvault_error,
-    vault_endpoint,
-)
+from ridgeline.providers.azure.dataplane import VaultEndpoint, keyvault_error, vault_endpoint
+from ridgeline.providers.azure.declarations import CERTIFICATES_DATA_ACTION, LIST_CERTIFICATES
 from ridgeline.providers.azure.permissions import BUILTIN_NOTE, scan_role
 from ridgeline.rules.checks_azure_keyvault import certificate_validity_exceeds
 from ridgeline.rules.engine import Engine

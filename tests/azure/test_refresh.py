@@ -13,7 +13,7 @@ from ridgeline.model.resource import Resource
 from ridgeline.providers.aws.scanner import RefreshOutcome, RefreshRequest
 from ridgeline.providers.azure import clients as clients_module
 from ridgeline.providers.azure.clients import AzureClients
-from ridgeline.providers.azure.listings import PARENT_LISTINGS
+from ridgeline.providers.azure.declarations import PARENT_LISTINGS
 from ridgeline.providers.azure.refresh import AzureRefresher, parent_id
 from tests.azure.conftest import AzureScanner, FakeCredential
 from tests.azure.fake_arm import GRAPH_PATH, FakeAzure, arm_error

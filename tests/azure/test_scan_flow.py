@@ -14,10 +14,10 @@ from ridgeline.model.redaction import REDACTED
 from ridgeline.model.resource import Resource
 from ridgeline.model.scan import Completeness, Coverage
 from ridgeline.providers.aws.scanner import Collection, ScanSetupError
-from ridgeline.providers.azure import graph
+from ridgeline.providers.azure import declarations, graph
 from ridgeline.providers.azure.catalog import BY_NAME, LIST, SINGLE, TYPES_BY_LOWER_NAME
 from ridgeline.providers.azure.credentials import CredentialSetupError, TenantCredential, build_credential
-from ridgeline.providers.azure.msgraph import GRAPH_READS
+from ridgeline.providers.azure.declarations import GRAPH_READS
 from ridgeline.providers.azure.permissions import scan_actions
 from ridgeline.providers.azure.scanner import NOT_COLLECTED_REASON, AzureScanOptions, collect_azure, scanned_services
 from ridgeline.rules.engine import Engine
@@ -348,8 +348,8 @@ def test_truncated_graph_result_fails_types(azure_scan: AzureScanner) -> None:
 
 
 def test_type_without_source_is_not_silent(azure_scan: AzureScanner, monkeypatch: pytest.MonkeyPatch) -> None:
-    reduced = tuple(name for name in graph.TABLE_TYPES["resources"] if name != "Microsoft.Compute/disks")
-    monkeypatch.setitem(graph.TABLE_TYPES, "resources", reduced)
+    reduced = tuple(name for name in declarations.TABLE_TYPES["resources"] if name != "Microsoft.Compute/disks")
+    monkeypatch.setitem(declarations.TABLE_TYPES, "resources", reduced)
 
     collection = azure_scan.scan(subscriptions=[SUB_B])
 

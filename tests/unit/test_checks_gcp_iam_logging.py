@@ -142,7 +142,7 @@ def test_sink_bucket_not_found_names_bucket_and_project() -> None:
     assert outcome.matched is None
     assert "central-logs" in outcome.detail
     assert "project p1" in outcome.detail
-    assert "another project" in outcome.detail
+    assert "scan or export the project that owns it" in outcome.detail
 
 
 def test_sink_bucket_not_found_ignores_other_destinations() -> None:

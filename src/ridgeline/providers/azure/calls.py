@@ -1,8 +1,11 @@
 """Management API calls of an Azure scan: what each one reads, the RBAC action it needs, and how it fails.
 
-Every request the scan sends goes through an `AzureCall` declared here or built from one, so the custom
-role of `ridgeline permissions azure` lists exactly the actions the scan uses, and a recorder can check
-that a scan made no other request.
+Every request the scan sends goes through an `AzureCall`, declared here or in declarations.py, so the
+custom role of `ridgeline permissions azure` lists exactly the actions the scan uses, and a recorder can
+check that a scan made no other request.
+
+This module imports the Azure SDK only inside `classify`, so the declarations and the custom role built
+from them import without the azure extra.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
-
-from azure.core.exceptions import AzureError, HttpResponseError
+from typing import TYPE_CHECKING, Any
 
 from ridgeline.model.scan import CallError
+
+if TYPE_CHECKING:
+    from azure.core.exceptions import AzureError
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,9 @@ def error_from_body(call: AzureCall, status: int, body: Any, resource_id: str = 
 
 def classify(call: AzureCall, error: AzureError, resource_id: str = "") -> AzureCallFailed:
     """Turn an azure-core exception (HTTP error, connection error, token error) into AzureCallFailed."""
+    # Imported here, not at the top: only a scan classifies SDK errors, and a scan has the SDK installed.
+    from azure.core.exceptions import HttpResponseError
+
     if isinstance(error, HttpResponseError):
         status = error.status_code
         details = error.error

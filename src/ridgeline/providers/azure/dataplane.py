@@ -15,10 +15,11 @@ azure-keyvault-certificates SDK. So they share the scan's transport, call record
 no new dependency is needed, and the documents stay as Key Vault sends them (the SDK turns them into
 objects).
 
-The data plane authorises with a Key Vault data action or a vault access policy, not with the Reader role,
-and a vault firewall rejects callers outside its networks. A vault whose certificates cannot be listed
-fails the certificate type in its subscription's coverage unit, with the reason, so the certificate rule
-reports ERROR; a policy that cannot be read marks that one certificate's `properties.policy` unknown.
+The data plane authorises with a Key Vault data action or a vault access policy, not with the Reader role
+(both are declared with the two calls in declarations.py), and a vault firewall rejects callers outside its
+networks. A vault whose certificates cannot be listed fails the certificate type in its subscription's
+coverage unit, with the reason, so the certificate rule reports ERROR; a policy that cannot be read marks
+that one certificate's `properties.policy` unknown.
 """
 
 from __future__ import annotations
@@ -42,26 +43,18 @@ from ridgeline.providers.azure.calls import AzureCall, AzureCallFailed, CallReco
 from ridgeline.providers.azure.catalog import CERTIFICATE_TYPE, certificate_document, split_certificate_uri
 from ridgeline.providers.azure.clients import MAX_PAGES, AzureClients, token_scope
 from ridgeline.providers.azure.credentials import TenantCredential
+from ridgeline.providers.azure.declarations import (
+    ACCESS_POLICY_PERMISSIONS,
+    CERTIFICATES_DATA_ACTION,
+    GET_CERTIFICATE_POLICY,
+    KEYVAULT_API_VERSION,
+    LIST_CERTIFICATES,
+)
 from ridgeline.providers.azure.envelope import envelope
 
 logger = logging.getLogger(__name__)
 
-API_VERSION = "7.4"
-
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
-
-CERTIFICATES_DATA_ACTION = "Microsoft.KeyVault/vaults/certificates/read"
-"""The RBAC data action that allows both reads ("List certificates ..., or get information about a
-certificate"). It belongs in a role's DataActions, not its Actions."""
-
-DATA_ACTIONS = frozenset({CERTIFICATES_DATA_ACTION})
-
-ACCESS_POLICY_PERMISSIONS = {"certificates": ("get", "list")}
-"""The vault access policy permissions the reads need in vaults without Azure RBAC: "Get Certificates"
-needs certificates/list and "Get Certificate Policy" certificates/get."""
-
-LIST_CERTIFICATES = AzureCall("keyvault.certificates", CERTIFICATES_DATA_ACTION, API_VERSION)
-GET_CERTIFICATE_POLICY = AzureCall("keyvault.certificatePolicy", CERTIFICATES_DATA_ACTION, API_VERSION)
 
 VAULT_DNS_SUFFIXES = ("vault.azure.net", "vault.usgovcloudapi.net", "vault.azure.cn")
 """Key Vault DNS suffixes of the public, US Government and China clouds. The suffix is also the token
@@ -71,11 +64,6 @@ outside them, except to the Resource Manager host itself."""
 CONNECTION_TIMEOUT_S = 20
 """Seconds to wait for a connection to a vault. Unlike Resource Manager, a vault can sit behind a network
 that drops packets instead of refusing them, and the transport's default would wait five minutes."""
-
-
-def dataplane_calls() -> list[AzureCall]:
-    """Return the data-plane calls of a scan (see permissions.py)."""
-    return [LIST_CERTIFICATES, GET_CERTIFICATE_POLICY]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +142,7 @@ class KeyVaultReader:
         """Yield every item of "Get Certificates", following `nextLink` on the vault's own host."""
         call = LIST_CERTIFICATES
         # Without `maxresults` the service returns up to 25 certificates per page.
-        body = self._get(call, f"{self.endpoint.base_url}/certificates?api-version={API_VERSION}")
+        body = self._get(call, f"{self.endpoint.base_url}/certificates?api-version={KEYVAULT_API_VERSION}")
         for _page in range(MAX_PAGES):
             if not isinstance(body, dict) or not isinstance(body.get("value"), list):
                 raise AzureCallFailed(call, "UnexpectedResponse", "the list response has no `value` array",
@@ -175,7 +163,7 @@ class KeyVaultReader:
     def certificate_policy(self, name: str, resource_id: str) -> dict[str, Any]:
         """Return the "Get Certificate Policy" document of one certificate."""
         body = self._get(GET_CERTIFICATE_POLICY, f"{self.endpoint.base_url}/certificates/{quote(name, safe='')}"
-                                                 f"/policy?api-version={API_VERSION}", resource_id)
+                                                 f"/policy?api-version={KEYVAULT_API_VERSION}", resource_id)
         if not isinstance(body, dict):
             raise AzureCallFailed(GET_CERTIFICATE_POLICY, "UnexpectedResponse", "the policy is not a JSON object",
                                   resource_id=resource_id)

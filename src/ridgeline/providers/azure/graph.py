@@ -2,7 +2,8 @@
 
 Queries go through `ResourceGraphClient.resources` with the objectArray result format, which returns one
 JSON object per row, shaped like the ARM resource. Pages of 1000 rows are followed through `$skipToken`.
-A request covers at most 1000 subscriptions, because the Resource Graph REST API accepts no more.
+A request covers at most 1000 subscriptions, because the Resource Graph REST API accepts no more. The
+tables and types the inventory queries are declared in declarations.py (`TABLE_TYPES`).
 """
 
 from __future__ import annotations
@@ -30,41 +31,6 @@ MAX_PAGES = 10_000
 # The query only reads, so the SDK's retry policy may repeat its POST on 429 and 5xx like a GET (by default
 # it retries a POST only when the response carries Retry-After, or on 500, 503 and 504).
 _RETRY_METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS"})
-
-TABLE_TYPES: dict[str, tuple[str, ...]] = {
-    "resources": (
-        "Microsoft.Storage/storageAccounts",
-        "Microsoft.KeyVault/vaults",
-        "Microsoft.Network/networkSecurityGroups",
-        "Microsoft.Network/virtualNetworks",
-        "Microsoft.Network/networkWatchers",
-        "Microsoft.Network/networkWatchers/flowLogs",
-        "Microsoft.Network/applicationGateways",
-        "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
-        "Microsoft.Network/publicIPAddresses",
-        "Microsoft.Network/bastionHosts",
-        "Microsoft.Network/virtualNetworkGateways",
-        "Microsoft.Network/ddosProtectionPlans",
-        "Microsoft.Insights/activityLogAlerts",
-        "Microsoft.Insights/components",
-        "Microsoft.Compute/virtualMachines",
-        "Microsoft.Compute/disks",
-        "Microsoft.Sql/servers",
-        "Microsoft.Sql/servers/databases",
-        "Microsoft.DBforPostgreSQL/flexibleServers",
-        "Microsoft.DBforMySQL/flexibleServers",
-        "Microsoft.DocumentDB/databaseAccounts",
-        "Microsoft.Web/sites",
-        "Microsoft.ContainerService/managedClusters",
-        "Microsoft.Databricks/workspaces",
-    ),
-    # Defender for Cloud plans; contacts and settings are read from ARM (see listings.py).
-    "securityresources": ("Microsoft.Security/pricings",),
-    # Role assignments and custom role definitions at or below each subscription (the default
-    # authorization scope filter), so assignments inherited from a management group are not included.
-    "authorizationresources": ("Microsoft.Authorization/roleAssignments", "Microsoft.Authorization/roleDefinitions"),
-}
-"""Resource Graph table -> the catalogue types the inventory reads from it."""
 
 
 @dataclass(frozen=True, slots=True)

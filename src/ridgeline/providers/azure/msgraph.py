@@ -1,12 +1,12 @@
 """Entra ID settings of an Azure scan, read through Microsoft Graph with the scan's credential.
 
-The coverage unit is (tenant id, "global", "entra"), one per tenant of the scanned subscriptions. Two reads:
-the security defaults policy (one object) and the authentication methods registration report
-(userRegistrationDetails, one row per user, paged with `@odata.nextLink`). Both are documented in Graph
-v1.0. Microsoft Graph authorises them with Graph permissions, not Azure RBAC, so a Reader role is not
-enough: a read refused with 401 or 403 marks its type failed with the permission to grant, and the rules
-on it report ERROR. The envelope is the one of the file importer: `account` is the tenant id, the region
-"global" and `configuration` the Graph object as returned.
+The coverage unit is (tenant id, "global", "entra"), one per tenant of the scanned subscriptions. Two reads
+(`GRAPH_READS` in declarations.py): the security defaults policy (one object) and the authentication
+methods registration report (userRegistrationDetails, one row per user, paged with `@odata.nextLink`).
+Both are documented in Graph v1.0. Microsoft Graph authorises them with Graph permissions, not Azure
+RBAC, so a Reader role is not enough: a read refused with 401 or 403 marks its type failed with the
+permission to grant, and the rules on it report ERROR. The envelope is the one of the file importer:
+`account` is the tenant id, the region "global" and `configuration` the Graph object as returned.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +30,7 @@ from ridgeline.providers.aws.scanner import ScanSetupError
 from ridgeline.providers.azure.calls import AzureCall, AzureCallFailed, CallRecorder, classify, error_from_body
 from ridgeline.providers.azure.clients import MAX_PAGES, PUBLIC_CLOUD_ENDPOINT, AzureClients, token_scope
 from ridgeline.providers.azure.credentials import TenantCredential
+from ridgeline.providers.azure.declarations import DELEGATED_ROLES, GRAPH_READS, GraphRead
 
 logger = logging.getLogger(__name__)
 
@@ -49,35 +49,6 @@ GRAPH_OF_ARM_ENDPOINT = {
     "https://management.usgovcloudapi.net": "https://graph.microsoft.us",
     "https://management.chinacloudapi.cn": "https://microsoftgraph.chinacloudapi.cn",
 }
-
-DELEGATED_ROLES = "Global Reader, or Security Reader"
-"""Entra roles that let a signed-in user make both reads with the delegated permissions."""
-
-
-@dataclass(frozen=True, slots=True)
-class GraphRead:
-    """One Microsoft Graph read: the catalogue type it yields, its path and the permission it needs."""
-
-    type: str
-    path: str
-    permission: str
-    single: bool
-    """True for one object, False for a paged collection (`value` and `@odata.nextLink`)."""
-
-    @property
-    def call(self) -> AzureCall:
-        """Return the call recorded for this read; the action names the Graph permission."""
-        return AzureCall(f"graph.{self.path.rsplit('/', 1)[-1]}", f"{self.permission} (Microsoft Graph)", "v1.0")
-
-
-GRAPH_READS = (
-    GraphRead("microsoft.graph.identitySecurityDefaultsEnforcementPolicy",
-              "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy", "Policy.Read.All", single=True),
-    GraphRead("microsoft.graph.userRegistrationDetails",
-              "/v1.0/reports/authenticationMethods/userRegistrationDetails", "AuditLog.Read.All", single=False),
-)
-
-GRAPH_PERMISSIONS = tuple(sorted({read.permission for read in GRAPH_READS}))
 
 
 def resolve_graph_endpoint(arm_endpoint: str, graph_endpoint: str | None) -> str | None:

@@ -3,6 +3,9 @@
 Most reads are control-plane actions (`Actions`). The Key Vault certificate reads are a data action
 (`DataActions`), and vaults that use access policies ignore roles for them altogether, so the note printed
 with the role names the access policy permissions as well.
+
+Imports nothing from the Azure SDK (the reads are declared in declarations.py), so `ridgeline permissions
+azure` works without the azure extra.
 """
 
 from __future__ import annotations
@@ -10,10 +13,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ridgeline.providers.azure.dataplane import ACCESS_POLICY_PERMISSIONS, CERTIFICATES_DATA_ACTION, DATA_ACTIONS
-from ridgeline.providers.azure.graph import TABLE_TYPES
-from ridgeline.providers.azure.msgraph import DELEGATED_ROLES, GRAPH_PERMISSIONS
-from ridgeline.providers.azure.scanner import declared_calls
+from ridgeline.providers.azure.declarations import (
+    ACCESS_POLICY_PERMISSIONS,
+    CERTIFICATES_DATA_ACTION,
+    DATA_ACTIONS,
+    DELEGATED_ROLES,
+    GRAPH_PERMISSIONS,
+    TABLE_TYPES,
+    declared_calls,
+)
 
 ROLE_NAME = "Ridgeline Reader"
 

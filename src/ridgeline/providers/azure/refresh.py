@@ -26,9 +26,9 @@ from ridgeline.providers.aws.scanner import RefreshOutcome, RefreshRequest
 from ridgeline.providers.azure.calls import AzureCallFailed
 from ridgeline.providers.azure.catalog import TYPES_BY_LOWER_NAME
 from ridgeline.providers.azure.clients import AzureClients
+from ridgeline.providers.azure.declarations import PARENT_LISTINGS, SUBSCRIPTION_LISTINGS, TABLE_TYPES, ParentListing
 from ridgeline.providers.azure.envelope import envelope, redact_azure, subscription_of
-from ridgeline.providers.azure.graph import TABLE_TYPES, by_id_query, run_query
-from ridgeline.providers.azure.listings import PARENT_LISTINGS, SUBSCRIPTION_LISTINGS, ParentListing
+from ridgeline.providers.azure.graph import by_id_query, run_query
 from ridgeline.providers.azure.scanner import (
     NOT_COLLECTED_REASON,
     ScanState,

@@ -28,35 +28,22 @@ from ridgeline.model.resource import Resource
 from ridgeline.model.scan import Completeness, Coverage
 from ridgeline.providers.aws.scanner import Collection, ScanSetupError
 from ridgeline.providers.azure import credentials as azure_credentials
-from ridgeline.providers.azure.calls import GRAPH_QUERY, AzureCall, AzureCallFailed, CallRecorder
+from ridgeline.providers.azure.calls import AzureCallFailed, CallRecorder
 from ridgeline.providers.azure.catalog import CERTIFICATE_TYPE, TYPES, TYPES_BY_LOWER_NAME
-from ridgeline.providers.azure.children import child_calls, read_children
+from ridgeline.providers.azure.children import read_children
 from ridgeline.providers.azure.clients import PUBLIC_CLOUD_ENDPOINT, AzureClients, token_scope
-from ridgeline.providers.azure.dataplane import (
-    VAULT_TYPE,
-    DataPlane,
-    dataplane_calls,
-    next_step,
-    read_certificates,
-)
-from ridgeline.providers.azure.envelope import envelope, redact_azure
-from ridgeline.providers.azure.graph import (
-    TABLE_TYPES,
-    Subscription,
-    batches,
-    inventory_query,
-    list_subscriptions,
-    run_query,
-)
-from ridgeline.providers.azure.listings import (
+from ridgeline.providers.azure.dataplane import VAULT_TYPE, DataPlane, next_step, read_certificates
+from ridgeline.providers.azure.declarations import (
+    LIST_CERTIFICATES,
     PARENT_LISTINGS,
     SUBSCRIPTION_LISTINGS,
+    TABLE_TYPES,
     ParentListing,
     SubscriptionListing,
-    list_parent_items,
-    list_subscription_items,
-    listing_calls,
 )
+from ridgeline.providers.azure.envelope import envelope, redact_azure
+from ridgeline.providers.azure.graph import Subscription, batches, inventory_query, list_subscriptions, run_query
+from ridgeline.providers.azure.listings import list_parent_items, list_subscription_items
 from ridgeline.providers.azure.msgraph import collect_entra, resolve_graph_endpoint
 
 logger = logging.getLogger(__name__)
@@ -109,7 +96,7 @@ def live_types() -> dict[str, str]:
         sources[listing.type] = f"ARM list at subscription scope ({listing.call.action})"
     for parent_listing in PARENT_LISTINGS:
         sources[parent_listing.type] = f"ARM list per {parent_listing.parent_type} ({parent_listing.call.action})"
-    sources[CERTIFICATE_TYPE] = f"Key Vault data plane per {VAULT_TYPE} (data action {dataplane_calls()[0].action})"
+    sources[CERTIFICATE_TYPE] = f"Key Vault data plane per {VAULT_TYPE} (data action {LIST_CERTIFICATES.action})"
     return sources
 
 
@@ -120,11 +107,6 @@ def scanned_services() -> dict[str, tuple[str, ...]]:
         if entry.service not in NOT_ARM_SERVICES:
             grouped.setdefault(entry.service, []).append(entry.name)
     return {service: tuple(names) for service, names in grouped.items()}
-
-
-def declared_calls() -> list[AzureCall]:
-    """Return every call an Azure scan may make (see permissions.py)."""
-    return [GRAPH_QUERY, *listing_calls(), *child_calls(), *dataplane_calls()]
 
 
 class ScanState:

@@ -419,3 +419,28 @@ def test_demo_unknown_cloud_is_setup_error() -> None:
 
     assert result.exit_code == EXIT_SETUP
     assert "unknown cloud(s) oracle" in result.output
+
+
+def test_corrupt_line_resolves_nothing(tmp_path: Path) -> None:
+    # The second export cuts the public bucket's line in half: the bucket is missing, but its FAIL must
+    # stay open, because a scan that could not read every item is not complete.
+    database = f"sqlite:///{tmp_path / 'scans.db'}"
+    good = _cai_export(tmp_path / "good.jsonl")
+    lines = good.read_text().splitlines()
+    corrupt = tmp_path / "corrupt.jsonl"
+    corrupt.write_text(lines[0][: len(lines[0]) // 2] + "\n" + lines[1] + "\n")
+
+    for path in (good, corrupt):
+        result = CliRunner().invoke(main, ["scan", "file", str(path), "--database", database,
+                                           "--output-dir", str(tmp_path / "out")])
+        assert result.exit_code == 0, result.output
+
+    store = Store(database)
+    latest = store.list_scans()[0]
+    assert not latest.complete
+    coverage = store.load_coverage(latest.id)
+    assert all(unit.status.value == "partial" for unit in coverage)
+    assert any("corrupt.jsonl, line 1" in error.message for unit in coverage for error in unit.errors)
+    states = {state.resource_id: state.state for state in store.load_finding_states("gcp", latest.accounts)
+              if state.rule_id == "gcp-storage-bucket-not-public"}
+    assert states["//storage.googleapis.com/file-bucket-public"] != "resolved"

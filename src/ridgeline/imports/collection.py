@@ -28,7 +28,7 @@ from ridgeline.imports.aws_config import iter_aws_config_file, iter_aws_config_i
 from ridgeline.imports.azure_arm import iter_azure_files
 from ridgeline.imports.detect import Detection, Format, detect_format
 from ridgeline.imports.gcp_cai import iter_gcp_cai_files
-from ridgeline.imports.report import ImportReport
+from ridgeline.imports.report import ImportIssue, ImportReport
 from ridgeline.imports.sources import STDIN, InputFile, iter_input_files
 from ridgeline.model.resource import Resource
 from ridgeline.model.scan import CallError, Completeness, Coverage
@@ -91,22 +91,31 @@ def import_files(sources: Iterable[str | Path]) -> ImportResult:
 
     with readable_twice(files) as readable:
         by_format = detect_formats(readable, result)
+        unreadable_files = list(report.errors)
         resources: dict[str, list[Resource]] = {}
+        issues: dict[str, list[ImportIssue]] = {}
         if by_format[Format.AWS_CONFIG]:
+            first = len(report.errors)
             resources["aws"] = read_aws(by_format[Format.AWS_CONFIG], report)
+            issues["aws"] = report.errors[first:]
         if by_format[Format.AZURE]:
+            first = len(report.errors)
             resources["azure"] = list(iter_azure_files([item for item, _ in by_format[Format.AZURE]], report))
+            issues["azure"] = report.errors[first:]
         if by_format[Format.GCP_CAI]:
+            first = len(report.errors)
             gcp = list(iter_gcp_cai_files([item for item, _ in by_format[Format.GCP_CAI]], report))
             name_gcp_projects_by_id(gcp)
             mark_gcp_not_imported(gcp, report)
             resources["gcp"] = gcp
+            issues["gcp"] = report.errors[first:]
 
     duration = time.monotonic() - started
     for provider in PROVIDER_ORDER:
         if resources.get(provider):
             collection = build_collection(provider, resources[provider], report)
             collection.duration_s = duration
+            mark_unread_items(collection.coverage, [*unreadable_files, *issues.get(provider, [])])
             result.collections.append(collection)
     return result
 
@@ -267,6 +276,23 @@ def catalogue_coverage_of_counts(provider: str, counts: Mapping[tuple[str, str],
             if type_name not in unit.resource_counts:
                 unit.failed_types[type_name] = CATALOGUE_MISSING_TYPE_REASON
     return sorted(units.values(), key=lambda unit: (unit.account, unit.service))
+
+
+def mark_unread_items(coverage: Iterable[Coverage], issues: Sequence[ImportIssue]) -> None:
+    """Make every unit partial when files or items of the import could not be read.
+
+    The resources an unreadable item held are missing from the scan, and which account they belonged to
+    is unknown, so no unit of the provider may count as complete: its findings must not be resolved
+    because a corrupt line dropped their resource. Files of unknown format count for every provider.
+    """
+    if not issues:
+        return
+    reason = (f"{len(issues)} file(s) or item(s) of the import could not be read, so resources they held may "
+              f"be missing (first: {issues[0].describe()})")
+    for unit in coverage:
+        if unit.status is Completeness.COMPLETE:
+            unit.status = Completeness.PARTIAL
+        unit.errors.append(CallError(call="import", code="UnreadableItems", message=reason))
 
 
 def mark_incomplete(coverage: Iterable[Coverage], incomplete: Mapping[tuple[str, str], str]) -> None:

@@ -35,13 +35,14 @@ from ridgeline.imports.collection import (
     mark_gcp_not_imported,
     mark_gcp_policy_unknown,
     mark_incomplete,
+    mark_unread_items,
     name_gcp_projects_by_id,
     read_aws,
     readable_twice,
 )
 from ridgeline.imports.detect import Format
 from ridgeline.imports.gcp_cai import iter_gcp_cai_files, stream_gcp_cai_files
-from ridgeline.imports.report import ImportReport
+from ridgeline.imports.report import ImportIssue, ImportReport
 from ridgeline.imports.sources import InputFile, iter_input_files
 from ridgeline.imports.spool import ResourceSpool
 from ridgeline.imports.streaming import NotStreamable, StreamingEvaluation
@@ -99,9 +100,13 @@ def import_and_evaluate(sources: Iterable[str | Path], engine: Engine, *, keep_t
 
     with readable_twice(files) as readable, _collector_paused():
         by_format = detect_formats(readable, result)
+        unreadable_files = list(result.report.errors)
         evaluated: dict[str, tuple[Collection, list[Finding]]] = {}
+        issues: dict[str, list[ImportIssue]] = {}
         if by_format[Format.AWS_CONFIG]:
+            first = len(result.report.errors)
             resources = read_aws(by_format[Format.AWS_CONFIG], result.report)
+            issues["aws"] = result.report.errors[first:]
             if resources:
                 collection = build_collection("aws", resources, result.report)
                 evaluated["aws"] = (collection, engine.evaluate(collection.resources, collection.coverage))
@@ -130,6 +135,7 @@ def import_and_evaluate(sources: Iterable[str | Path], engine: Engine, *, keep_t
                 if spool and part is not None:
                     outcome.full_resources[provider] = part[0].resources
             _add_report(result.report, report)
+            issues[provider] = list(report.errors)
             if part is not None:
                 evaluated[provider] = part
 
@@ -138,6 +144,8 @@ def import_and_evaluate(sources: Iterable[str | Path], engine: Engine, *, keep_t
         if provider in evaluated:
             collection, findings = evaluated[provider]
             collection.duration_s = duration
+            # After the evaluation: a partial unit changes no finding, only which findings may be resolved.
+            mark_unread_items(collection.coverage, [*unreadable_files, *issues.get(provider, [])])
             result.collections.append(collection)
             outcome.findings[provider] = findings
     return outcome

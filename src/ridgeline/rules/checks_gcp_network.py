@@ -112,13 +112,28 @@ def _hierarchy_of(subject: Resource | None, lookup: ScanLookup | None,
     if not isinstance(ancestors, list):
         return None, []
     nodes = [str(node) for node in ancestors if str(node).startswith(("folders/", "organizations/"))]
+    policies = lookup.of_type(FIREWALL_POLICY_TYPE)
     present = {resource.id.removeprefix(_CONTAINER_PREFIX): resource
                for type_name in (FOLDER_TYPE, ORGANIZATION_TYPE) for resource in lookup.of_type(type_name)}
+    # An export filtered to some asset types may hold a folder's or the organisation's firewall policies
+    # without the node itself: the policies attached to it are then known all the same.
+    for policy in policies:
+        for target in _attachment_targets(policy):
+            present.setdefault(target, policy)
     missing = [node for node in nodes if node not in present]
     if missing:
         return None, missing
-    return firewall_hierarchy_levels([str(node) for node in ancestors], present,
-                                     lookup.of_type(FIREWALL_POLICY_TYPE)), []
+    return firewall_hierarchy_levels([str(node) for node in ancestors], present, policies), []
+
+
+def _attachment_targets(policy: Resource) -> list[str]:
+    """Return the nodes a policy is attached to, or none when its configuration cannot be read."""
+    if "configuration" in policy.errors or not policy.configuration:
+        return []
+    try:
+        return list(firewall_analysis.parse_firewall_policy(policy.configuration).attachment_targets)
+    except ValueError:
+        return []
 
 
 def firewall_hierarchy_levels(ancestors: Sequence[str], present: Mapping[str, Resource],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,26 @@ def test_unknown_service_is_a_setup_error() -> None:
     assert result.exit_code == EXIT_SETUP
     assert "unknown service(s) dynamo" in result.output
 
+
+
+# Rich reads "[gcp]" as a markup tag and drops it unless the text is escaped. The hint would then read
+# `pip install 'ridgeline'`, which installs nothing new.
+@pytest.mark.parametrize(("args", "module", "hint"), [
+    (["demo", "--clouds", "aws", "--no-store"], "moto.server", "pip install 'ridgeline[demo]' (or 'moto[server]')"),
+    (["watch", "gcp"], "ridgeline.providers.gcp.scanner", "pip install 'ridgeline[gcp]'"),
+    (["watch", "azure"], "ridgeline.providers.azure.scanner", "pip install 'ridgeline[azure]'"),
+])
+def test_missing_extra_hint_keeps_name(monkeypatch: pytest.MonkeyPatch, args: list[str], module: str,
+                                       hint: str) -> None:
+    # None in sys.modules makes the import raise ImportError, as when the extra is not installed.
+    monkeypatch.setitem(sys.modules, module, None)
+    # The emulator sets this variable before it imports moto; monkeypatch restores it afterwards.
+    monkeypatch.setenv("MOTO_AMIS_PATH", "")
+
+    result = CliRunner().invoke(main, args)
+
+    assert result.exit_code == EXIT_SETUP
+    assert hint in result.output
 
 def test_unknown_output_format_is_rejected() -> None:
     result = CliRunner().invoke(main, ["scan", "aws", "--output-format", "pdf"])

@@ -206,9 +206,10 @@ def test_delivered_rows_are_marked(store: Store) -> None:
     assert {row.state for row in rows.values()} == {OUTBOX_DELIVERED}
     assert all(row.delivered_at for row in rows.values())
     assert {row.attempts for key, row in rows.items() if key[1] == "first"} == {1}
-    # The second notifier failed once before it took the batch; the error stays as a record.
+    # The second notifier failed once before it took the batch. Its attempts count records the retry, and
+    # its error is cleared because the row needs no attention.
     assert {row.attempts for key, row in rows.items() if key[1] == "second"} == {2}
-    assert {row.last_error for key, row in rows.items() if key[1] == "second"} == {"second is down"}
+    assert {row.last_error for row in rows.values()} == {None}
     assert first.ids == second.ids == [item.id for item in batch]
 
 
@@ -228,6 +229,28 @@ def test_failed_rows_are_kept_and_logged(store: Store, caplog: pytest.LogCapture
     assert len(errors) == 1
     assert item.finding.id in errors[0]
     assert "kept them in the outbox as failed" in errors[0]
+
+
+def test_resent_failed_rows_lose_their_error(store: Store) -> None:
+    writer = Dispatcher([Recorder("siem", failures=100)], retry=FAST_RETRY, store=store)
+    item = make_notification()
+    store_and_submit(writer, store, [item])
+    assert writer.close(timeout=10)
+    assert rows_by_id(store)[(item.id, "siem")].state == OUTBOX_FAILED
+
+    # The reset from docs/monitoring.md, then a start whose notifier works again.
+    with store.engine.begin() as connection:
+        connection.execute(sqlalchemy.text("UPDATE notification_outbox SET state='pending', attempts=0, "
+                                           "last_error=NULL WHERE state='failed'"))
+    store.record_notification_failure("siem", [item.id], "siem is down", final=False)
+    notifier = Recorder("siem")
+    dispatcher = Dispatcher([notifier], retry=FAST_RETRY, store=store)
+    assert dispatcher.recover("aws", [ACCOUNT], datetime.now(UTC)) == 1
+    assert dispatcher.close(timeout=10)
+
+    row = rows_by_id(store)[(item.id, "siem")]
+    assert notifier.ids == [item.id]
+    assert (row.state, row.attempts, row.last_error) == (OUTBOX_DELIVERED, 2, None)
 
 
 def test_shutdown_timeout_leaves_rows_pending(store: Store) -> None:

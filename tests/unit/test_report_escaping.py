@@ -93,8 +93,41 @@ def test_csv_cells_cannot_run_formulas(rendered: dict[str, bytes]) -> None:
 
     assert "'" + FORMULA in cells
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
-    assert f"data{HOSTILE}" in cells
+    assert f"data{SCRIPT}{QUOTE}\\x1b[31m\\u202e" in cells
     assert len({len(row) for row in rows}) == 1
+
+
+# Bytes a terminal acts on when the file is printed with `cat`: C0 controls other than tab, line feed and
+# the writer's own CRLF line ends, DEL and (in UTF-8) the C1 controls and the bidirectional overrides.
+TERMINAL_ACTIVE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_csv_has_no_raw_controls(rendered: dict[str, bytes]) -> None:
+    text = rendered["csv"].decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+    assert TERMINAL_ACTIVE.search(text.replace("\r\n", "")) is None
+    assert not [cell for cell in cells if TERMINAL_ACTIVE.search(cell)]
+    assert b"\x1b" not in rendered["csv"]
+    assert b"\x07" not in rendered["csv"]
+    # Names, messages and the evidence column all show the escape sequence as visible text.
+    assert f"Bucket data{SCRIPT}{QUOTE}\\x1b[31m\\u202e is public." in cells
+    assert any(cell.startswith("{") and "\\u001b[31m\\u202e" in cell for cell in cells)
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x07", "\x08", "\r", "\x1b", "\x7f", "\x85", "\x9b", "\u2066"])
+def test_csv_escapes_each_control(control: str) -> None:
+    result = sample_result(f"{control}]0;title\x07")
+    result.findings[0].resource_name = control + "=cmd"
+
+    text = renderers()["csv"][0](result).decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+    assert TERMINAL_ACTIVE.search(text.replace("\r\n", "")) is None
+    code = ord(control)
+    escaped = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    # Escaped first, the name no longer starts with a formula character, so it gets no apostrophe.
+    assert escaped + "=cmd" in cells
 
 
 class _TagCollector(HTMLParser):

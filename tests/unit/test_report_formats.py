@@ -197,6 +197,24 @@ def test_csv_finding_columns(csv_rows: list[dict[str, str]]) -> None:
     assert csv_rows[4]["muted_reason"] == "accepted risk"
 
 
+def test_csv_evidence_is_compact_json(csv_rows: list[dict[str, str]]) -> None:
+    # Sorted keys and no spaces, so that the same evidence gives the same cell in every scan.
+    assert csv_rows[0]["evidence"] == '{"configuration.public":true,"not_assessed":null,"tags.Owner":"team"}'
+    assert csv_rows[1]["evidence"] == ""
+
+
+def test_csv_evidence_truncated_with_marker() -> None:
+    result = sample_result()
+    result.findings[0].evidence = {"policy": "x" * (2 * csv_report.EVIDENCE_LIMIT)}
+
+    rows = list(csv.DictReader(io.StringIO(csv_report.render(result).decode("utf-8-sig"))))
+
+    cell = rows[0]["evidence"]
+    assert cell.endswith(csv_report.EVIDENCE_TRUNCATED)
+    assert len(cell) == csv_report.EVIDENCE_LIMIT + len(csv_report.EVIDENCE_TRUNCATED)
+    assert cell.startswith('{"policy":"xxx')
+
+
 def test_csv_unknown_rule_falls_back(csv_rows: list[dict[str, str]]) -> None:
     orphan = csv_rows[-1]
 

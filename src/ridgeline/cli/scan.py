@@ -401,7 +401,9 @@ def demo(regions: str | None, services: str | None, clouds: str, **report_option
                 collection = _collect_with_progress(options, settings.errors)
                 results.append(judge_collection(settings, collection, _aws_scan_options(options)))
         except DemoUnavailable as error:
-            errors.print(f"[red]error:[/red] {error}\n`ridgeline demo --clouds azure,gcp` runs without it.")
+            # terminal_safe keeps "[demo]" and "[server]" in the install hint: Rich would read them as tags.
+            errors.print(f"[red]error:[/red] {terminal_safe(error)}\n`ridgeline demo --clouds azure,gcp` runs "
+                         "without it.", soft_wrap=True)
             raise SystemExit(EXIT_SETUP) from None
 
     for provider in ("azure", "gcp"):

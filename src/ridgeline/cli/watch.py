@@ -60,7 +60,8 @@ def common_options(function: Any) -> Any:
                      default="high", show_default=True,
                      help="Notify new, reopened and resolved findings of this severity or higher."),
         click.option("--webhook", "webhook_urls", multiple=True,
-                     help="POST notifications as JSON to this URL (repeatable)."),
+                     help="POST notifications as JSON to this URL (repeatable). Delivery is at least once: a copy "
+                          "sent again has the same notification_id, so de-duplicate on it."),
         click.option("--webhook-secret-header", default=None,
                      help="Header that carries RIDGELINE_WEBHOOK_SECRET to the webhook, such as X-Ridgeline-Token."),
         click.option("--slack-webhook", "slack_urls", multiple=True,
@@ -75,7 +76,8 @@ def common_options(function: Any) -> Any:
                      help="SMTP login; the password is read from RIDGELINE_SMTP_PASSWORD."),
         click.option("--stdout-json", is_flag=True, help="Write notifications to standard output as JSON lines."),
         click.option("--notification-retention", default="30d", show_default=True, callback=_duration,
-                     help="How long delivered notifications stay in the store's outbox before they are deleted."),
+                     help="How long delivered notifications stay in the store's outbox (notification_outbox) "
+                          "before they are deleted; pending and failed ones are kept."),
         click.option("--metrics-port", default=None, type=click.IntRange(0, 65535),
                      help="Serve Prometheus metrics on this port (0 picks a free one and logs it)."),
         click.option("--metrics-host", default="127.0.0.1", show_default=True,
@@ -98,8 +100,10 @@ def common_options(function: Any) -> Any:
 def watch() -> None:
     """Keep findings current: full scans on a schedule, and change events applied as they arrive.
 
-    New, reopened and resolved findings go to the notifiers. SIGTERM or SIGINT stops taking events,
-    stores what is in flight, hands unapplied events back to the queue and exits.
+    New, reopened and resolved findings go to the notifiers, at least once: a notification sent again
+    after a crash or a failed attempt carries the same notification_id, which receivers can de-duplicate
+    on. SIGTERM or SIGINT stops taking events, stores what is in flight, hands unapplied events back to
+    the queue and exits. See docs/monitoring.md.
     """
     # A long-running service logs its starts, stops and counts by default; -v adds details.
     ridgeline_logger = logging.getLogger("ridgeline")
@@ -184,8 +188,9 @@ def watch_azure(queue_url: str | None, visibility_timeout: int, wait_time: int, 
     try:
         from ridgeline.providers.azure.scanner import AzureScanOptions
     except ImportError as error:
-        Console(stderr=True).print(f"[red]error:[/red] watching Azure needs the azure extra ({error.name} is "
-                                   "missing): pip install 'ridgeline[azure]'")
+        # terminal_safe keeps Rich from reading "[azure]" in the hint as a markup tag and dropping it.
+        hint = f"watching Azure needs the azure extra ({error.name} is missing): pip install 'ridgeline[azure]'"
+        Console(stderr=True).print(f"[red]error:[/red] {terminal_safe(hint)}", soft_wrap=True)
         raise SystemExit(EXIT_SETUP) from None
     from ridgeline.watch.azure import EventGridParser, StorageQueueSource
     from ridgeline.watch.backends import AzureBackend
@@ -224,8 +229,9 @@ def watch_gcp(pubsub_subscription: str | None, ack_deadline: int, projects: tupl
     try:
         from ridgeline.providers.gcp.scanner import GcpScanOptions
     except ImportError as error:
-        Console(stderr=True).print(f"[red]error:[/red] watching GCP needs the gcp extra ({error.name} is "
-                                   "missing): pip install 'ridgeline[gcp]'")
+        # terminal_safe keeps Rich from reading "[gcp]" in the hint as a markup tag and dropping it.
+        hint = f"watching GCP needs the gcp extra ({error.name} is missing): pip install 'ridgeline[gcp]'"
+        Console(stderr=True).print(f"[red]error:[/red] {terminal_safe(hint)}", soft_wrap=True)
         raise SystemExit(EXIT_SETUP) from None
     from ridgeline.watch.backends import GcpBackend
     from ridgeline.watch.gcp import AssetFeedParser, PubSubSource
@@ -291,7 +297,7 @@ def _run(backend: Any, source: Any, parser: Callable[..., Any] | None, *, receiv
     try:
         metrics = WatchMetrics()
     except MetricsUnavailable as error:
-        errors.print(f"[red]error:[/red] {error}")
+        errors.print(f"[red]error:[/red] {terminal_safe(error)}", soft_wrap=True)
         raise SystemExit(EXIT_SETUP) from None
 
     notifiers = build_notifiers(**notifier_options)
@@ -308,7 +314,8 @@ def _run(backend: Any, source: Any, parser: Callable[..., Any] | None, *, receiv
         try:
             metrics.serve(metrics_port, metrics_host)
         except OSError as error:
-            errors.print(f"[red]error:[/red] cannot serve metrics on {metrics_host}:{metrics_port}: {error}")
+            errors.print(f"[red]error:[/red] cannot serve metrics on {terminal_safe(metrics_host)}:{metrics_port}: "
+                         f"{terminal_safe(error)}")
             raise SystemExit(EXIT_SETUP) from None
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

@@ -367,7 +367,11 @@ class Store:
         ]
 
     def mark_notifications_delivered(self, notifier: str, notification_ids: Sequence[str], delivered_at: str) -> None:
-        """Count one more attempt for the rows of `notifier`, and mark them delivered at `delivered_at`."""
+        """Count one more attempt for the rows of `notifier`, mark them delivered at `delivered_at`, clear errors.
+
+        An error from an earlier attempt is cleared, so that `last_error` is set only on rows that still need
+        attention. An `attempts` count above 1 still shows that the delivery was retried.
+        """
         table = schema.notification_outbox
         with self.engine.begin() as connection:
             for start in range(0, len(notification_ids), _BATCH):
@@ -375,7 +379,8 @@ class Store:
                     update(table)
                     .where(table.c.notifier == notifier,
                            table.c.notification_id.in_(notification_ids[start:start + _BATCH]))
-                    .values(state=OUTBOX_DELIVERED, delivered_at=delivered_at, attempts=table.c.attempts + 1))
+                    .values(state=OUTBOX_DELIVERED, delivered_at=delivered_at, attempts=table.c.attempts + 1,
+                            last_error=None))
 
     def record_notification_failure(self, notifier: str, notification_ids: Sequence[str], error: str, *,
                                     final: bool) -> None:

@@ -20,6 +20,7 @@ from ridgeline.providers.aws.scanner import AwsScanOptions, collect_aws
 from ridgeline.rules.engine import Engine
 from ridgeline.rules.loader import load_builtin_rules
 from ridgeline.rules.model import Rule
+from ridgeline.store.database import Store
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "cspm-samples"
 
@@ -133,3 +134,47 @@ def restricted_user_keys(aws: AwsAccount, denied_actions: list[str]) -> dict[str
     }))
     key = iam.create_access_key(UserName="auditor")["AccessKey"]
     return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+@pytest.fixture
+def postgres_schema_url() -> Iterator[str]:
+    """A URL of the local PostgreSQL whose search path is a fresh schema, dropped after the test.
+
+    Skips with the reason when psycopg is missing or the server does not answer (CI starts it).
+    """
+    import uuid
+
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    pytest.importorskip("psycopg", reason="psycopg is not installed; install the dev extra for PostgreSQL tests")
+    base = make_url(postgres_url())
+    admin = sqlalchemy.create_engine(base, connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect():
+            pass
+    except sqlalchemy.exc.OperationalError as error:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at {base.render_as_string(hide_password=True)} does not answer: {error.orig}")
+
+    name = f"ridgeline_test_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store on SQLite (in a folder that does not exist yet) and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'nested' / 'ridgeline.db'}"
+    else:
+        url = request.getfixturevalue("postgres_schema_url")
+    opened = Store(url)
+    yield opened
+    opened.engine.dispose()

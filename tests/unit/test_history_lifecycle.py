@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy
-from sqlalchemy.engine import make_url
 
 from ridgeline.history.lifecycle import LifecycleUpdate, update_lifecycle
 from ridgeline.model.finding import Finding, Severity, Status
@@ -16,7 +13,6 @@ from ridgeline.model.scan import Completeness, Coverage
 from ridgeline.rules.model import Remediation, Rule
 from ridgeline.store import schema
 from ridgeline.store.database import Store, StoredScan
-from tests.conftest import postgres_url
 
 ACCOUNT = "123456789012"
 BUCKET = "arn:aws:s3:::data"
@@ -25,37 +21,8 @@ RULE = Rule(id="aws-s3-test", title="t", severity=Severity.HIGH, category="encry
             remediation=Remediation(text="fix"))
 
 
-@pytest.fixture
-def postgres_schema_url() -> Iterator[str]:
-    pytest.importorskip("psycopg", reason="psycopg is not installed; install the dev extra for PostgreSQL tests")
-    base = make_url(postgres_url())
-    admin = sqlalchemy.create_engine(base, connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect():
-            pass
-    except sqlalchemy.exc.OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {base.render_as_string(hide_password=True)} does not answer: {error.orig}")
-    name = f"ridgeline_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ridgeline.db'}"
-    else:
-        url = request.getfixturevalue("postgres_schema_url")
-    opened = Store(url)
-    yield opened
-    opened.engine.dispose()
 
 
 def make_scan(number: int) -> StoredScan:

@@ -6,61 +6,27 @@ import io
 import json
 import logging
 import threading
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy
-from sqlalchemy.engine import make_url
 
 from ridgeline.model.finding import Finding, Severity, Status
 from ridgeline.notify import DeliveryError, Dispatcher, Notification, RetryPolicy, StdoutNotifier, WebhookNotifier
 from ridgeline.notify.model import notification_id
 from ridgeline.notify.smtp import email_body
 from ridgeline.store.database import OUTBOX_DELIVERED, OUTBOX_FAILED, OUTBOX_PENDING, OutboxRow, Store
-from tests.conftest import postgres_url
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 ACCOUNT = "123456789012"
 
 
-@pytest.fixture
-def postgres_schema_url() -> Iterator[str]:
-    """A URL whose search path is a fresh schema, dropped after the test."""
-    pytest.importorskip("psycopg", reason="psycopg is not installed; install the dev extra for PostgreSQL tests")
-    base = make_url(postgres_url())
-    admin = sqlalchemy.create_engine(base, connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect():
-            pass
-    except sqlalchemy.exc.OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {base.render_as_string(hide_password=True)} does not answer: {error.orig}")
-    name = f"ridgeline_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ridgeline.db'}"
-    else:
-        url = request.getfixturevalue("postgres_schema_url")
-    opened = Store(url)
-    yield opened
-    opened.engine.dispose()
 
 
 def make_notification(bucket: str = "public-bucket", event: str = "new", severity: Severity = Severity.HIGH,

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy
-from sqlalchemy.engine import make_url
 
 from ridgeline.model.finding import Finding, Severity, Status
 from ridgeline.model.resource import Resource
 from ridgeline.model.scan import CallError, Completeness, Coverage
 from ridgeline.store import schema
 from ridgeline.store.database import Store, StoredScan
-from tests.conftest import postgres_url
 
 ACCOUNT = "123456789012"
 
@@ -28,37 +24,8 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'nested' / 'ridgeline.db'}"
 
 
-@pytest.fixture
-def postgres_schema_url() -> Iterator[str]:
-    """A URL whose search path is a fresh schema, dropped after the test."""
-    pytest.importorskip("psycopg", reason="psycopg is not installed; install the dev extra for PostgreSQL tests")
-    base = make_url(postgres_url())
-    admin = sqlalchemy.create_engine(base, connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect():
-            pass
-    except sqlalchemy.exc.OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {base.render_as_string(hide_password=True)} does not answer: {error.orig}")
-
-    name = f"ridgeline_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    """A fresh store on each database."""
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_schema_url")
-    opened = Store(url)
-    yield opened
-    opened.engine.dispose()
 
 
 def make_scan(scan_id: str = "scan-1", started_at: str = "2025-03-01T10:00:00+00:00") -> StoredScan:

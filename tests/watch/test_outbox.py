@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import IO, Any, cast
 
 import pytest
 import sqlalchemy
-from sqlalchemy.engine import make_url
 
 from ridgeline.history.lifecycle import plan_lifecycle, save_lifecycle
 from ridgeline.model.finding import Finding, Severity, Status, finding_id
@@ -28,7 +26,7 @@ from ridgeline.rules.model import Rule
 from ridgeline.store.database import OUTBOX_DELIVERED, OUTBOX_PENDING, OutboxRow, Store, StoredScan
 from ridgeline.watch.backends import Backend
 from ridgeline.watch.watcher import Watcher
-from tests.conftest import AwsAccount, postgres_url
+from tests.conftest import AwsAccount
 from tests.watch.conftest import (
     ACCOUNT,
     PUBLIC_POLICY_RULE,
@@ -48,39 +46,8 @@ BUCKET = "arn:aws:s3:::data"
 # The transaction, on SQLite and PostgreSQL
 
 
-@pytest.fixture
-def postgres_schema_url() -> Iterator[str]:
-    """A URL whose search path is a fresh schema, dropped after the test."""
-    pytest.importorskip("psycopg", reason="psycopg is not installed; install the dev extra for PostgreSQL tests")
-    base = make_url(postgres_url())
-    admin = sqlalchemy.create_engine(base, connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect():
-            pass
-    except sqlalchemy.exc.OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {base.render_as_string(hide_password=True)} does not answer: {error.orig}")
-    name = f"ridgeline_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh store on each database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'outbox.db'}"
-    else:
-        url = request.getfixturevalue("postgres_schema_url")
-    opened = Store(url)
-    yield opened
-    opened.engine.dispose()
 
 
 class Recorder:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
+import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from ridgeline.providers.azure.permissions import BUILTIN_NOTE, scan_role
 from ridgeline.rules.checks_azure_keyvault import certificate_validity_exceeds
 from ridgeline.rules.engine import Engine
 from ridgeline.rules.loader import load_builtin_rules
-from ridgeline.rules.model import Rule
+from ridgeline.rules.model import Rule, fill_template
 from tests.azure.conftest import AzureScanner
 from tests.azure.fake_arm import keyvault_error as fake_keyvault_error
 from tests.azure.tenant import SUB_A, TENANT, VAULT, graph_row, rid
@@ -126,8 +128,9 @@ def test_certificates_and_policies_are_read(azure_scan: AzureScanner, rule: Rule
     assert keyvault.status is Completeness.COMPLETE, keyvault.to_dict()
     assert keyvault.resource_counts[CERTIFICATE_TYPE] == 2
     results = verdicts(collection, rule)
-    assert results[f"{VAULT}/certificates/web-tls"] == (Status.FAIL,
-                                                       "Certificate web-tls is valid for more than 12 months.")
+    # The message names the certificate by its id, which holds the vault (kv-app).
+    assert results[f"{VAULT}/certificates/web-tls"] == (
+        Status.FAIL, f"Certificate {VAULT}/certificates/web-tls is valid for more than 12 months.")
     assert results[f"{VAULT}/certificates/api-tls"][0] is Status.PASS
     assert len(results) == 2
 
@@ -387,6 +390,37 @@ def test_validity_check(policy: Any, attributes: Any, matched: bool | None) -> N
 
     assert outcome.matched is matched, outcome.detail
     assert outcome.detail
+
+
+@pytest.mark.parametrize(("policy", "attributes", "detail"), [
+    # A list-only export has no policy: the detail says so and gives the span in whole days.
+    (None, {"nbf": JAN_2026, "exp": JAN_2028},
+     "the collected data holds no certificate policy (a list-only export has none), so the validity comes "
+     "from the current version's notBefore and expiry: 730 day(s); at most 366 are allowed"),
+    ({"x509_props": {"subject": "CN=x"}}, {"nbf": JAN_2026, "exp": JAN_2027},
+     "the certificate policy sets no validity, so the validity comes from the current version's notBefore "
+     "and expiry: 365 day(s); at most 366 are allowed"),
+    # One second over the bound reads as one day too many, in agreement with the FAIL.
+    (None, {"nbf": JAN_2026, "exp": JAN_2026 + 366 * 86_400 + 1},
+     "the collected data holds no certificate policy (a list-only export has none), so the validity comes "
+     "from the current version's notBefore and expiry: 367 day(s); at most 366 are allowed"),
+])
+def test_validity_detail_without_policy_validity(policy: Any, attributes: Any, detail: str) -> None:
+    assert certificate_validity_exceeds(policy, attributes).detail == detail
+
+
+def test_remediation_command_names_the_vault(rule: Rule, tmp_path: Path) -> None:
+    # The command takes the vault from the certificate's id; run it with `az` replaced by a function
+    # that prints its arguments.
+    certificate_id = f"{VAULT}/certificates/web-tls"
+    command = fill_template(rule.remediation.cli, {key: shlex.quote(value) for key, value in
+                                                   {"id": certificate_id, "name": "web-tls"}.items()})
+    script = tmp_path / "run.sh"
+    script.write_text("az() { printf '%s\\n' \"$@\"; }\n" + command + "\n", encoding="utf-8")
+
+    printed = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=True).stdout.splitlines()
+
+    assert printed[:7] == ["keyvault", "certificate", "set-attributes", "--vault-name", "kv-app", "--name", "web-tls"]
 
 
 # Imports ------------------------------------------------------------------------------------------------

@@ -96,6 +96,8 @@ def test_project_scan_reads_ancestors(gcp_scan: GcpScanner) -> None:
     folder = by_id(collection, FOLDER_NAME)
     assert organization.account == f"organizations/{ORG}"
     assert folder.account == f"folders/{FOLDER}"
+    # Named by their display names, as an import names them; the ids keep the numbers.
+    assert (organization.name, folder.name) == ("ridgeline.test", "prod")
     assert organization.supplementary["iamPolicy"]["auditConfigs"] == audit_configs("ADMIN_READ")
     assert folder.supplementary["iamPolicy"]["bindings"][0]["role"] == "roles/resourcemanager.folderViewer"
     for node, own_type in ((f"folders/{FOLDER}", "cloudresourcemanager.googleapis.com/Folder"),
@@ -208,6 +210,7 @@ def test_public_binding_on_organization_found_by_project_scan(fake_gcp: FakeGcp,
 
     findings = statuses(collection, gcp_rules, PUBLIC_RULE)
     assert findings[ORGANIZATION_NAME].status is Status.FAIL
+    assert findings[ORGANIZATION_NAME].message.startswith("The IAM policy of ridgeline.test grants")
     assert findings[FOLDER_NAME].status is Status.PASS
     assert findings[ORGANIZATION_NAME].account == f"organizations/{ORG}"
 
@@ -228,6 +231,7 @@ def test_attached_firewall_policy_collected_and_judged(fake_gcp: FakeGcp, gcp_sc
     assert OTHER_POLICY_NAME not in ids
     policy = by_id(collection, ORG_POLICY_NAME)
     assert policy.account == f"organizations/{ORG}"
+    assert policy.name == "policy-1"
     assert policy.configuration["rules"][0]["priority"] == 1000
     finding = statuses(collection, gcp_rules, POLICY_RULE)[ORG_POLICY_NAME]
     assert finding.status is Status.FAIL

@@ -16,8 +16,11 @@ from ridgeline.analysis.network.gcp import (
     rule_exposures_after_denies,
     rule_exposures_after_hierarchy,
 )
+from ridgeline.model.finding import Status
 from ridgeline.model.resource import Resource
 from ridgeline.rules.checks_gcp_network import firewall_hierarchy_levels, firewall_policy_internet_ports
+from ridgeline.rules.engine import Engine
+from ridgeline.rules.loader import load_builtin_rules
 
 NETWORK = "https://www.googleapis.com/compute/v1/projects/app-prod/global/networks/prod-vpc"
 OTHER_NETWORK = "https://www.googleapis.com/compute/v1/projects/app-prod/global/networks/batch-vpc"
@@ -149,6 +152,50 @@ def test_policy_check_function() -> None:
     assert firewall_policy_internet_ports(policy(policy_rule(7, "deny")), [22]).matched is False
     assert firewall_policy_internet_ports(None, [22]).matched is None
     assert firewall_policy_internet_ports({"rules": "x"}, [22]).matched is None
+
+
+ADMIN_PORTS = {"tcp": [22, 3389], "udp": [3389]}
+
+
+@pytest.mark.parametrize(("rules", "expected"), [
+    # One rule that opens both admin ports is reported once, with both.
+    ([policy_rule(1000, "allow", ports=["22", "3389"])],
+     "tcp 22, 3389 from 0.0.0.0/0 (firewall policy org-baseline rule 1000)"),
+    ([policy_rule(1000, "allow", ports=["22"], match={"layer4Configs": [{"ipProtocol": "tcp", "ports": ["22"]},
+                                                                        {"ipProtocol": "udp", "ports": ["3389"]}]})],
+     "tcp 22 and udp 3389 from 0.0.0.0/0 (firewall policy org-baseline rule 1000)"),
+    ([policy_rule(5, "allow", ["0.0.0.0/0", "::/0"], ports=["3389"])],
+     "tcp 3389 from 0.0.0.0/0 (firewall policy org-baseline rule 5); "
+     "tcp 3389 from ::/0 (firewall policy org-baseline rule 5)"),
+    ([policy_rule(5, "allow", protocol="all")], "all traffic from 0.0.0.0/0 (firewall policy org-baseline rule 5)"),
+    ([policy_rule(5, "allow", ports=["20-30"]), policy_rule(6, "allow", ports=["3389"], protocol="udp")],
+     "tcp 20-30 from 0.0.0.0/0 (firewall policy org-baseline rule 5); "
+     "udp 3389 from 0.0.0.0/0 (firewall policy org-baseline rule 6)"),
+])
+def test_policy_check_reports_every_admin_port(rules: list[dict[str, Any]], expected: str) -> None:
+    assert firewall_policy_internet_ports(policy(*rules), ADMIN_PORTS) == (True, expected)
+
+
+def test_policy_check_refuses_ports_by_protocol_with_protocols() -> None:
+    outcome = firewall_policy_internet_ports(policy(policy_rule(5, "allow")), ADMIN_PORTS, ["tcp"])
+    assert outcome.matched is None
+    assert "protocols must not be given" in outcome.detail
+
+
+def test_builtin_policy_rule_evidence_names_ssh_and_rdp() -> None:
+    rule = next(item for item in load_builtin_rules() if item.id == "gcp-compute-firewall-policy-internet-admin-ports")
+    resource = Resource(provider="gcp", account=ORG, region="global", type="compute.googleapis.com/FirewallPolicy",
+                        id="//compute.googleapis.com/locations/global/firewallPolicies/555", name="org-baseline",
+                        configuration=policy(policy_rule(1000, "allow", ports=["22", "3389"])))
+
+    engine = Engine([rule])
+    finding = engine.evaluate_resource(rule, resource, engine.build_index([resource], []))
+
+    assert finding is not None
+
+    assert finding.status is Status.FAIL
+    assert finding.evidence["gcp.firewall_policy_internet_ports"] == (
+        "tcp 22, 3389 from 0.0.0.0/0 (firewall policy org-baseline rule 1000)")
 
 
 # Hierarchy ---------------------------------------------------------------------------------------------

@@ -85,6 +85,38 @@ def test_organization_level_assets_belong_to_their_container(tmp_path: Path) -> 
     assert report.errors == []
 
 
+CONTAINER_NAME_CASES = [
+    # (case id, asset type, asset name, resource data, expected Resource.name)
+    ("organization display name", "cloudresourcemanager.googleapis.com/Organization",
+     f"//cloudresourcemanager.googleapis.com/{ORG}", {"name": ORG, "displayName": "example.com"}, "example.com"),
+    ("folder display name", "cloudresourcemanager.googleapis.com/Folder",
+     f"//cloudresourcemanager.googleapis.com/{FOLDER}", {"name": FOLDER, "displayName": "prod"}, "prod"),
+    ("organization without a display name", "cloudresourcemanager.googleapis.com/Organization",
+     f"//cloudresourcemanager.googleapis.com/{ORG}", {"name": ORG}, "789"),
+    ("blank display name", "cloudresourcemanager.googleapis.com/Folder",
+     f"//cloudresourcemanager.googleapis.com/{FOLDER}", {"displayName": " "}, "456"),
+    ("firewall policy short name", "compute.googleapis.com/FirewallPolicy", POLICY_ASSET,
+     {"name": "555", "shortName": "org-baseline", "displayName": "old"}, "org-baseline"),
+    ("firewall policy display name", "compute.googleapis.com/FirewallPolicy", POLICY_ASSET,
+     {"name": "555", "displayName": "folder-baseline"}, "folder-baseline"),
+    ("firewall policy without either", "compute.googleapis.com/FirewallPolicy", POLICY_ASSET, {"name": "555"}, "555"),
+    # Other types keep the last segment of the asset name, even when their data has a display name.
+    ("project", "cloudresourcemanager.googleapis.com/Project", PROJECT_ASSET,
+     {"projectId": "app-prod", "displayName": "App"}, "1001"),
+]
+
+
+@pytest.mark.parametrize(("asset_type", "asset_name", "data", "expected"), [case[1:] for case in CONTAINER_NAME_CASES],
+                         ids=[case[0] for case in CONTAINER_NAME_CASES])
+def test_container_and_policy_names_from_data(tmp_path: Path, asset_type: str, asset_name: str,
+                                              data: dict[str, Any], expected: str) -> None:
+    asset = {"name": asset_name, "asset_type": asset_type, "ancestors": [ORG], "resource": {"data": data}}
+    resources, _ = import_lines(tmp_path, [asset])
+
+    assert resources[asset_name].name == expected
+    assert resources[asset_name].id == asset_name
+
+
 # Audit configuration -----------------------------------------------------------------------------------
 
 def _policy(*configs: dict[str, Any]) -> dict[str, Any]:

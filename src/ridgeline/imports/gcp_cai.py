@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,15 @@ _CONTAINER_TYPES = {"folders": FOLDER_TYPE, "organizations": ORGANIZATION_TYPE}
 # `Resource.id`, so that rules can look each one up with `related: {match: {id_from: resourceId}}`.
 _INHERITING_TYPES = frozenset({"cloudresourcemanager.googleapis.com/Project", FOLDER_TYPE})
 CONTAINED_IN = "Is contained in"
+
+# Asset types whose name ends in a bare number, with the fields of `resource.data` that hold the name
+# people gave them, in order of preference. Hierarchical firewall policies of organizations carry their
+# name in shortName; displayName is the older field that folder-level policies may still use.
+_HUMAN_NAME_FIELDS: dict[str, tuple[str, ...]] = {
+    ORGANIZATION_TYPE: ("displayName",),
+    FOLDER_TYPE: ("displayName",),
+    "compute.googleapis.com/FirewallPolicy": ("shortName", "displayName"),
+}
 
 
 class InvalidAsset(ValueError):
@@ -531,7 +540,7 @@ def _build(part: _PendingAsset, report: ImportReport) -> Resource:
         region=part.region or "global",
         type=part.asset_type,
         id=part.name,
-        name=part.name.rstrip("/").rsplit("/", 1)[-1],
+        name=resource_name(part.asset_type, part.name, data),
         configuration=data,
         supplementary=part.supplementary,
         tags=_labels(data.get("labels")),
@@ -540,6 +549,21 @@ def _build(part: _PendingAsset, report: ImportReport) -> Resource:
         collected_at=part.update_time,
         source=f"file:{part.label}",
     )
+
+
+def resource_name(asset_type: str, asset_name: str, data: Mapping[str, Any]) -> str:
+    """Return the `Resource.name` of an asset: the last segment of its asset name, or the name people know it by.
+
+    The asset names of organizations, folders and hierarchical firewall policies end in a bare number.
+    Their name is therefore the displayName or shortName of their data, and the number only when the data
+    has neither. Imports and the live scan both build envelopes through this function, so findings name
+    a resource the same way in both.
+    """
+    for key in _HUMAN_NAME_FIELDS.get(asset_type, ()):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return asset_name.rstrip("/").rsplit("/", 1)[-1]
 
 
 def ancestor_relationships(name: str, ancestors: Sequence[str]) -> list[dict[str, str]]:

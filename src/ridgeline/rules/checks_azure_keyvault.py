@@ -10,6 +10,7 @@ outcome unknown (ERROR), never a silent pass or fail.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -40,10 +41,14 @@ def certificate_validity_exceeds(policy: Any, attributes: Any, max_months: int =
     span, problem = attribute_span_seconds(attributes)
     if span is None:
         return Outcome(None, problem)
-    days = span / SECONDS_PER_DAY
+    # Whole days, rounded up: a span a few seconds over the bound then reads as one day too many, so the
+    # number shown agrees with the verdict.
+    days = math.ceil(span / SECONDS_PER_DAY)
+    source = ("the collected data holds no certificate policy (a list-only export has none)" if policy is None
+              else "the certificate policy sets no validity")
     return Outcome(span > max_days * SECONDS_PER_DAY,
-                   f"the certificate has no policy validity; its current version is valid for {days:.1f} day(s) "
-                   f"(notBefore to expiry); at most {max_days} are allowed")
+                   f"{source}, so the validity comes from the current version's notBefore and expiry: "
+                   f"{days} day(s); at most {max_days} are allowed")
 
 
 def policy_validity_months(policy: Any) -> tuple[int | None, str]:

@@ -81,21 +81,31 @@ def firewall_internet_ports(firewall: Any, ports: list[int], protocols: list[str
 
 @check_function("gcp.firewall_policy_internet_ports", path_args=("policy",), literal_args=("ports", "protocols"),
                 required=("policy", "ports"))
-def firewall_policy_internet_ports(policy: Any, ports: list[int], protocols: list[str] | None = None) -> Outcome:
+def firewall_policy_internet_ports(policy: Any, ports: list[int] | Mapping[str, list[int]],
+                                   protocols: list[str] | None = None) -> Outcome:
     """True when an allow rule of a hierarchical firewall policy admits 0.0.0.0/0 or ::/0 to any of the ports.
 
-    `protocols` defaults to ["tcp"]. Disabled, egress, deny and goto_next rules admit nothing, and a rule
-    whose traffic earlier rules of the same policy take in full admits nothing either (see
-    policy_internet_exposures).
+    `ports` is either a list, asked for each of `protocols` (default ["tcp"]), or a mapping from protocol
+    to its ports, such as {tcp: [22, 3389], udp: [3389]}. One call with the mapping reports every
+    port a rule opens, where an `any` of several calls would stop at the first. Disabled, egress, deny
+    and goto_next rules admit nothing, and a rule whose traffic earlier rules of the same policy take in
+    full admits nothing either (see policy_internet_exposures).
     """
     if policy is None:
         return Outcome(None, "the firewall policy has no configuration")
+    if isinstance(ports, Mapping):
+        if protocols is not None:
+            return Outcome(None, "ports maps protocols to ports, so protocols must not be given as well")
+        wanted = [(str(protocol), protocol_ports) for protocol, protocol_ports in ports.items()]
+    else:
+        wanted = [(protocol, ports) for protocol in protocols or ["tcp"]]
+
     try:
-        exposures = [exposure for protocol in protocols or ["tcp"]
-                     for exposure in firewall_analysis.policy_internet_exposures(policy, ports, protocol)]
+        exposures = [exposure for protocol, protocol_ports in wanted
+                     for exposure in firewall_analysis.policy_internet_exposures(policy, protocol_ports, protocol)]
     except ValueError as error:
         return Outcome(None, str(error))
-    described = list(dict.fromkeys(exposure.describe() for exposure in exposures))
+    described = firewall_analysis.describe_policy_exposures(exposures)
     return Outcome(bool(described), "; ".join(described))
 
 

@@ -1081,6 +1081,40 @@ def policy_internet_exposures(
     return exposures
 
 
+def describe_policy_exposures(exposures: Iterable[PolicyExposure]) -> list[str]:
+    """Describe exposures with one text per policy rule and source, naming every port it opens.
+
+    "tcp 22, 3389 and udp 3389 from 0.0.0.0/0 (firewall policy org-baseline rule 1000)": a rule that opens
+    several admin ports is reported with all of them, in the order found, instead of once per port.
+    """
+    grouped: dict[tuple[str, int, str, str], dict[str, list[str]]] = {}
+    for exposure in exposures:
+        key = (exposure.policy, exposure.priority, exposure.source, exposure.targets)
+        by_protocol = grouped.setdefault(key, {})
+        ports = by_protocol.setdefault(exposure.protocol, [])
+        if exposure.protocol == ALL_PROTOCOLS:
+            continue
+        if exposure.from_port is None or exposure.to_port is None:
+            port_text = "all ports"
+        elif exposure.from_port == exposure.to_port:
+            port_text = str(exposure.from_port)
+        else:
+            port_text = f"{exposure.from_port}-{exposure.to_port}"
+        if port_text not in ports:
+            ports.append(port_text)
+
+    described = []
+    for (policy, priority, source, targets), by_protocol in grouped.items():
+        # Every protocol covers the rest, so the others are not listed beside it.
+        if ALL_PROTOCOLS in by_protocol:
+            traffic = "all traffic"
+        else:
+            traffic = " and ".join(f"{protocol} {', '.join(ports)}" for protocol, ports in by_protocol.items())
+        target_text = f", {targets}" if targets else ""
+        described.append(f"{traffic} from {source} (firewall policy {policy} rule {priority}{target_text})")
+    return described
+
+
 def hierarchy_denial(
     levels: Sequence[HierarchyLevel], rule: FirewallRule, protocol: str, port: int, version: int
 ) -> HierarchyDenial:

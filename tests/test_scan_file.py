@@ -444,3 +444,22 @@ def test_corrupt_line_resolves_nothing(tmp_path: Path) -> None:
     states = {state.resource_id: state.state for state in store.load_finding_states("gcp", latest.accounts)
               if state.rule_id == "gcp-storage-bucket-not-public"}
     assert states["//storage.googleapis.com/file-bucket-public"] != "resolved"
+
+
+def test_import_lists_only_missing_settings_that_rules_read(tmp_path: Path) -> None:
+    # A firewall rule has no IAM policy, and no rule reads one: that gap must not be listed as causing ERROR.
+    firewall = {"name": "//compute.googleapis.com/projects/file-project/global/firewalls/fw",
+                "asset_type": "compute.googleapis.com/Firewall", "ancestors": ["projects/100000000042"],
+                "resource": {"data": {"name": "fw", "direction": "INGRESS", "sourceRanges": ["10.0.0.0/8"],
+                                      "allowed": [{"IPProtocol": "tcp", "ports": ["443"]}]}}}
+    organization = {"name": "//cloudresourcemanager.googleapis.com/organizations/7",
+                    "asset_type": "cloudresourcemanager.googleapis.com/Organization",
+                    "ancestors": ["organizations/7"], "resource": {"data": {"name": "organizations/7"}}}
+    path = tmp_path / "export.jsonl"
+    path.write_text("".join(json.dumps(asset) + "\n" for asset in (firewall, organization)))
+
+    result = CliRunner().invoke(main, ["scan", "file", str(path), "--no-store", "--output-dir", str(tmp_path)])
+
+    lacking = next(line for line in result.output.splitlines() if line.startswith("Not in the files"))
+    assert "Organization essentialContacts" in lacking
+    assert "Firewall iamPolicy" not in lacking

@@ -123,7 +123,7 @@ def run_file_scan(paths: Sequence[str], **report_options: Any) -> None:
     except FileNotFoundError as error:
         settings.errors.print(f"[red]error:[/red] {terminal_safe(error)}", soft_wrap=True)
         raise SystemExit(EXIT_SETUP) from None
-    print_import_report(scans.imported, settings.errors, sources=len(paths))
+    print_import_report(scans.imported, settings.errors, sources=len(paths), rules=settings.rules)
     if not scans.results:
         settings.errors.print("[red]error:[/red] no resource could be imported from the given files", soft_wrap=True)
         raise SystemExit(EXIT_SETUP)
@@ -135,8 +135,12 @@ def run_file_scan(paths: Sequence[str], **report_options: Any) -> None:
     finish_scans(settings, scans.results)
 
 
-def print_import_report(result: ImportResult, errors: Console, *, sources: int) -> None:
-    """Print an import's errors, what it read per provider and the settings its files lack."""
+def print_import_report(result: ImportResult, errors: Console, *, sources: int,
+                        rules: Sequence[Rule] | None = None) -> None:
+    """Print an import's errors, what it read per provider and the settings its files lack.
+
+    With `rules`, only the missing settings that some rule reads are listed: the others change no finding.
+    """
     report = result.report
     for issue in report.errors[:_ISSUES_SHOWN]:
         errors.print(f"[yellow]import:[/yellow] {terminal_safe(issue.describe())}", soft_wrap=True)
@@ -150,14 +154,27 @@ def print_import_report(result: ImportResult, errors: Console, *, sources: int) 
     if report.folded:
         errors.print(f"Folded {sum(report.folded.values())} child resource(s) into their parents' "
                      "supplementaryConfiguration.")
-    if report.not_imported:
-        lacking = ", ".join(f"{terminal_safe(key)} ({count})" for key, count in sorted(report.not_imported.items()))
+    not_imported = report.not_imported
+    if rules is not None:
+        read = _supplementary_read(rules)
+        not_imported = {key: count for key, count in not_imported.items() if key in read}
+    if not_imported:
+        lacking = ", ".join(f"{terminal_safe(key)} ({count})" for key, count in sorted(not_imported.items()))
         errors.print(f"[yellow]Not in the files[/yellow] (rules reading these report ERROR): {lacking}",
                      soft_wrap=True)
     if report.skipped:
         left_out = ", ".join(f"{terminal_safe(key)} ({count})" for key, count in sorted(report.skipped.items()))
         errors.print(f"Left out: {left_out}", soft_wrap=True)
     errors.print(f"Read {sources} source(s); {len(report.errors)} import error(s).")
+
+
+def _supplementary_read(rules: Sequence[Rule]) -> set[str]:
+    """Return "TYPE key" for every supplementary key that a rule reads on resources of that type."""
+    from ridgeline.imports.streaming import paths_read
+
+    prefix = "supplementaryConfiguration."
+    return {f"{type_name} {path.removeprefix(prefix).split('.')[0].split('[')[0]}"
+            for type_name, paths in paths_read(rules).items() for path in paths if path.startswith(prefix)}
 
 
 # Running scans: shared by `scan aws`, `scan file`, `scan azure` and `demo` ------------------------------

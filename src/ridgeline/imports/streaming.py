@@ -261,6 +261,11 @@ class _Analysis:
     """Types whose whole resource a check function receives (`subject`, `peers`)."""
 
 
+def paths_read(rules: Iterable[Rule]) -> dict[str, set[str]]:
+    """Return, per resource type, the envelope paths that rules read on it (as judged or as looked up)."""
+    return _analyse(rules).rule_paths
+
+
 def _analyse(rules: Iterable[Rule]) -> _Analysis:
     """Return which types lookups and scope rules read, and which paths of each type the rules read."""
     analysis = _Analysis()

@@ -282,8 +282,8 @@ def mark_unread_items(coverage: Iterable[Coverage], issues: Sequence[ImportIssue
     """Make every unit partial when files or items of the import could not be read.
 
     The resources an unreadable item held are missing from the scan, and which account they belonged to
-    is unknown, so no unit of the provider may count as complete: its findings must not be resolved
-    because a corrupt line dropped their resource. Files of unknown format count for every provider.
+    is unknown. No unit of the provider may count as complete, because a finding must not be resolved
+    only because a corrupt line dropped its resource. Files of unknown format count for every provider.
     """
     if not issues:
         return

@@ -64,7 +64,7 @@ class RelatedIndex(Protocol):
 
 
 class ScanLookup:
-    """What a check function may read beyond its resource: the resources of the types it declared.
+    """The resources a check function may read beyond its own: those of the types it declared.
 
     The declaration matters: streaming evaluation keeps only the types some rule reads, so reading an
     undeclared type would see an incomplete scan. Asking for one is a programming error.

@@ -266,8 +266,8 @@ class Engine:
     def _pass_message(self, rule: Rule) -> str:
         """Return the message of every PASS finding of `rule`: one string per rule, not one per resource.
 
-        PASS findings are the most numerous; the resource is in the finding's own fields, so its name in
-        the message would only cost memory (about 120 bytes each, hundreds of MB for a large import).
+        PASS findings are the most numerous. The resource is in the finding's own fields, and its name in
+        the message would cost about 120 bytes each, hundreds of MB for a large import.
         """
         message = self._pass_messages.get(rule.id)
         if message is None:

@@ -28,10 +28,11 @@ class CheckFunction:
     """Arguments that rules give as envelope paths; the engine passes the values found there."""
 
     literal_args: tuple[str, ...]
-    """Arguments that rules give as literal values (numbers, lists of ports, names). Three names are filled
-    in by the engine instead: `subject` (the resource judged), `peers` (every resource of its type in
-    its account, for semantics that span resources, such as firewall rules of one network) and `lookup`
-    (a `ScanLookup` over the resources of `lookup_types` in the whole scan)."""
+    """Arguments that rules give as literal values (numbers, lists of ports, names).
+
+    The engine fills in three names instead. `subject` is the resource judged. `peers` is every resource
+    of its type in its account, for semantics that span resources, such as firewall rules of one
+    network. `lookup` is a `ScanLookup` over the resources of `lookup_types` in the whole scan."""
 
     required: tuple[str, ...]
     description: str

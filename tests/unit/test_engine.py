@@ -391,3 +391,36 @@ def test_gcp_reference_without_slashes_finds_asset_in_another_project() -> None:
 
     assert found is bucket
     assert absent is None
+
+
+def test_pass_carries_what_a_check_function_found() -> None:
+    # A VPC rule admitting SSH from anywhere, hidden by a deny of the organization's firewall policy.
+    from ridgeline.rules.loader import load_builtin_rules
+
+    ancestors = ["projects/123", "organizations/789"]
+    firewall = Resource(provider="gcp", account="p1", region="global", type="compute.googleapis.com/Firewall",
+                        id="//compute.googleapis.com/projects/p1/global/firewalls/ssh", name="ssh",
+                        configuration={"name": "ssh", "network": "projects/p1/global/networks/vpc",
+                                       "direction": "INGRESS", "sourceRanges": ["0.0.0.0/0"],
+                                       "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}]},
+                        supplementary={"ancestors": ancestors})
+    organization = Resource(provider="gcp", account="organizations/789", region="global",
+                            type="cloudresourcemanager.googleapis.com/Organization",
+                            id="//cloudresourcemanager.googleapis.com/organizations/789", name="example.com",
+                            configuration={"name": "organizations/789"})
+    policy = Resource(provider="gcp", account="organizations/789", region="global",
+                      type="compute.googleapis.com/FirewallPolicy",
+                      id="//compute.googleapis.com/locations/global/firewallPolicies/1", name="baseline",
+                      configuration={"name": "1", "shortName": "baseline", "parent": "organizations/789",
+                                     "associations": [{"attachmentTarget": "organizations/789"}],
+                                     "rules": [{"priority": 100, "action": "deny", "direction": "INGRESS",
+                                                "match": {"srcIpRanges": ["0.0.0.0/0"],
+                                                          "layer4Configs": [{"ipProtocol": "tcp"}]}}]})
+    rules = [rule for rule in load_builtin_rules() if rule.id == "gcp-compute-firewall-ssh-internet"]
+    engine = Engine(rules)
+    index = engine.build_index([firewall, organization, policy], [])
+
+    finding = engine.evaluate_resource(rules[0], firewall, index)
+
+    assert finding is not None and finding.status is Status.PASS
+    assert "baseline" in finding.evidence["gcp.firewall_internet_ports"]

@@ -76,6 +76,11 @@ def firewall_internet_ports(firewall: Any, ports: list[int], protocols: list[str
         reasons = list(dict.fromkeys(reason for verdict in undecided for reason in verdict.unresolved))
         return Outcome(None, f"{'; '.join(_descriptions(undecided))} stays open unless a firewall rule that "
                              f"could not be read denies it: {'; '.join(reasons)}")
+    hidden_by = list(dict.fromkeys(label for verdict in verdicts for label in verdict.hidden_by))
+    if hidden_by:
+        # The PASS says why: a rule that admits the internet is hidden by the hierarchy, not closed.
+        return Outcome(False, f"the traffic this rule admits is denied first by hierarchical firewall policy "
+                              f"rule(s) {', '.join(hidden_by)}")
     return Outcome(False, "")
 
 

@@ -86,13 +86,16 @@ class ScanLookup:
 class EvalContext:
     """State of one evaluation: why things were unknown and, when explaining, the evidence."""
 
-    __slots__ = ("evidence", "index", "reasons", "resource")
+    __slots__ = ("evidence", "index", "passing", "reasons", "resource")
 
     def __init__(self, index: RelatedIndex | None, *, explain: bool = False) -> None:
         self.index = index
         self.reasons: list[str] = []
         self.evidence: dict[str, Any] | None = {} if explain else None
         self.resource: Resource | None = None
+        self.passing: dict[str, str] | None = None
+        """What check functions said when they found nothing wrong (a deny rule hiding an allow, say):
+        the evidence of a PASS, which the engine does not evaluate again to explain."""
 
     def unknown(self, reason: str) -> None:
         """Record why a value is unknown; return None so callers can `return ctx.unknown(...)`."""
@@ -480,6 +483,10 @@ class CheckNode(Node):
             ctx.unknown(f"{self.function.name}: {outcome.detail}")
         elif outcome.detail and outcome.matched:
             ctx.note(self.function.name, outcome.detail)
+        elif outcome.detail:
+            if ctx.passing is None:
+                ctx.passing = {}
+            ctx.passing.setdefault(self.function.name, outcome.detail)
         return outcome.matched
 
     def paths(self) -> set[str]:

@@ -246,7 +246,7 @@ class Engine:
                                 self._error_evidence(reasons))
         result = rule.condition.evaluate(resource, ctx)
         if result is False:
-            return _finding(rule, resource, Status.PASS, self._pass_message(rule), _NO_EVIDENCE)
+            return _finding(rule, resource, Status.PASS, self._pass_message(rule), ctx.passing or _NO_EVIDENCE)
 
         # Evaluate again, recording the values looked at: cheap, and only for the findings people read.
         explain = EvalContext(index, explain=True)

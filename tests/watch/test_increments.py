@@ -162,3 +162,39 @@ def test_live_index_forgets_removed() -> None:
     assert state.find(ACCOUNT, "AWS::S3::Bucket", "q")[0].name == "q"
     replaced = state.upsert(bucket("q", "{}"))
     assert replaced is not None and len(state.index.by_type["AWS::S3::Bucket"]) == 1
+
+
+def test_organization_policy_change_reevaluates_vpc_rules_of_every_project() -> None:
+    # A hierarchical firewall policy belongs to the organisation's account; the VPC rules it hides are in
+    # the projects below it, which a change event of the policy does not name.
+    from ridgeline.rules.loader import load_builtin_rules
+
+    rules = [rule for rule in load_builtin_rules() if rule.id == "gcp-compute-firewall-ssh-internet"]
+    ancestors = {"p1": ["projects/1", "organizations/9"], "p2": ["projects/2", "organizations/9"]}
+    firewalls = [Resource(provider="gcp", account=project, region="global", type="compute.googleapis.com/Firewall",
+                          id=f"//compute.googleapis.com/projects/{project}/global/firewalls/ssh", name="ssh",
+                          configuration={"name": "ssh", "network": f"projects/{project}/global/networks/vpc",
+                                         "direction": "INGRESS", "sourceRanges": ["0.0.0.0/0"],
+                                         "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}]},
+                          supplementary={"ancestors": ancestors[project]}) for project in ("p1", "p2")]
+    organization = Resource(provider="gcp", account="organizations/9", region="global",
+                            type="cloudresourcemanager.googleapis.com/Organization",
+                            id="//cloudresourcemanager.googleapis.com/organizations/9", name="example.com",
+                            configuration={"name": "organizations/9"})
+    units = [Coverage(provider="gcp", account=account, region="global", service=service)
+             for account in ("p1", "p2", "organizations/9") for service in ("compute", "organization")]
+    state = LiveState("gcp", ["p1", "p2"], [], [*firewalls, organization], units, Base("scan-1"))
+
+    policy = Resource(provider="gcp", account="organizations/9", region="global",
+                      type="compute.googleapis.com/FirewallPolicy",
+                      id="//compute.googleapis.com/locations/global/firewallPolicies/5", name="baseline",
+                      configuration={"name": "5", "shortName": "baseline", "parent": "organizations/9",
+                                     "associations": [{"attachmentTarget": "organizations/9"}],
+                                     "rules": [{"priority": 10, "action": "deny", "direction": "INGRESS",
+                                                "match": {"srcIpRanges": ["0.0.0.0/0"],
+                                                          "layer4Configs": [{"ipProtocol": "all"}]}}]})
+    state.upsert(policy)
+    result = IncrementalEvaluator(rules).evaluate(state, [policy], {policy.type}, {"organizations/9"})
+
+    verdicts = {item.account: item.status for item in result.findings if item.rule_id == rules[0].id}
+    assert verdicts == {"p1": Status.PASS, "p2": Status.PASS}

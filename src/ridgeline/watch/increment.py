@@ -18,6 +18,7 @@ from ridgeline.model.finding import Finding
 from ridgeline.model.resource import Resource
 from ridgeline.model.scan import Completeness, Coverage
 from ridgeline.rules.engine import Engine
+from ridgeline.rules.functions import all_check_functions
 from ridgeline.rules.model import Rule
 from ridgeline.watch.state import LiveState
 
@@ -43,6 +44,9 @@ class IncrementalEvaluator:
         self._scope: dict[str, list[Rule]] = defaultdict(list)
         self._by_service: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         self._engines: dict[tuple[str, ...], Engine] = {}
+        # Types that check functions read in any account (the folders, organisation and firewall policies
+        # above a GCP project): a change to one affects resources of every account, not only its own.
+        self._scan_wide = {type_name for function in all_check_functions() for type_name in function.lookup_types}
         for rule in self.rules:
             lookups = rule.condition.related_types()
             if rule.applies_if is not None:
@@ -72,10 +76,15 @@ class IncrementalEvaluator:
             for rule in self._reading.get(type_name, ()):
                 if (rule.provider, rule.service) not in active:
                     continue
-                for account in accounts:
-                    for resource in state.of_types(account, rule.resource_types):
-                        if (rule.id, resource.id) not in result.assessed:
-                            self._evaluate(rule, resource, state, result)
+                if type_name in self._scan_wide:
+                    affected = [resource for judged in rule.resource_types
+                                for resource in state.index.by_type.get(judged, ())]
+                else:
+                    affected = [resource for account in accounts
+                                for resource in state.of_types(account, rule.resource_types)]
+                for resource in affected:
+                    if (rule.id, resource.id) not in result.assessed:
+                        self._evaluate(rule, resource, state, result)
 
         scope_rules = {rule.id: rule for type_name in changed_types for rule in self._scope.get(type_name, ())
                        if (rule.provider, rule.service) in active}

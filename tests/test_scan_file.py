@@ -463,3 +463,18 @@ def test_import_lists_only_missing_settings_that_rules_read(tmp_path: Path) -> N
     lacking = next(line for line in result.output.splitlines() if line.startswith("Not in the files"))
     assert "Organization essentialContacts" in lacking
     assert "Firewall iamPolicy" not in lacking
+
+
+def test_folder_files_left_out_and_yaml_are_explained(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    _cai_export(folder / "assets.jsonl")
+    (folder / "notes.txt").write_text("not an export\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("bindings: []\n")
+
+    result = CliRunner().invoke(main, ["scan", "file", str(folder), str(policy), "--no-store",
+                                       "--output-dir", str(tmp_path / "out")])
+
+    assert "Left out: file in a folder not named .json, .jsonl or .ndjson (gzipped or not) (1)" in result.output
+    assert "a YAML file: Ridgeline reads the JSON" in result.output

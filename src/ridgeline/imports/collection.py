@@ -48,6 +48,9 @@ GCP_NOT_IMPORTED_REASON = "not in the imported files; a live scan reads it"
 
 PROVIDER_ORDER = ("aws", "azure", "gcp")
 
+FOLDER_FILE_SKIPPED = "file in a folder not named .json, .jsonl or .ndjson (gzipped or not)"
+"""The `ImportReport.skipped` key of files that reading a folder left out."""
+
 PROJECT_ASSET_TYPE = "cloudresourcemanager.googleapis.com/Project"
 
 # Supplementary settings that Ridgeline's live collectors read with extra calls and that a
@@ -87,8 +90,11 @@ def import_files(sources: Iterable[str | Path]) -> ImportResult:
     started = time.monotonic()
     result = ImportResult()
     report = result.report
-    files = [input_file for source in sources for input_file in iter_input_files(source)]
+    left_out: list[str] = []
+    files = [input_file for source in sources for input_file in iter_input_files(source, left_out)]
 
+    for _ in left_out:
+        report.count(report.skipped, FOLDER_FILE_SKIPPED)
     with readable_twice(files) as readable:
         by_format = detect_formats(readable, result)
         unreadable_files = list(report.errors)

@@ -86,8 +86,15 @@ def detect_format(input_file: InputFile) -> Detection:
         try:
             skeleton = _skeleton(JsonReader(stream, prefix=head), 0)
         except JsonStreamError as error:
-            return Detection(None, reason=f"invalid JSON: {error}")
+            return Detection(None, reason=f"invalid JSON: {error}{_json_hint(input_file.name)}")
         return _detection(skeleton, json_lines=False)
+
+
+def _json_hint(name: str) -> str:
+    # The exports Ridgeline reads are JSON; a YAML or CSV file is the usual mistake.
+    if name.lower().endswith((".yaml", ".yml")):
+        return " (a YAML file: Ridgeline reads the JSON that az, gcloud and AWS Config write; convert it first)"
+    return ""
 
 
 def classify(document: Any) -> Format | None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from ridgeline.imports.azure_arm import iter_azure_files, stream_azure_files
 from ridgeline.imports.collection import (
+    FOLDER_FILE_SKIPPED,
     PROVIDER_ORDER,
     ImportResult,
     ProjectIds,
@@ -96,8 +97,11 @@ def import_and_evaluate(sources: Iterable[str | Path], engine: Engine, *, keep_t
     started = time.monotonic()
     outcome = EvaluatedImport(result=ImportResult())
     result = outcome.result
-    files = [input_file for source in sources for input_file in iter_input_files(source)]
+    left_out: list[str] = []
+    files = [input_file for source in sources for input_file in iter_input_files(source, left_out)]
 
+    for _ in left_out:
+        result.report.count(result.report.skipped, FOLDER_FILE_SKIPPED)
     with readable_twice(files) as readable, _collector_paused():
         by_format = detect_formats(readable, result)
         unreadable_files = list(result.report.errors)

@@ -73,9 +73,10 @@ def _text_encoding(head: bytes) -> str:
     return "utf-8"
 
 
-def iter_input_files(source: str | Path) -> Iterator[InputFile]:
+def iter_input_files(source: str | Path, skipped: list[str] | None = None) -> Iterator[InputFile]:
     """Yield the files named by `source`: the file itself, the JSON files under a folder (sorted), or stdin.
 
+    Files under a folder whose names do not end in FOLDER_SUFFIXES are left out and added to `skipped`.
     Raises FileNotFoundError when `source` does not exist.
     """
     name = str(source)
@@ -92,6 +93,8 @@ def iter_input_files(source: str | Path) -> Iterator[InputFile]:
                 yield InputFile(str(child))
             else:
                 logger.debug("import: skipping %s, whose name does not end in %s", child, ", ".join(FOLDER_SUFFIXES))
+                if skipped is not None:
+                    skipped.append(str(child))
         return
 
     if not path.exists():

@@ -19,11 +19,14 @@ from ridgeline.model.finding import Status
 from ridgeline.pipeline import ScanResult
 from ridgeline.providers.aws.scanner import Collection
 from ridgeline.report import renderers, write_reports
-from ridgeline.report.terminal import print_summary
+from ridgeline.report.terminal import SCAN_ID_PREFIX, print_summary
 from ridgeline.report.text import terminal_safe
 from ridgeline.store.database import DEMO_DATABASE_FILE, Store
 
 logger = logging.getLogger(__name__)
+
+_OTHER_COLUMNS_WIDTH = 35
+"""Columns that `--list` needs besides the scan id and the scope: start time, counts and column gaps."""
 
 
 @click.command()
@@ -117,19 +120,26 @@ def _print_scans(store: Store, limit: int, console: Console) -> None:
     counts = store.count_findings([scan.id for scan in scans])
     table = Table(title=f"Stored scans in {terminal_safe(store.url)}, newest first", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
+
+    # The id, start time and counts never wrap, and the scope wraps but stays as wide as its longest account.
+    # Scan ids are cut to their first characters when they do not fit, because every command accepts a prefix.
+    id_width = max(len(scan.id) for scan in scans)
+    scope_width = max(len(account) for scan in scans for account in [scan.provider, "999 region(s)", *scan.accounts])
+    full_ids = id_width + scope_width + _OTHER_COLUMNS_WIDTH <= console.width
     table.add_column("Scan id", no_wrap=True)
-    table.add_column("Started (UTC)")
-    table.add_column("Scope", overflow="fold")
-    table.add_column("Findings")
+    table.add_column("Started (UTC)", no_wrap=True)
+    table.add_column("Scope", min_width=scope_width)
+    table.add_column("Findings", no_wrap=True)
     for scan in scans:
-        accounts = terminal_safe(", ".join(scan.accounts))
+        # One account a line in a narrow terminal: an Azure subscription id alone takes 36 columns.
+        accounts = (", " if full_ids else "\n").join(terminal_safe(account) for account in scan.accounts)
         scope = f"{terminal_safe(scan.provider)} {accounts}\n{len(scan.regions)} region(s)"
         found = counts[scan.id]
         findings = f"{found.get(Status.FAIL.value, 0)} FAIL\n{found.get(Status.ERROR.value, 0)} ERROR"
         if not scan.complete:
             findings += "\n[yellow]incomplete[/yellow]"
-        table.add_row(terminal_safe(scan.id), terminal_safe(_minutes(scan.started_at)), scope,
-                      findings)
+        shown_id = scan.id if full_ids else scan.id[:SCAN_ID_PREFIX]
+        table.add_row(terminal_safe(shown_id), terminal_safe(_minutes(scan.started_at)), scope, findings)
     console.print(table)
 
 

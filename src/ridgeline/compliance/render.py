@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 
 from ridgeline.compliance.model import Posture, RequirementResult, RequirementStatus, SectionScore
 from ridgeline.compliance.posture import status_counts
-from ridgeline.report.text import terminal_safe
+from ridgeline.report.terminal import Fitted
+from ridgeline.report.text import short_id, terminal_safe
 
 MAX_RESOURCES = 3
 """Failing resources listed per requirement; the rest are counted."""
@@ -75,26 +76,37 @@ def _section_table(section: SectionScore, results: list[RequirementResult]) -> T
              f"({section.passed} pass, {section.failed} fail, {section.manual} manual, "
              f"{section.not_assessed} not assessed)")
     table = Table(title=title, title_justify="left", title_style="bold", expand=True)
-    table.add_column("Id", no_wrap=True)
+
+    # Id and status are what a reader scans for, so they never wrap; the requirement title wraps, and the
+    # failing resources are one short name per line (see `_detail`).
+    table.add_column("Id", no_wrap=True, overflow="ellipsis", max_width=14)
     table.add_column("Status", no_wrap=True)
     table.add_column("Requirement", ratio=1)
-    table.add_column("Failing resources, or why not assessed", ratio=1, overflow="fold")
+    table.add_column("Failing resources, or why not assessed", ratio=1)
     for result in results:
         table.add_row(terminal_safe(result.requirement.id), _STATUS_STYLE[result.status],
                       terminal_safe(result.requirement.title), _detail(result))
     return table
 
 
-def _detail(result: RequirementResult) -> str:
-    """Return the failing resources (the first few and the count), or the reason for no verdict."""
+def _detail(result: RequirementResult) -> RenderableType:
+    """Return the failing resources (the first few and the count), or the reason for no verdict.
+
+    A failing resource is shown by its full id when the column has room and by its name (the last
+    segment of the id) otherwise; `--format json` and the HTML report list every full id.
+    """
     if result.status is RequirementStatus.FAIL:
         resources = result.failing_resources
-        lines = [terminal_safe(resource) for resource in resources[:MAX_RESOURCES]]
+        shown = resources[:MAX_RESOURCES]
+        lines: list[RenderableType] = [Fitted([terminal_safe(resource) for resource in shown],
+                                              [terminal_safe(short_id(resource)) for resource in shown])]
         if len(resources) > MAX_RESOURCES:
             lines.append(f"[dim]and {len(resources) - MAX_RESOURCES} more ({len(resources)} in all)[/dim]")
         if result.first_failed_at:
-            lines.append(f"[dim]failing since {terminal_safe(result.first_failed_at[:16].replace('T', ' '))}[/dim]")
-        return "\n".join(lines)
+            since = terminal_safe(result.first_failed_at[:16].replace("T", " "))
+            # Short enough to stay on one line in the column of an 80-column terminal.
+            lines.append(f"[dim]since {since}[/dim]")
+        return Group(*lines)
     if result.status is RequirementStatus.NOT_ASSESSED:
         reason = result.reason if len(result.reason) <= MAX_REASON else result.reason[:MAX_REASON - 1] + "…"
         return f"[yellow]{terminal_safe(reason)}[/yellow]"
@@ -105,10 +117,12 @@ def _detail(result: RequirementResult) -> str:
 
 def _score_table(posture: Posture) -> Table:
     table = Table(title="Scores by section (pass / (pass + fail))", title_justify="left", title_style="bold")
-    table.add_column("Section", no_wrap=True)
-    table.add_column("Title")
+
+    # The counts and the score never wrap; the section title takes the width that is left.
+    table.add_column("Section", no_wrap=True, overflow="ellipsis", max_width=14)
+    table.add_column("Title", ratio=1)
     for column in ("Pass", "Fail", "Manual", "Not assessed", "Score"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True)
     for section in posture.sections:
         table.add_row(terminal_safe(section.section), terminal_safe(section.title), str(section.passed),
                       str(section.failed), str(section.manual), str(section.not_assessed), score_text(section.score))

@@ -1,16 +1,60 @@
-"""The terminal summary printed at the end of a scan."""
+"""The terminal summary printed at the end of a scan, and the cell helpers that keep tables readable at 80 columns."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from ridgeline.model.finding import CATEGORIES, Finding, Severity, Status
 from ridgeline.model.scan import Completeness
 from ridgeline.pipeline import ScanResult
 from ridgeline.report.text import terminal_safe
+
+SCAN_ID_PREFIX = 8
+"""Characters of a scan id shown where the full id does not fit. Commands take any unique prefix, and they
+say so when a prefix matches two scans (for UUID4 ids that is very unlikely at 8 characters)."""
+
+
+class Fitted:
+    """A table cell that shows full values when its column has room for them, and short forms otherwise.
+
+    Resource ids (long ARM ids above all) would make Rich wrap a cell into many short lines in an
+    80-column terminal. This cell never wraps: it picks the full lines when the widest one
+    fits, else the short lines, and cuts a short line that is still too long with an ellipsis. The JSON
+    and HTML reports always carry the full values.
+    """
+
+    def __init__(self, full: Sequence[str], short: Sequence[str], *, style: str = "") -> None:
+        """Take the lines as Rich markup, already passed through `terminal_safe`, one short form per full one."""
+        self.full = _lines(full, style)
+        self.short = _lines(short, style)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        # The column may shrink to the short form and grow to the full one; below that the ellipsis cuts.
+        return Measurement(_widest(self.short), max(_widest(self.full), _widest(self.short)))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        chosen = self.full if _widest(self.full) <= options.max_width else self.short
+        yield from chosen
+
+
+def _lines(lines: Sequence[str], style: str) -> list[Text]:
+    texts = []
+    for line in lines:
+        text = Text.from_markup(line, style=style, overflow="ellipsis")
+        text.no_wrap = True
+        texts.append(text)
+    return texts
+
+
+def _widest(lines: Sequence[Text]) -> int:
+    return max((text.cell_len for text in lines), default=0)
+
 
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",

@@ -189,3 +189,12 @@ def test_diff_cli_single_scan_rejected(tmp_path: Path) -> None:
 
     assert output.exit_code == EXIT_SETUP
     assert "no earlier scan" in output.output
+
+
+def test_diff_cli_narrow_terminal_leaves_ids_to_json(database: str) -> None:
+    narrow = CliRunner().invoke(main, ["diff", "--database", database], env={"COLUMNS": "80"})
+    wide = CliRunner().invoke(main, ["diff", "--database", database], env={"COLUMNS": "300"})
+
+    assert narrow.exit_code == 0, narrow.output
+    assert " Id" not in narrow.output.split("Resources added and removed", 1)[-1].split("\n\n", 1)[0]
+    assert " Id" in wide.output

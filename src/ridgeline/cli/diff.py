@@ -87,6 +87,12 @@ def _previous_scan(store: Store, scan_id: str) -> str | None:
     return None
 
 
+_ID_COLUMN_MIN_WIDTH = 160
+"""Terminal width from which the added and removed resources show their full ids."""
+
+_NO_WRAP_COLUMNS = frozenset({"", "Severity"})
+
+
 def print_diff(result: ScanDiff, console: Console) -> None:
     """Print a diff for the terminal; every value that comes from the cloud goes through terminal_safe."""
     console.print(f"[bold]Scan {terminal_safe(result.old.id)}[/bold] ({terminal_safe(result.old.started_at)}) -> "
@@ -96,11 +102,15 @@ def print_diff(result: ScanDiff, console: Console) -> None:
                   f"{len(result.resolved)} resolved, {len(result.unknown)} unknown.")
 
     if result.added or result.removed:
-        table = _table("Resources added and removed", ["", "Type", "Name", "Account / region", "Id"])
+        # Full ids (long ARM ids above all) fold every row in a narrow terminal; `--format json` has them.
+        with_ids = console.width >= _ID_COLUMN_MIN_WIDTH
+        table = _table("Resources added and removed",
+                       ["", "Type", "Name", "Account / region", *(["Id"] if with_ids else [])])
         for sign, refs in (("[green]+[/green]", result.added), ("[red]-[/red]", result.removed)):
             for ref in refs:
                 table.add_row(sign, terminal_safe(ref.type), terminal_safe(ref.name),
-                              f"{terminal_safe(ref.account)} / {terminal_safe(ref.region)}", terminal_safe(ref.id))
+                              f"{terminal_safe(ref.account)} / {terminal_safe(ref.region)}",
+                              *([terminal_safe(ref.id)] if with_ids else []))
         console.print(table)
 
     if result.changed:
@@ -131,7 +141,8 @@ def print_diff(result: ScanDiff, console: Console) -> None:
 def _table(title: str, columns: list[str]) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        # Short fixed values never wrap; the others fold rather than lose characters.
+        table.add_column(column, overflow="fold", no_wrap=column in _NO_WRAP_COLUMNS)
     return table
 
 

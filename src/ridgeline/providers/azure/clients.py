@@ -8,11 +8,12 @@ a write, and a scan only reads.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
 from azure.core.pipeline import policies
@@ -137,18 +138,55 @@ class ArmReader:
         raise AzureCallFailed(call, "TooManyPages", f"more than {MAX_PAGES} pages", resource_id=resource_id)
 
     def _get_url(self, call: AzureCall, url: str, resource_id: str) -> Any:
-        self._recorder.record(call)
-        try:
-            response = self._client.send_request(HttpRequest("GET", url, headers={"Accept": "application/json"}))
-        except AzureError as error:
-            raise classify(call, error, resource_id) from error
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = None
-        if not 200 <= response.status_code < 300:
-            raise error_from_body(call, response.status_code, body, resource_id)
-        if body is None:
-            raise AzureCallFailed(call, "UnexpectedResponse", "the response is not JSON", status=response.status_code,
-                                  resource_id=resource_id)
-        return body
+        return get_json(self._client, self._recorder, call, url, resource_id=resource_id)
+
+
+def get_json(client: PipelineClient[HttpRequest, Any], recorder: CallRecorder, call: AzureCall, url: str, *,
+             resource_id: str = "", error: Callable[[AzureCall, int, Any, str], AzureCallFailed] = error_from_body,
+             **send_options: Any) -> Any:
+    """Send one recorded GET and return its JSON body.
+
+    Raises AzureCallFailed for a failed request, a status other than 2xx (built by `error` from the
+    body) or a body that is not JSON. `send_options` go to `send_request` (a connection timeout).
+    """
+    recorder.record(call)
+    try:
+        response = client.send_request(HttpRequest("GET", url, headers={"Accept": "application/json"}),
+                                       **send_options)
+    except AzureError as failure:
+        raise classify(call, failure, resource_id) from failure
+
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = None
+    if not 200 <= response.status_code < 300:
+        raise error(call, response.status_code, body, resource_id)
+    if body is None:
+        raise AzureCallFailed(call, "UnexpectedResponse", "the response is not JSON", status=response.status_code,
+                              resource_id=resource_id)
+    return body
+
+
+def bearer_client(credential: TokenCredential, scope: str, base_url: str,
+                  transport: Any) -> PipelineClient[HttpRequest, Any]:
+    """Return a pipeline client that sends tokens of `credential` for `scope`, over the scan's shared transport.
+
+    For the APIs that are not Resource Manager (Microsoft Graph, the Key Vault data plane).
+    """
+    pipeline: list[Any] = [
+        policies.RequestIdPolicy(),
+        policies.HeadersPolicy(),
+        policies.UserAgentPolicy(sdk_moniker=f"ridgeline/{__version__}"),
+        policies.ProxyPolicy(),
+        policies.ContentDecodePolicy(),
+        policies.RedirectPolicy(),
+        policies.RetryPolicy(),
+        policies.BearerTokenCredentialPolicy(credential, scope),
+        policies.CustomHookPolicy(),
+        policies.NetworkTraceLoggingPolicy(),
+        policies.DistributedTracingPolicy(),
+        policies.SensitiveHeaderCleanupPolicy(),
+        policies.HttpLoggingPolicy(),
+    ]
+    return PipelineClient(base_url=base_url, policies=pipeline, transport=transport)

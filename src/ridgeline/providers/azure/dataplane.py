@@ -33,15 +33,12 @@ from urllib.parse import quote, urlsplit
 
 from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError
-from azure.core.pipeline import policies
 from azure.core.rest import HttpRequest
 
-from ridgeline import __version__
 from ridgeline.model.resource import Resource
-from ridgeline.providers.azure.calls import AzureCall, AzureCallFailed, CallRecorder, classify, one_line
+from ridgeline.providers.azure.calls import AzureCall, AzureCallFailed, CallRecorder, one_line
 from ridgeline.providers.azure.catalog import CERTIFICATE_TYPE, certificate_document, split_certificate_uri
-from ridgeline.providers.azure.clients import MAX_PAGES, AzureClients, token_scope
+from ridgeline.providers.azure.clients import MAX_PAGES, AzureClients, bearer_client, get_json, token_scope
 from ridgeline.providers.azure.credentials import TenantCredential
 from ridgeline.providers.azure.declarations import (
     ACCESS_POLICY_PERMISSIONS,
@@ -170,23 +167,8 @@ class KeyVaultReader:
         return body
 
     def _get(self, call: AzureCall, url: str, resource_id: str = "") -> Any:
-        resource_id = resource_id or self._vault_id
-        self._recorder.record(call)
-        try:
-            response = self._client.send_request(HttpRequest("GET", url, headers={"Accept": "application/json"}),
-                                                 connection_timeout=CONNECTION_TIMEOUT_S)
-        except AzureError as error:
-            raise classify(call, error, resource_id) from error
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = None
-        if not 200 <= response.status_code < 300:
-            raise keyvault_error(call, response.status_code, body, resource_id)
-        if body is None:
-            raise AzureCallFailed(call, "UnexpectedResponse", "the response is not JSON", status=response.status_code,
-                                  resource_id=resource_id)
-        return body
+        return get_json(self._client, self._recorder, call, url, resource_id=resource_id or self._vault_id,
+                        error=keyvault_error, connection_timeout=CONNECTION_TIMEOUT_S)
 
 
 def keyvault_error(call: AzureCall, status: int, body: Any, resource_id: str) -> AzureCallFailed:
@@ -254,22 +236,7 @@ class DataPlane:
         # tenant.
         credential: TokenCredential = (TenantCredential(self._credential, endpoint.tenant) if endpoint.tenant
                                        else self._credential)
-        pipeline: list[Any] = [
-            policies.RequestIdPolicy(),
-            policies.HeadersPolicy(),
-            policies.UserAgentPolicy(sdk_moniker=f"ridgeline/{__version__}"),
-            policies.ProxyPolicy(),
-            policies.ContentDecodePolicy(),
-            policies.RedirectPolicy(),
-            policies.RetryPolicy(),
-            policies.BearerTokenCredentialPolicy(credential, endpoint.scope),
-            policies.CustomHookPolicy(),
-            policies.NetworkTraceLoggingPolicy(),
-            policies.DistributedTracingPolicy(),
-            policies.SensitiveHeaderCleanupPolicy(),
-            policies.HttpLoggingPolicy(),
-        ]
-        return PipelineClient(base_url=endpoint.base_url, policies=pipeline, transport=self._clients.transport)
+        return bearer_client(credential, endpoint.scope, endpoint.base_url, self._clients.transport)
 
 
 def certificate_envelope(item: dict[str, Any], vault: Resource, policy: dict[str, Any] | None) -> Resource:

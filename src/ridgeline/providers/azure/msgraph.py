@@ -19,16 +19,20 @@ from urllib.parse import urlsplit
 
 from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError
-from azure.core.pipeline import policies
 from azure.core.rest import HttpRequest
 
-from ridgeline import __version__
 from ridgeline.model.resource import Resource
 from ridgeline.model.scan import CallError, Completeness, Coverage
 from ridgeline.providers.aws.scanner import ScanSetupError
-from ridgeline.providers.azure.calls import AzureCall, AzureCallFailed, CallRecorder, classify, error_from_body
-from ridgeline.providers.azure.clients import MAX_PAGES, PUBLIC_CLOUD_ENDPOINT, AzureClients, token_scope
+from ridgeline.providers.azure.calls import AzureCall, AzureCallFailed, CallRecorder
+from ridgeline.providers.azure.clients import (
+    MAX_PAGES,
+    PUBLIC_CLOUD_ENDPOINT,
+    AzureClients,
+    bearer_client,
+    get_json,
+    token_scope,
+)
 from ridgeline.providers.azure.credentials import TenantCredential
 from ridgeline.providers.azure.declarations import DELEGATED_ROLES, GRAPH_READS, GraphRead
 
@@ -102,20 +106,7 @@ class GraphReader:
         raise AzureCallFailed(call, "TooManyPages", f"more than {MAX_PAGES} pages")
 
     def _get_url(self, call: AzureCall, url: str) -> Any:
-        self._recorder.record(call)
-        try:
-            response = self._client.send_request(HttpRequest("GET", url, headers={"Accept": "application/json"}))
-        except AzureError as error:
-            raise classify(call, error) from error
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = None
-        if not 200 <= response.status_code < 300:
-            raise error_from_body(call, response.status_code, body)
-        if body is None:
-            raise AzureCallFailed(call, "UnexpectedResponse", "the response is not JSON", status=response.status_code)
-        return body
+        return get_json(self._client, self._recorder, call, url)
 
 
 def graph_reader(clients: AzureClients, credential: TokenCredential, endpoint: str, tenant: str) -> GraphReader:
@@ -123,23 +114,7 @@ def graph_reader(clients: AzureClients, credential: TokenCredential, endpoint: s
     # The token must be for the tenant the objects are recorded under, which can differ from the
     # credential's home tenant (a guest sign-in). A credential not allowed in that tenant fails the read.
     scoped = TenantCredential(credential, tenant)
-    pipeline: list[Any] = [
-        policies.RequestIdPolicy(),
-        policies.HeadersPolicy(),
-        policies.UserAgentPolicy(sdk_moniker=f"ridgeline/{__version__}"),
-        policies.ProxyPolicy(),
-        policies.ContentDecodePolicy(),
-        policies.RedirectPolicy(),
-        policies.RetryPolicy(),
-        policies.BearerTokenCredentialPolicy(scoped, token_scope(endpoint)),
-        policies.CustomHookPolicy(),
-        policies.NetworkTraceLoggingPolicy(),
-        policies.DistributedTracingPolicy(),
-        policies.SensitiveHeaderCleanupPolicy(),
-        policies.HttpLoggingPolicy(),
-    ]
-    client: PipelineClient[HttpRequest, Any] = PipelineClient(base_url=endpoint, policies=pipeline,
-                                                               transport=clients.transport)
+    client = bearer_client(scoped, token_scope(endpoint), endpoint, clients.transport)
     return GraphReader(client, endpoint, clients.recorder)
 
 

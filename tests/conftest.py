@@ -140,7 +140,7 @@ def restricted_user_keys(aws: AwsAccount, denied_actions: list[str]) -> dict[str
 def postgres_schema_url() -> Iterator[str]:
     """A URL of the local PostgreSQL whose search path is a fresh schema, dropped after the test.
 
-    Skips with the reason when psycopg is missing or the server does not answer (CI starts it).
+    Skips with the reason when psycopg is missing or the server does not respond (CI starts it).
     """
     import uuid
 

@@ -75,7 +75,7 @@ def conclude_scan(
     """Mute what `suppressions` cover in the findings of a collection, sort them, and save the scan (with a store).
 
     The store saves `stored_resources` when given (the whole resources of a streamed import, whose
-    collection holds them without their bodies), else the collection's resources.
+    collection contains them without their bodies), else the collection's resources.
     """
     finished = datetime.now(UTC)
     started = finished - timedelta(seconds=collection.duration_s)

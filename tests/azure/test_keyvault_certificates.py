@@ -128,7 +128,7 @@ def test_certificates_and_policies_are_read(azure_scan: AzureScanner, rule: Rule
     assert keyvault.status is Completeness.COMPLETE, keyvault.to_dict()
     assert keyvault.resource_counts[CERTIFICATE_TYPE] == 2
     results = verdicts(collection, rule)
-    # The message names the certificate by its id, which holds the vault (kv-app).
+    # The message names the certificate by its id, which contains the vault (kv-app).
     assert results[f"{VAULT}/certificates/web-tls"] == (
         Status.FAIL, f"Certificate {VAULT}/certificates/web-tls is valid for more than 12 months.")
     assert results[f"{VAULT}/certificates/api-tls"][0] is Status.PASS
@@ -393,7 +393,7 @@ def test_validity_check(policy: Any, attributes: Any, matched: bool | None) -> N
 
 
 @pytest.mark.parametrize(("policy", "attributes", "detail"), [
-    # A list-only export has no policy: the detail says so and gives the span in whole days.
+    # A list-only export has no policy: the detail states it and gives the span in whole days.
     (None, {"nbf": JAN_2026, "exp": JAN_2028},
      "the collected data holds no certificate policy (a list-only export has none), so the validity comes "
      "from the current version's notBefore and expiry: 730 day(s); at most 366 are allowed"),
@@ -481,7 +481,7 @@ def test_cli_items_join_their_vault_from_another_file(tmp_path: Path, rule: Rule
                                        f"{VAULT}/certificates/shown": Status.FAIL}
 
 
-def test_file_of_cli_items_alone_is_detected_as_azure(tmp_path: Path) -> None:
+def test_cli_items_file_detected_as_azure(tmp_path: Path) -> None:
     # `az keyvault certificate list > certificates.json`, imported beside the vault's own export.
     certificates = write_json(tmp_path / "certificates.json", [
         cli_item("two-years", "2028-01-01T00:00:00+00:00")])
@@ -494,7 +494,7 @@ def test_file_of_cli_items_alone_is_detected_as_azure(tmp_path: Path) -> None:
             if resource.type == CERTIFICATE_TYPE] == ["two-years"]
 
 
-def test_cli_item_without_its_vault_is_an_item_error(tmp_path: Path) -> None:
+def test_cli_item_without_vault_errors(tmp_path: Path) -> None:
     path = write_json(tmp_path / "certificates.json", [
         VAULT_DOCUMENT, cli_item("elsewhere", "2027-01-01T00:00:00+00:00", vault_host="kv-other.vault.azure.net")])
 
@@ -531,7 +531,7 @@ def test_import_without_certificates_reports_them_unknown(tmp_path: Path, rule: 
     assert "not in the imported files" in findings[0].message
 
 
-def test_streamed_import_places_cli_items_as_the_whole_import(tmp_path: Path, rule: Rule) -> None:
+def test_streamed_cli_items_match_whole_import(tmp_path: Path, rule: Rule) -> None:
     vault_row = copy.deepcopy(VAULT_DOCUMENT)
     path = write_json(tmp_path / "export.json", [
         vault_row, cli_item("two-years", "2028-01-01T00:00:00+00:00"),

@@ -377,7 +377,7 @@ def test_finding_id_formula() -> None:
     assert finding_id("ab", "c") != finding_id("a", "bc")
 
 
-def test_gcp_reference_without_slashes_finds_asset_in_another_project() -> None:
+def test_gcp_id_from_finds_other_project() -> None:
     from ridgeline.rules.engine import ResourceIndex
 
     bucket = Resource(provider="gcp", account="logs-project", region="us", type="storage.googleapis.com/Bucket",

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from ridgeline.cli import main
 
-# Runs in the child process before the CLI. Python asks the finders on sys.meta_path in order, so a finder
+# Runs in the child process before the CLI. Python queries the finders on sys.meta_path in order, so a finder
 # placed first rejects an SDK import before the installed package can be found.
 _WITHOUT_SDKS = """
 import sys

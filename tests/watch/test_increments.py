@@ -164,9 +164,9 @@ def test_live_index_forgets_removed() -> None:
     assert replaced is not None and len(state.index.by_type["AWS::S3::Bucket"]) == 1
 
 
-def test_organization_policy_change_reevaluates_vpc_rules_of_every_project() -> None:
-    # A hierarchical firewall policy belongs to the organisation's account; the VPC rules it hides are in
-    # the projects below it, which a change event of the policy does not name.
+def test_org_policy_change_rejudges_projects() -> None:
+    # A hierarchical firewall policy belongs to the organisation's account. The VPC rules it hides are in
+    # the projects below it, which the policy's change event does not name.
     from ridgeline.rules.loader import load_builtin_rules
 
     rules = [rule for rule in load_builtin_rules() if rule.id == "gcp-compute-firewall-ssh-internet"]

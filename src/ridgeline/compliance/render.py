@@ -77,7 +77,7 @@ def _section_table(section: SectionScore, results: list[RequirementResult]) -> T
              f"{section.not_assessed} not assessed)")
     table = Table(title=title, title_justify="left", title_style="bold", expand=True)
 
-    # Id and status are what a reader scans for, so they never wrap; the requirement title wraps, and the
+    # Readers scan the id and status columns, so they never wrap. The requirement title wraps, and the
     # failing resources are one short name per line (see `_detail`).
     table.add_column("Id", no_wrap=True, overflow="ellipsis", max_width=14)
     table.add_column("Status", no_wrap=True)
@@ -92,8 +92,8 @@ def _section_table(section: SectionScore, results: list[RequirementResult]) -> T
 def _detail(result: RequirementResult) -> RenderableType:
     """Return the failing resources (the first few and the count), or the reason for no verdict.
 
-    A failing resource is shown by its full id when the column has room and by its name (the last
-    segment of the id) otherwise; `--format json` and the HTML report list every full id.
+    A failing resource is shown by its full id when the column has room, else by its name (the last
+    segment of the id). `--format json` and the HTML report list every full id.
     """
     if result.status is RequirementStatus.FAIL:
         resources = result.failing_resources

@@ -314,7 +314,7 @@ class ProjectIds:
     """Project number -> project id, learnt from the resources of an import as they come.
 
     Two kinds of resources tell: a project asset (`projectNumber` in its data, the id as its account),
-    which decides, the last one read winning; and an asset whose name holds the project id
+    which decides, the last one read winning; and an asset whose name contains the project id
     (//compute.googleapis.com/projects/my-project/...) while its closest ancestor is projects/NUMBER.
     An export without the project asset still groups the project's resources under one account that way.
     """
@@ -353,7 +353,7 @@ _PROJECT_ID_IN_NAME = re.compile(r"^//[^/]+/projects/([^/]+)/")
 
 
 def _project_hint(resource: Resource) -> tuple[str, str] | None:
-    """Return (number, id) when the asset's closest ancestor is projects/NUMBER and its name holds an id."""
+    """Return (number, id) when the asset's closest ancestor is projects/NUMBER and its name contains an id."""
     ancestors = resource.supplementary.get("ancestors")
     if not isinstance(ancestors, list) or not ancestors or not isinstance(ancestors[0], str):
         return None

@@ -598,7 +598,7 @@ def _project_from_ancestry(ancestors: list[str], parent: str) -> str:
 
 
 def _container_of(ancestors: list[str], name: str) -> str:
-    """Return the folder or organisation that holds an asset above any project ("organizations/123").
+    """Return the folder or organisation that contains an asset above any project ("organizations/123").
 
     Organisations, folders and their firewall policies belong to no project. Their account is the
     closest container, as in a live scan, so rules on them group by it.

@@ -1,9 +1,9 @@
 """A temporary file of full resources, so a stored import does not hold every resource in memory.
 
 A streamed import judges each resource as soon as it is read and keeps only what rules look up. A scan
-that is stored must still save every resource whole. The spool takes each one as JSON lines on disk
-while the import runs, and gives them back after the evaluation, with the facts known only at the end
-of the import applied (GCP accounts renamed from project numbers to ids, IAM policies marked unknown).
+that is stored must still save every resource whole. The spool writes each one as a JSON line to disk
+while the import runs. It reads them back after the evaluation and applies the facts known only at the
+end of the import: GCP accounts renamed from project numbers to ids, IAM policies marked unknown.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from ridgeline.report.text import terminal_safe
 
 SCAN_ID_PREFIX = 8
 """Characters of a scan id shown where the full id does not fit. Commands take any unique prefix, and they
-say so when a prefix matches two scans (for UUID4 ids that is very unlikely at 8 characters)."""
+report an error when a prefix matches two scans (for UUID4 ids that is very unlikely at 8 characters)."""
 
 
 class Fitted:

@@ -278,7 +278,7 @@ def logging_sink_bucket_not_found(destination: Any, subject: Resource) -> Outcom
     """Explain why the destination bucket of a log sink cannot be judged: unknown for a bucket, else false.
 
     Rules call it after a `related` lookup found no bucket for the destination in any project of the scan,
-    so the reason says to scan the bucket's project too.
+    so the reason asks to scan the bucket's project too.
     """
     try:
         bucket = gcp_logging.sink_bucket(destination)

@@ -44,7 +44,7 @@ def firewall_internet_ports(firewall: Any, ports: list[int], protocols: list[str
     Hierarchical firewall policies of the organisation and folders above the project (from `lookup`) are
     evaluated first: their deny rules hide the traffic they drop. When a folder or organisation above the
     project is not in the scan (a project-level export), the rule is judged without the hierarchy, and a
-    finding says that policies above may still deny the traffic: the rule itself is what CIS asks to fix.
+    finding notes that policies above may still deny the traffic: the rule itself is what CIS asks to fix.
     """
     if firewall is None:
         return Outcome(None, "the firewall rule has no configuration")
@@ -78,7 +78,7 @@ def firewall_internet_ports(firewall: Any, ports: list[int], protocols: list[str
                              f"could not be read denies it: {'; '.join(reasons)}")
     hidden_by = list(dict.fromkeys(label for verdict in verdicts for label in verdict.hidden_by))
     if hidden_by:
-        # The PASS says why: a rule that admits the internet is hidden by the hierarchy, not closed.
+        # The PASS gives the reason: a rule that admits the internet is hidden by the hierarchy, not closed.
         return Outcome(False, f"the traffic this rule admits is denied first by hierarchical firewall policy "
                               f"rule(s) {', '.join(hidden_by)}")
     return Outcome(False, "")
@@ -138,6 +138,8 @@ def _hierarchy_of(subject: Resource | None, lookup: ScanLookup | None,
     missing = [node for node in nodes if node not in present]
     if missing:
         return None, missing
+    # NOTE: a failed listing of firewall policies is not passed on as `policies_listed`, so such a project's
+    # VPC rules are judged as if no policy existed: a FAIL that does not say the policies went unread.
     return firewall_hierarchy_levels([str(node) for node in ancestors], present, policies), []
 
 
@@ -203,9 +205,9 @@ def _deny_candidates(peers: Sequence[Resource]) -> list[tuple[Resource, firewall
     return candidates
 
 
-# The engine hands every firewall rule of a project the same list of peers (the project's group in its
-# index), so the deny candidates are found once per project instead of once per judged rule: a project
-# with thousands of rules would otherwise cost the square of its size.
+# The engine passes every firewall rule of a project the same list of peers (the project's group in its
+# index), so the deny candidates are found once per project. Finding them per judged rule would cost the
+# square of the project's size.
 _DENY_CANDIDATES = IdentityMemo(_deny_candidates, size=256)
 
 

@@ -94,8 +94,9 @@ class EvalContext:
         self.evidence: dict[str, Any] | None = {} if explain else None
         self.resource: Resource | None = None
         self.passing: dict[str, str] | None = None
-        """What check functions said when they found nothing wrong (a deny rule hiding an allow, say):
-        the evidence of a PASS, which the engine does not evaluate again to explain."""
+        """Details that check functions returned with a False outcome, such as a deny rule hiding an allow.
+
+        They are the evidence of a PASS, because the engine does not evaluate a PASS again to explain it."""
 
     def unknown(self, reason: str) -> None:
         """Record why a value is unknown; return None so callers can `return ctx.unknown(...)`."""

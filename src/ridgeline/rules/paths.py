@@ -129,8 +129,8 @@ class Path:
         return None
 
     def _overlaps(self, error_path: str) -> bool:
-        # A large import repeats a few error paths (a setting that no export holds) on every resource of
-        # a type, so each path remembers its answer per error path instead of splitting both again.
+        # A large import repeats a few error paths (a setting that no export contains) on every resource of
+        # a type, so each path caches its verdict per error path instead of splitting both again.
         verdict = self._error_verdicts.get(error_path)
         if verdict is None:
             if self._own_keys is None:

@@ -41,7 +41,7 @@ DEMO_DATABASE_FILE = "ridgeline-demo.db"
 def demo_database_url() -> str:
     """Return the SQLite file of `ridgeline demo`, which RIDGELINE_DATABASE_URL does not change.
 
-    That variable names where real scans go, often a shared PostgreSQL database; the emulated account of
+    That variable names where real scans go, often a shared PostgreSQL database. The emulated account of
     the demo must not add scans and findings to it.
     """
     return _data_file_url(DEMO_DATABASE_FILE)

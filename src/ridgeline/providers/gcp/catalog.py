@@ -108,8 +108,8 @@ def expected_types(service: str, account: str) -> tuple[str, ...]:
     """Return the types of `service` whose absence from an account of an export means they were left out.
 
     The organization service is the exception to "every type of the service": an organisation account
-    holds its Organization, a folder account its Folder, and either may have no firewall policy at all,
-    so a missing policy says nothing about the export.
+    contains its Organization, a folder account its Folder, and either may have no firewall policy at all,
+    so a missing policy tells nothing about the export.
     """
     if service != "organization":
         return services().get(service, ())

@@ -424,3 +424,32 @@ def test_pass_carries_what_a_check_function_found() -> None:
 
     assert finding is not None and finding.status is Status.PASS
     assert "baseline" in finding.evidence["gcp.firewall_internet_ports"]
+
+
+def test_unlisted_firewall_policies_make_vpc_rule_error_not_fail() -> None:
+    # The organization is in the scan, but its listing of firewall policies failed: a policy there may deny
+    # the SSH that the VPC rule admits, so the VPC rule cannot FAIL, and must say why it is unknown.
+    from ridgeline.rules.loader import load_builtin_rules
+
+    firewall = Resource(provider="gcp", account="p1", region="global", type="compute.googleapis.com/Firewall",
+                        id="//compute.googleapis.com/projects/p1/global/firewalls/ssh", name="ssh",
+                        configuration={"name": "ssh", "network": "projects/p1/global/networks/vpc",
+                                       "direction": "INGRESS", "sourceRanges": ["0.0.0.0/0"],
+                                       "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}]},
+                        supplementary={"ancestors": ["projects/123", "organizations/789"]})
+    organization = Resource(provider="gcp", account="organizations/789", region="global",
+                            type="cloudresourcemanager.googleapis.com/Organization",
+                            id="//cloudresourcemanager.googleapis.com/organizations/789", name="example.com",
+                            configuration={"name": "organizations/789"})
+    failed = Coverage(provider="gcp", account="organizations/789", region="global", service="organization",
+                      status=Completeness.PARTIAL,
+                      failed_types={"compute.googleapis.com/FirewallPolicy": "PERMISSION_DENIED: listing denied"})
+    rules = [rule for rule in load_builtin_rules() if rule.id == "gcp-compute-firewall-ssh-internet"]
+    engine = Engine(rules)
+    index = engine.build_index([firewall, organization], [failed])
+
+    finding = engine.evaluate_resource(rules[0], firewall, index)
+
+    assert finding is not None and finding.status is Status.ERROR
+    assert "firewall policies of organizations/789 could not be listed (PERMISSION_DENIED: listing denied)" \
+        in finding.message

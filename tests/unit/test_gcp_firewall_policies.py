@@ -329,5 +329,6 @@ def test_levels_unknown_when_not_in_scan_or_unreadable() -> None:
     assert "firewall policy 3 could not be read" in unreadable[0].unknown_reason
 
     not_listed = firewall_hierarchy_levels(ANCESTORS, {ORG: node(ORG), FOLDER: node(FOLDER)}, [],
-                                           policies_listed=False)
-    assert all(level.policies is None for level in not_listed)
+                                           unlisted={ORG: "PERMISSION_DENIED"})
+    assert [(level.node, level.policies is None) for level in not_listed] == [(ORG, True), (FOLDER, False)]
+    assert "policies of organizations/789 could not be listed (PERMISSION_DENIED)" in not_listed[0].unknown_reason

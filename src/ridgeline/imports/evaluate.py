@@ -162,6 +162,10 @@ def _collector_paused() -> Iterator[None]:
     The import keeps millions of objects until its end (findings, resource ids), and every full
     collection walks all of them: with the collector running, a generated 100,000-asset export took 6.3 s
     of CPU time instead of 4.7 s. Parsed JSON has no reference cycles, so pausing does not let memory grow.
+
+    The objects that survive the block are then frozen (moved out of the collector's generations). Else
+    the first collection after it would still walk all of them once, about 7% of a 100,000-asset import.
+    Reference counting frees frozen objects as usual; only a reference cycle among them would stay.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -169,6 +173,7 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            gc.freeze()
             gc.enable()
 
 

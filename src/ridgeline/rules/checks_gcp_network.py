@@ -138,9 +138,10 @@ def _hierarchy_of(subject: Resource | None, lookup: ScanLookup | None,
     missing = [node for node in nodes if node not in present]
     if missing:
         return None, missing
-    # NOTE: a failed listing of firewall policies is not passed on as `policies_listed`, so such a project's
-    # VPC rules are judged as if no policy existed: a FAIL that does not say the policies went unread.
-    return firewall_hierarchy_levels([str(node) for node in ancestors], present, policies), []
+    # A node whose listing of firewall policies failed (a container scan cut short) may have policies that
+    # the scan lacks, so its level is unknown rather than empty.
+    unlisted = {node: reason for node in nodes if (reason := lookup.unlisted_in(FIREWALL_POLICY_TYPE, node))}
+    return firewall_hierarchy_levels([str(node) for node in ancestors], present, policies, unlisted=unlisted), []
 
 
 def _attachment_targets(policy: Resource) -> list[str]:
@@ -154,14 +155,14 @@ def _attachment_targets(policy: Resource) -> list[str]:
 
 
 def firewall_hierarchy_levels(ancestors: Sequence[str], present: Mapping[str, Resource],
-                              policies: Iterable[Resource], *, policies_listed: bool = True,
+                              policies: Iterable[Resource], *, unlisted: Mapping[str, str] | None = None,
                               ) -> list[firewall_analysis.HierarchyLevel]:
     """Return the hierarchy levels above a project, organization first, with the firewall policies attached to each.
 
     `ancestors` are the project's Cloud Asset Inventory ancestors, nearest first. `present` maps each
     folder and organization of the scan ("folders/456") to its resource, and `policies` are the
     compute.googleapis.com/FirewallPolicy resources of the scan. A level is unknown when its node is not
-    in the scan, when the policies could not be listed (`policies_listed` False), or when a policy's
+    in the scan, when its policies could not be listed (`unlisted` maps such nodes to the reason), or when a policy's
     configuration could not be read, because such a policy may be attached to it.
     """
     readable: list[tuple[Resource, frozenset[str]]] = []
@@ -183,9 +184,10 @@ def firewall_hierarchy_levels(ancestors: Sequence[str], present: Mapping[str, Re
         if node not in present:
             levels.append(firewall_analysis.HierarchyLevel(
                 node, None, f"{node} is not in the scan, so its hierarchical firewall policies are unknown"))
-        elif not policies_listed:
+        elif unlisted and node in unlisted:
             levels.append(firewall_analysis.HierarchyLevel(
-                node, None, f"the hierarchical firewall policies could not be listed, so those of {node} are unknown"))
+                node, None, f"the hierarchical firewall policies of {node} could not be listed ({unlisted[node]}), "
+                            "so they are unknown"))
         elif unreadable:
             levels.append(firewall_analysis.HierarchyLevel(
                 node, None, f"firewall policy {', '.join(unreadable)} could not be read and may be attached to {node}"))

@@ -58,6 +58,10 @@ class RelatedIndex(Protocol):
         """Return why `type_name` could not be listed in the resource's account, or None if it was."""
         ...
 
+    def unlisted_in(self, type_name: str, account: str) -> str | None:
+        """Return why `type_name` could not be listed in `account`, or None if it was."""
+        ...
+
     def all_of_type(self, type_name: str) -> Sequence[Resource]:
         """Return every resource of `type_name` in the scan, whatever its account."""
         ...
@@ -78,9 +82,21 @@ class ScanLookup:
 
     def of_type(self, type_name: str) -> Sequence[Resource]:
         """Return every resource of `type_name` in the scan (a declared lookup type)."""
+        self._declared(type_name)
+        return self._index.all_of_type(type_name) if self._index is not None else ()
+
+    def unlisted_in(self, type_name: str, account: str) -> str | None:
+        """Return why `type_name` (a declared lookup type) could not be listed in `account`, or None.
+
+        A type that failed to list in an account may have resources there that `of_type` lacks, so what
+        they would decide is unknown.
+        """
+        self._declared(type_name)
+        return self._index.unlisted_in(type_name, account) if self._index is not None else None
+
+    def _declared(self, type_name: str) -> None:
         if type_name not in self._types:
             raise LookupError(f"{type_name} is not among the lookup types the check function declared")
-        return self._index.all_of_type(type_name) if self._index is not None else ()
 
 
 class EvalContext:

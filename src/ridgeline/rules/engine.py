@@ -109,6 +109,10 @@ class ResourceIndex:
         """Return why `type_name` could not be listed in the resource's account, or None if it was."""
         return self.unlisted.get((resource.account, type_name))
 
+    def unlisted_in(self, type_name: str, account: str) -> str | None:
+        """Return why `type_name` could not be listed in `account`, or None if it was."""
+        return self.unlisted.get((account, type_name))
+
     def all_of_type(self, type_name: str) -> Sequence[Resource]:
         """Return every resource of `type_name` in the scan, whatever its account."""
         return self.by_type.get(type_name, ())

@@ -23,10 +23,11 @@ from ridgeline.imports.azure_arm import (
 from ridgeline.imports.jsonstream import JsonReader, JsonStreamError
 from ridgeline.imports.report import ImportReport
 from ridgeline.model.finding import Status
-from ridgeline.model.redaction import REDACTED
+from ridgeline.model.redaction import REDACTED, SECRET_KEYS
 from ridgeline.model.resource import Resource
 from ridgeline.model.scan import Coverage
 from ridgeline.providers.azure import catalog
+from ridgeline.providers.azure.envelope import AZURE_SECRET_KEYS
 from ridgeline.rules.engine import Engine
 from ridgeline.rules.loader import build_rule
 from ridgeline.rules.yamlsource import load_yaml_text
@@ -554,6 +555,29 @@ def test_secrets_redacted(tmp_path: Path) -> None:
     assert web.tags["conn"] == REDACTED
     assert resources[SQL_ID].configuration["properties"]["administratorLogin"] == "admin"
     assert resources[SQL_ID].supplementary["auditingSettings"]["properties"]["state"] == "Enabled"
+
+
+@pytest.mark.parametrize("key", sorted(AZURE_SECRET_KEYS | SECRET_KEYS))
+def test_import_redacts_what_a_live_scan_redacts(tmp_path: Path, key: str) -> None:
+    # An import once left Azure's own secret keys (instrumentationKey, storageAccountKey) and a vault secret's
+    # value in place, which a live scan redacts: every such key must go, in any case and at any depth.
+    spelled = key[:1].upper() + key[1:]
+    item = arm(f"{GROUP}/providers/Microsoft.Insights/components/ai", "Microsoft.Insights/components",
+               properties={"nested": [{spelled: "s3cr3t-value"}], "kind": "web"})
+    resources, _ = import_all(write_json(tmp_path / "item.json", [item]))
+
+    [resource] = resources.values()
+    assert resource.configuration["properties"]["nested"] == [{spelled: REDACTED}]
+    assert resource.configuration["properties"]["kind"] == "web"
+
+
+def test_import_redacts_key_vault_secret_value(tmp_path: Path) -> None:
+    secret_id = f"{VAULT_ID}/secrets/db-password"
+    item = arm(secret_id, "Microsoft.KeyVault/vaults/secrets",
+               properties={"value": "TOPSECRET", "attributes": {"enabled": True}})
+    resources, _ = import_all(write_json(tmp_path / "secret.json", [arm(VAULT_ID, "Microsoft.KeyVault/vaults"), item]))
+
+    assert resources[secret_id].configuration["properties"] == {"value": REDACTED, "attributes": {"enabled": True}}
 
 
 # The streaming reader ---------------------------------------------------------------------------------

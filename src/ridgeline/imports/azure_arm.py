@@ -35,8 +35,9 @@ from ridgeline.imports.jsonstream import JsonReader, JsonStreamError
 from ridgeline.imports.report import ImportReport
 from ridgeline.imports.sources import InputFile, iter_input_files
 from ridgeline.imports.streaming import NotStreamable, StreamTarget
-from ridgeline.model.redaction import REDACTED, SECRET_KEYS, SECRET_VALUE_MAPS, redact
+from ridgeline.model.redaction import REDACTED, SECRET_KEYS, SECRET_VALUE_MAPS, SecretKeyHint, json_text
 from ridgeline.model.resource import Resource
+from ridgeline.providers.azure import envelope as arm_envelope
 from ridgeline.providers.azure.catalog import (
     BY_NAME,
     LIST,
@@ -235,44 +236,43 @@ _SECRET_SUFFIXES = ("password", "connectionstring", "connectionstrings", "access
 # Text that only a connection string or a signed URL contains.
 _SECRET_TEXT = re.compile(r"(AccountKey|SharedAccessKey|SharedAccessSignature|Password|pwd)=|[?&]sig=",
                           re.IGNORECASE)
-# At least one of these appears in the lower-case JSON text of every resource that contains something to
-# redact: `key":` ends every key name ending in "key" (primaryKey, sharedKey, ...), `token":` every
-# name ending in "token". A resource without any skips the walk over its values, which otherwise takes
-# most of the import time.
-_SECRET_HINTS = [b"password", b"secret", b"connectionstring", b'key":', b'token":', b"userdata", b"appsettings",
-                 b'"keys"', b"accountkey=", b"sharedaccess", b"pwd=", b"sig="]
-# Names of the shared list that none of the hints covers, should it grow.
-_SECRET_HINTS += [f'"{word}":'.encode() for word in sorted(SECRET_KEYS)
-                  if not any(hint in f'"{word}":'.encode() for hint in _SECRET_HINTS)]
-# One pattern finds any hint in one pass over the text, where a test per hint would read it a dozen times.
-_SECRET_HINT_TEXT = re.compile(b"|".join(re.escape(hint) for hint in _SECRET_HINTS))
+# A resource is walked only when its lower-case JSON text has a key that some redaction replaces (any of
+# the words below ends it: the shared list, the Azure list, the suffixes, app settings and listed keys), or
+# text that `_SECRET_TEXT` matches. Walking every resource took most of the import time.
+_SECRET_KEY_HINT = SecretKeyHint(
+    [*SECRET_KEYS, *arm_envelope.AZURE_SECRET_KEYS, *_SECRET_SUFFIXES, "appsettings", "keys"], whole_key=False)
+_SECRET_TEXT_HINT = re.compile(rb"(?:accountkey|sharedaccesskey|sharedaccesssignature|password|pwd)=|[?&]sig=")
 
 
 def redact_azure(resource: Resource) -> Resource:
     """Replace the secret values of an Azure resource in place and return it.
 
-    Adds to `redact`: app settings (every value), the `value` of listed keys (`listKeys` output), keys
-    ending in a secret word, and strings that carry a connection string or a SAS signature, tags included.
+    Adds to what a live scan redacts (`arm_envelope.redact_azure`): the `value` of listed keys (`listKeys`
+    output), keys ending in a secret word, and strings that carry a connection string or a SAS signature,
+    tags included.
     """
     if _may_hold_secrets(resource):
-        redact(resource)
-        _redact_value(resource.configuration)
-        _redact_value(resource.supplementary)
+        redact_values(resource)
     for key, value in resource.tags.items():
         if _secret_text(value):
             resource.tags[key] = REDACTED
     return resource
 
 
+def redact_values(resource: Resource) -> None:
+    """Walk the configuration and supplementary values of `resource` and redact what `redact_azure` names."""
+    arm_envelope.redact_azure(resource)
+    _redact_value(resource.configuration)
+    _redact_value(resource.supplementary)
+
+
 def _may_hold_secrets(resource: Resource) -> bool:
-    if resource.type in SECRET_VALUE_MAPS:
+    if resource.type in SECRET_VALUE_MAPS or resource.type == arm_envelope.KEY_VAULT_SECRET_TYPE:
         return True
-    try:
-        text = orjson.dumps(resource.configuration) + orjson.dumps(resource.supplementary)
-    except TypeError:
-        # orjson rejects integers beyond 64 bits, which the standard json module accepts.
+    text = json_text(resource.configuration, resource.supplementary)
+    if text is None:
         return True
-    return _SECRET_HINT_TEXT.search(text.lower()) is not None
+    return _SECRET_KEY_HINT.search(text) or (b"=" in text and _SECRET_TEXT_HINT.search(text) is not None)
 
 
 def _redact_value(value: Any) -> None:

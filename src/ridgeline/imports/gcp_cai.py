@@ -22,7 +22,7 @@ import orjson
 from ridgeline.imports.aws_config import ImportReport
 from ridgeline.imports.sources import InputFile, iter_input_files
 from ridgeline.imports.streaming import NotStreamable, StreamTarget
-from ridgeline.model.redaction import SECRET_KEYS, SECRET_VALUE_MAPS, redact
+from ridgeline.model.redaction import SECRET_KEYS, SECRET_VALUE_MAPS, SecretKeyHint, json_text, redact
 from ridgeline.model.resource import Resource
 
 logger = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ def resources_from_assets(assets: Iterable[Any], source: str, report: ImportRepo
 # `redact` replaces the values of the keys that SECRET_KEYS names (whole key, in any case). Such a key is
 # in orjson's text of the resource as `"key":`, so a resource whose lower-case text has none of them skips
 # the walk over every value, which otherwise takes a large share of the import.
-_SECRET_KEY_TEXT = re.compile(b'"(' + b"|".join(re.escape(key.encode()) for key in sorted(SECRET_KEYS)) + b')":')
+_SECRET_KEY_HINT = SecretKeyHint(SECRET_KEYS, whole_key=True)
 
 
 def redact_gcp(resource: Resource) -> Resource:
@@ -197,13 +197,8 @@ def redact_gcp(resource: Resource) -> Resource:
 
 
 def _may_name_secret(resource: Resource) -> bool:
-    try:
-        text = orjson.dumps(resource.configuration) + orjson.dumps(resource.supplementary)
-    except TypeError:
-        # orjson rejects integers beyond 64 bits and keys that are not strings.
-        return True
-    # A key outside ASCII may still match in lower case (the Kelvin sign lowers to "k").
-    return not text.isascii() or _SECRET_KEY_TEXT.search(text.lower()) is not None
+    text = json_text(resource.configuration, resource.supplementary)
+    return text is None or _SECRET_KEY_HINT.search(text)
 
 
 # Streaming ------------------------------------------------------------------------------------------

@@ -66,9 +66,12 @@ def envelope(document: dict[str, Any], *, collected_at: str, subscription: str =
     )
 
 
+KEY_VAULT_SECRET_TYPE = "Microsoft.KeyVault/vaults/secrets"
+
+
 def redact_azure(resource: Resource) -> Resource:
     """Replace secret values in place: app settings, Azure secret keys, then the shared list of secret keys."""
-    if resource.type == "Microsoft.KeyVault/vaults/secrets":
+    if resource.type == KEY_VAULT_SECRET_TYPE:
         # ARM never returns a secret's value on GET; drop it anyway should an API version ever do so.
         properties = resource.configuration.get("properties")
         if isinstance(properties, dict) and properties.get("value") not in (None, ""):

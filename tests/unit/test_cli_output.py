@@ -268,3 +268,18 @@ def test_main_help_demo_covers_three_clouds() -> None:
 
     assert "AWS, Azure and GCP" in result.output
     assert "misconfigured AWS account)" not in result.output
+
+
+def test_summary_names_a_few_accounts_and_counts_the_rest() -> None:
+    many = _azure_result(Status.FAIL)
+    many.scan.accounts = [f"acme-prod-{index:03d}" for index in range(50)]
+    few = _azure_result(Status.FAIL)
+    outputs = []
+    for result in (many, few):
+        output = io.StringIO()
+        print_summary(result, Console(file=output, width=80))
+        outputs.append(output.getvalue())
+
+    assert "50 accounts (acme-prod-000, acme-prod-001, acme-prod-002 and 47 more)" in " ".join(outputs[0].split())
+    assert "acme-prod-003" not in outputs[0]
+    assert f"account(s) {SUBSCRIPTION_A}, {SUBSCRIPTION_B}" in " ".join(outputs[1].split())

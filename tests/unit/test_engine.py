@@ -453,3 +453,20 @@ def test_unlisted_firewall_policies_make_vpc_rule_error_not_fail() -> None:
     assert finding is not None and finding.status is Status.ERROR
     assert "firewall policies of organizations/789 could not be listed (PERMISSION_DENIED: listing denied)" \
         in finding.message
+
+
+def test_findings_name_their_resource_field_by_field() -> None:
+    # The engine builds findings with positional arguments, which must follow Finding's field order.
+    resource = Resource(provider="aws", account="111122223333", region="eu-west-1", type="AWS::S3::Bucket",
+                        id="arn:aws:s3:::logs", name="logs", configuration={"versioning": False})
+    rule = make_rule("t-versioning", {"path": "configuration.versioning", "equals": False},
+                     resource_types=("AWS::S3::Bucket",))
+
+    (finding,) = Engine([rule]).evaluate([resource], [unit("s3", "eu-west-1")])
+
+    assert (finding.rule_id, finding.status, finding.severity, finding.category) == (
+        "t-versioning", Status.FAIL, rule.severity, "encryption")
+    assert (finding.provider, finding.account, finding.region) == ("aws", "111122223333", "eu-west-1")
+    assert (finding.resource_id, finding.resource_type, finding.resource_name) == (
+        "arn:aws:s3:::logs", "AWS::S3::Bucket", "logs")
+    assert finding.evidence == {"configuration.versioning": False}

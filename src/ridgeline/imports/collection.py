@@ -326,8 +326,9 @@ class ProjectIds:
 
     def note(self, resource: Resource, order: Any) -> None:
         """Learn from one resource; `order` is its place in the import (the later project asset wins)."""
-        number = resource.configuration.get("projectNumber")
-        if resource.type == PROJECT_ASSET_TYPE and number is not None and resource.account != str(number):
+        # Compare the type first, because only project assets need `projectNumber`.
+        number = resource.configuration.get("projectNumber") if resource.type == PROJECT_ASSET_TYPE else None
+        if number is not None and resource.account != str(number):
             known = self._from_projects.get(str(number))
             if known is None or known[0] < order:
                 self._from_projects[str(number)] = (order, resource.account)
@@ -357,14 +358,18 @@ def _project_hint(resource: Resource) -> tuple[str, str] | None:
     ancestors = resource.supplementary.get("ancestors")
     if not isinstance(ancestors, list) or not ancestors or not isinstance(ancestors[0], str):
         return None
-    number = ancestors[0].removeprefix("projects/")
-    if number == ancestors[0] or not number.isdigit():
+    closest = ancestors[0]
+    if not closest.startswith("projects/"):
+        return None
+    number = closest[len("projects/"):]
+    if not number.isdigit():
         return None
     match = _PROJECT_ID_IN_NAME.match(resource.id)
-    # Some services name the project by number (Service Usage, API keys): that teaches nothing.
-    if match is None or match.group(1).isdigit():
+    if match is None:
         return None
-    return number, match.group(1)
+    # Some services name the project by number (Service Usage, API keys): that teaches nothing.
+    project_id = match.group(1)
+    return None if project_id.isdigit() else (number, project_id)
 
 
 def name_gcp_projects_by_id(resources: Sequence[Resource]) -> None:

@@ -255,14 +255,16 @@ class _Tally:
         """Count, keep bodiless and evaluate one finished resource."""
         # Each resource brings its own copy of these few distinct values. Findings and bodiless resources
         # keep them, so sharing one copy saves memory in proportion to the export.
-        resource.account = self._shared(resource.account)
-        resource.region = self._shared(resource.region)
-        resource.type = self._shared(resource.type)
-        resource.source = self._shared(resource.source)
+        shared = self._shared_text.setdefault
+        resource.account = shared(resource.account, resource.account)
+        resource.region = shared(resource.region, resource.region)
+        resource.type = shared(resource.type, resource.type)
+        resource.source = shared(resource.source, resource.source)
         if self.provider == "gcp":
             self._note_gcp(resource, order)
         key = (resource.account, resource.type)
-        self.counts[key] = self.counts.get(key, 0) + 1
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
         self.resources.append(self._bodiless(resource))
         if self.spool is not None:
             self.spool.write(resource)
@@ -304,9 +306,6 @@ class _Tally:
             self._catalogued[resource.type] = self._catalogued.get(resource.type, 0) + 1
 
         self._projects.note(resource, order)
-
-    def _shared(self, text: str) -> str:
-        return self._shared_text.setdefault(text, text)
 
     def _bodiless(self, resource: Resource) -> Resource:
         return Resource(provider=resource.provider, account=resource.account, region=resource.region,

@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,6 @@ LEGACY_ASSET_TYPES: dict[str, str] = {
 SINGLE_PARTS = {"iamPolicy": "iamPolicy", "orgPolicy": "orgPolicy", "accessPolicy": "accessPolicy"}
 LISTED_PARTS = {"accessLevel": "accessLevels", "servicePerimeter": "servicePerimeters"}
 
-_PROJECT_ANCESTOR = re.compile(r"^projects/([^/]+)$")
 _PROJECT_IN_NAME = re.compile(r"^//[^/]+/projects/([^/]+)")
 _CONTAINER_IN_NAME = re.compile(r"^//[^/]+/((?:organizations|folders)/[^/]+)")
 _PROJECT_PARENT = re.compile(r"^//cloudresourcemanager\.googleapis\.com/projects/([^/]+)$")
@@ -214,14 +214,18 @@ def stream_gcp_cai_files(files: Sequence[InputFile], report: ImportReport, targe
     resource content.
     """
     state = _GcpStream(report, target)
+    merge = state.merge
     for original, input_file in _parts_first(files):
+        label = input_file.label
         for ordinal, (location, asset) in enumerate(_iter_file_assets(input_file, report)):
-            state.merge(asset, location, input_file.label, (original, ordinal))
+            merge(asset, location, label, (original, ordinal))
     state.finish()
     return state.policy_seen
 
 
 IAM_POLICY_PATH = "supplementaryConfiguration.iamPolicy"
+
+_POLICY_UNSETTLED = (IAM_POLICY_PATH,)
 
 _SNIFF_LIMIT = 1 << 20
 """Characters of a file's first line read to tell whether it contains an asset without resource content."""
@@ -249,22 +253,34 @@ class _GcpStream:
         except InvalidAsset as error:
             self.report.add_error(label, location, str(error))
             return
-        if hash(name) in self.emitted:
+        name_hash = hash(name)
+        if name_hash in self.emitted:
             raise NotStreamable(f"{name} has content at {label}, {location}, after its resource content")
 
+        # Only a line with an IAM policy adds one to the parts, so after a merge the parts show whether this
+        # line or an earlier line of the asset (which already set policy_seen) had one.
         part = self.pending.get(name)
         if part is None:
-            part = self.pending[name] = _PendingAsset(name=name, asset_type=asset_type, label=label, location=location)
-            self.ranks[name] = (rank, rank)
-        else:
-            self._merge_order(part, asset, asset_type, location, label, rank)
-        _merge_into(part, asset, location, label, self.report)
-        if _field(asset, "iam_policy", "iamPolicy") is not None:
-            self.policy_seen = True
+            part = _PendingAsset(name=name, asset_type=asset_type, label=label, location=location)
+            _merge_into(part, asset, location, label, self.report)
+            self.policy_seen = self.policy_seen or "iamPolicy" in part.supplementary
+            if part.data is None:
+                self.pending[name] = part
+                self.ranks[name] = (rank, rank)
+                return
 
+            # Most lines are the resource content of an asset that no earlier line named. Such an asset is
+            # complete at once, so it skips the pending assets.
+            self.emitted.add(name_hash)
+            self._emit(part, rank)
+            return
+
+        self._merge_order(part, asset, asset_type, location, label, rank)
+        _merge_into(part, asset, location, label, self.report)
+        self.policy_seen = self.policy_seen or "iamPolicy" in part.supplementary
         if asset.get("resource") is not None and part.data is not None:
             del self.pending[name]
-            self.emitted.add(hash(name))
+            self.emitted.add(name_hash)
             self._emit(part, self.ranks.pop(name)[0])
 
     def _merge_order(self, part: _PendingAsset, asset: dict[str, Any], asset_type: str, location: str, label: str,
@@ -303,11 +319,12 @@ class _GcpStream:
 
     def _emit(self, part: _PendingAsset, rank: tuple[int, int]) -> None:
         resource = _build(part, self.report)
-        self.report.imported[resource.type] = self.report.imported.get(resource.type, 0) + 1
+        imported = self.report.imported
+        imported[resource.type] = imported.get(resource.type, 0) + 1
         redact_gcp(resource)
 
         # While no asset has shown an IAM policy, the policy may still turn out unknown for every asset.
-        unsettled = () if self.policy_seen else (IAM_POLICY_PATH,)
+        unsettled = () if self.policy_seen else _POLICY_UNSETTLED
         self.target.add(resource, order=rank, unsettled=unsettled)
 
 
@@ -380,25 +397,40 @@ def _parse_line(line: str) -> Any:
 
 def _iter_lines(stream: Iterable[str], first_number: int, first_line: str, label: str,
                 report: ImportReport) -> Iterator[tuple[str, Any]]:
-    yield from _line_assets(first_number, first_line, label, report)
-    for number, line in enumerate(stream, start=first_number + 1):
-        yield from _line_assets(number, line, label, report)
-
-
-def _line_assets(number: int, line: str, label: str, report: ImportReport) -> Iterator[tuple[str, Any]]:
-    if not line.strip():
-        return
-    location = f"line {number}"
-    try:
-        document = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        # The json module also accepts what orjson rejects (NaN, integers beyond 64 bits), and its error
-        # gives the column.
+    # The usual line, one asset object, is handled here without a further call. orjson rejects blank
+    # lines, so only the lines that it rejects are checked for being blank.
+    for number, line in enumerate(chain((first_line,), stream), start=first_number):
         try:
-            document = json.loads(line)
-        except json.JSONDecodeError as error:
-            report.add_error(label, location, f"invalid JSON: {error.msg} at column {error.colno}")
-            return
+            document = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if not line.strip():
+                continue
+            document = _json_module_line(number, line, label, report)
+        if (isinstance(document, dict) and "assets" not in document and "name" in document
+                and ("asset_type" in document or "assetType" in document)):
+            yield f"line {number}", document
+        elif document is not _INVALID_LINE:
+            yield from _line_assets(number, document, label, report)
+
+
+_INVALID_LINE = object()
+"""Marker that `_json_module_line` returns for a line that is not JSON, after it records the error."""
+
+
+def _json_module_line(number: int, line: str, label: str, report: ImportReport) -> Any:
+    """Parse a line that orjson rejects with the json module, or record the error and return _INVALID_LINE."""
+    # The json module also accepts what orjson rejects (NaN, integers beyond 64 bits), and its error
+    # gives the column.
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        report.add_error(label, f"line {number}", f"invalid JSON: {error.msg} at column {error.colno}")
+        return _INVALID_LINE
+
+
+def _line_assets(number: int, document: Any, label: str, report: ImportReport) -> Iterator[tuple[str, Any]]:
+    """Yield the assets of a parsed line that is not one plain asset object, or record why it has none."""
+    location = f"line {number}"
     if not isinstance(document, dict):
         report.add_error(label, location, f"expected an asset object, found {type(document).__name__}")
         return
@@ -464,8 +496,8 @@ def _merge_into(part: _PendingAsset, asset: dict[str, Any], location: str, label
     """Add the content of one asset line to the parts of its asset seen so far."""
     ancestors = asset.get("ancestors")
     if isinstance(ancestors, list) and not part.ancestors:
-        part.ancestors = [str(item) for item in ancestors]
-    update_time = _field(asset, "update_time", "updateTime")
+        part.ancestors = list(map(str, ancestors))
+    update_time = asset["update_time"] if "update_time" in asset else asset.get("updateTime")
     if isinstance(update_time, str) and update_time > part.update_time:
         part.update_time = update_time
 
@@ -473,12 +505,15 @@ def _merge_into(part: _PendingAsset, asset: dict[str, Any], location: str, label
     if resource is not None:
         _merge_resource(part, resource, location, label, report)
 
+    # Most lines hold resource content only, so one set operation spares them the look-ups of each part.
+    if _PART_SPELLINGS.isdisjoint(asset):
+        return
     for snake, camel, key in _SINGLE_PART_FIELDS:
-        value = _field(asset, snake, camel)
+        value = asset[snake] if snake in asset else asset.get(camel)
         if value is not None:
             part.supplementary[key] = _camel_keys(value)
     for snake, camel, key in _LISTED_PART_FIELDS:
-        value = _field(asset, snake, camel)
+        value = asset[snake] if snake in asset else asset.get(camel)
         if value is not None:
             part.supplementary.setdefault(key, []).append(_camel_keys(value))
 
@@ -498,13 +533,13 @@ def _merge_resource(part: _PendingAsset, resource: Any, location: str, label: st
                      part.name, label, location)
 
     # The resource content decides the file named in `Resource.source`, since rules mostly read it.
-    part.data = data or {}
+    data = part.data = data or {}
     part.label = label
     part.location = location
     part.region = str(resource.get("location") or "")
     part.parent = str(resource.get("parent") or "")
-    project = part.data.get("projectId", part.data.get("project_id"))
-    if isinstance(project, str | int) and not isinstance(project, bool) and str(project):
+    project = data["projectId"] if "projectId" in data else data.get("project_id")
+    if isinstance(project, (str, int)) and not isinstance(project, bool) and str(project):
         part.project = str(project)
 
 
@@ -512,7 +547,7 @@ def _identity(asset: dict[str, Any]) -> tuple[str, str]:
     name = asset.get("name")
     if not isinstance(name, str) or not name:
         raise InvalidAsset(f"missing name (fields present: {', '.join(sorted(asset)) or 'none'})")
-    asset_type = _field(asset, "asset_type", "assetType")
+    asset_type = asset["asset_type"] if "asset_type" in asset else asset.get("assetType")
     if not isinstance(asset_type, str) or not asset_type:
         raise InvalidAsset(f"{name}: missing asset_type (or assetType)")
     return name, LEGACY_ASSET_TYPES.get(asset_type, asset_type)
@@ -584,10 +619,13 @@ def _project_from_ancestry(ancestors: list[str], parent: str) -> str:
     """Return the project of the ancestors or the parent, which name it by number ("projects/123" gives "123")."""
     # NOTE: ancestors and parent carry the project number, not the project id, so resources without
     # `projectId` in their data get the number as `account` and do not group with those that have the id.
+    # String tests rather than a regular expression, because this runs once per resource: "projects/" and
+    # then a segment without "/", which is the project number.
     for ancestor in ancestors:
-        match = _PROJECT_ANCESTOR.match(ancestor)
-        if match:
-            return match.group(1)
+        if ancestor.startswith("projects/"):
+            number = ancestor.removeprefix("projects/")
+            if number and "/" not in number:
+                return number
     match = _PROJECT_PARENT.match(parent)
     return match.group(1) if match else ""
 
@@ -637,13 +675,36 @@ def _camel_keys(value: Any) -> Any:
     """
     # NOTE: timestamps stay as exported, so `update_time` as {"seconds": ...} and the client libraries'
     # RFC 3339 string give different values under the same key.
+    # Scalars are returned as they are without a call, and the few distinct keys are converted once.
     if isinstance(value, dict):
-        return {_camel(str(key)): _camel_keys(item) for key, item in value.items()}
+        return {_camel_key(key): _camel_keys(item) if isinstance(item, (dict, list)) else item
+                for key, item in value.items()}
     if isinstance(value, list):
-        return [_camel_keys(item) for item in value]
+        return [_camel_keys(item) if isinstance(item, (dict, list)) else item for item in value]
     return value
+
+
+_CAMEL_KEYS: dict[str, str] = {}
+"""Policy key containing "_" -> its camelCase spelling. Keys without "_" stay as they are, so they are not stored."""
+
+_CAMEL_KEYS_LIMIT = 4096
+
+
+def _camel_key(key: Any) -> str:
+    text = str(key)
+    if "_" not in text:
+        return text
+    camel = _CAMEL_KEYS.get(text)
+    if camel is None:
+        camel = _camel(text)
+        # Policy keys are protobuf field names, so the cache stays small. The bound is for unexpected input.
+        if len(_CAMEL_KEYS) < _CAMEL_KEYS_LIMIT:
+            _CAMEL_KEYS[text] = camel
+    return camel
 
 
 # Each part's field in both spellings, computed once: (snake_case, camelCase, supplementary key).
 _SINGLE_PART_FIELDS = tuple((_snake(camel), camel, key) for camel, key in SINGLE_PARTS.items())
 _LISTED_PART_FIELDS = tuple((_snake(camel), camel, key) for camel, key in LISTED_PARTS.items())
+_PART_SPELLINGS = frozenset(spelling for snake, camel, _ in (*_SINGLE_PART_FIELDS, *_LISTED_PART_FIELDS)
+                            for spelling in (snake, camel))

@@ -18,6 +18,10 @@ import orjson
 CHUNK_SIZE = 1 << 20
 """Characters read from the stream at a time, unless one value needs more."""
 
+FIRST_CHUNK_SIZE = 1 << 16
+"""Characters of the first read. Each later read doubles the size, up to CHUNK_SIZE, because format
+detection reads only the start of a file and decoding a whole chunk of every file cost it the most."""
+
 # json.JSONDecodeError positions within this distance of the end of the text read so far may come from
 # a value cut by the end of the window rather than from invalid JSON; the reader reads on and retries.
 _INCOMPLETE_MARGIN = 64
@@ -49,6 +53,7 @@ class JsonReader:
         self._pos = 0
         self._eof = False
         self._chunk_size = chunk_size
+        self._read_size = min(chunk_size, FIRST_CHUNK_SIZE)
         self._lines_before = 0
         """Line breaks in the text already dropped from the buffer."""
         self._columns_before = 0
@@ -160,7 +165,8 @@ class JsonReader:
 
         # Read at least as much as the buffer holds, so that a value larger than a chunk is parsed a
         # logarithmic number of times, not once per chunk.
-        data = self._stream.read(max(self._chunk_size, len(self._buffer)))
+        data = self._stream.read(max(self._read_size, len(self._buffer)))
+        self._read_size = min(self._read_size * 2, self._chunk_size)
         if not data:
             self._eof = True
             return False

@@ -91,6 +91,7 @@ class StreamingEvaluation:
         self._service_of = service_of
         self._accounts_final = accounts_final
         self._plans: dict[str, list[_RulePlan]] = {}
+        self._splits: dict[tuple[str, tuple[str, ...]], tuple[list[Rule], list[Rule]]] = {}
         self._takes_resource: set[str] = set()
         self._waiting_trees: dict[tuple[str, ...], PruneTree] = {}
         self._held: list[tuple[Any, Resource, list[Rule]]] = []
@@ -112,13 +113,10 @@ class StreamingEvaluation:
         `order` sorts the kept resources into the order of the whole-import path, so that lookups that
         return the first match (and the evidence naming it) agree with it.
         """
-        service = self._service_of(resource.type)
-        waiting: list[Rule] = []
-        for plan in self._plans_of(resource.type):
-            if self._must_wait(plan, service, unsettled):
-                waiting.append(plan.rule)
-                continue
-            finding = self.engine.evaluate_resource(plan.rule, resource, self._no_lookups)
+        now, waiting = self._split(resource.type, unsettled)
+        evaluate = self.engine.evaluate_resource
+        for rule in now:
+            finding = evaluate(rule, resource, self._no_lookups)
             if finding is not None:
                 self.findings.append(finding)
 
@@ -192,6 +190,19 @@ class StreamingEvaluation:
         return findings
 
     # Plans ------------------------------------------------------------------------------------------
+
+    def _split(self, type_name: str, unsettled: Collection[str]) -> tuple[list[Rule], list[Rule]]:
+        """Return the rules of a type that judge a resource now, and those that wait, given its unsettled paths."""
+        key = (type_name, tuple(unsettled))
+        split = self._splits.get(key)
+        if split is None:
+            service = self._service_of(type_name)
+            now: list[Rule] = []
+            waiting: list[Rule] = []
+            for plan in self._plans_of(type_name):
+                (waiting if self._must_wait(plan, service, unsettled) else now).append(plan.rule)
+            split = self._splits[key] = (now, waiting)
+        return split
 
     def _plans_of(self, type_name: str) -> list[_RulePlan]:
         plans = self._plans.get(type_name)

@@ -75,9 +75,9 @@ def print_summary(result: ScanResult, console: Console, *, top: int = 15) -> Non
 
     console.print()
     console.print(
-        f"[bold]Scan {terminal_safe(scan.id)}[/bold]: {scan.provider} account(s) "
-        f"{terminal_safe(', '.join(scan.accounts))}, {len(scan.regions)} region(s), "
-        f"{len(result.collection.resources)} resources, {scan.api_calls} API calls, {scan.duration_s:.1f}s"
+        f"[bold]Scan {terminal_safe(scan.id)}[/bold]: {scan.provider} {_accounts_text(scan.accounts)}, "
+        f"{len(scan.regions)} region(s), {len(result.collection.resources)} resources, {scan.api_calls} API calls, "
+        f"{scan.duration_s:.1f}s"
     )
 
     console.print(_status_table(findings))
@@ -86,6 +86,18 @@ def print_summary(result: ScanResult, console: Console, *, top: int = 15) -> Non
         console.print(_worst_resources(failed, top=10))
         console.print(_top_failures(failed, top=top))
     _print_gaps(result, console)
+
+
+_ACCOUNTS_NAMED = 3
+"""Accounts that the summary line names; an import of fifty projects would otherwise fill the screen."""
+
+
+def _accounts_text(accounts: Sequence[str]) -> str:
+    """Return "account(s) a, b" for a few accounts, "50 accounts (a, b, c and 47 more)" for many."""
+    if len(accounts) <= _ACCOUNTS_NAMED + 1:
+        return f"account(s) {terminal_safe(', '.join(accounts))}"
+    named = terminal_safe(", ".join(accounts[:_ACCOUNTS_NAMED]))
+    return f"{len(accounts)} accounts ({named} and {len(accounts) - _ACCOUNTS_NAMED} more)"
 
 
 def _status_table(findings: list[Finding]) -> Table:

@@ -365,7 +365,7 @@ class LeafNode(Node):
             if reason is not None:
                 ctx.unknown(f"{self.path.text}: {reason}")
                 return None
-        actual = self.path.get(subject)
+        actual = self.path.read(subject)
         ctx.note(self.path.text, actual)
 
         # The operators are a conjunction: one False decides, even after another was unknown.
@@ -399,7 +399,7 @@ class ItemsNode(Node):
             if reason is not None:
                 ctx.unknown(f"{self.path.text}: {reason}")
                 return None
-        items = self.path.get(subject)
+        items = self.path.read(subject)
         if not items and ctx.evidence is not None:
             # An empty or absent list is often the whole reason (no flow logs, no rules): show it.
             ctx.note(self.path.text, items)
@@ -470,7 +470,7 @@ class CheckNode(Node):
                 if reason is not None:
                     ctx.unknown(f"{path.text}: {reason}")
                     return None
-            value = path.get(subject)
+            value = path.read(subject)
             arguments[name] = None if value is MISSING else value
             # The values a function judged are evidence too, even when it returns no detail of its own.
             ctx.note(path.text, value)
@@ -533,7 +533,7 @@ class RelatedNode(Node):
                 if reason is not None:
                     ctx.unknown(f"{self.value_path.text}: {reason}")
                     return None
-            value = self.value_path.get(subject)
+            value = self.value_path.read(subject)
             if value is MISSING or value is None:
                 return self._when_missing(ctx, f"{self.value_path.text} is empty")
 

@@ -426,20 +426,10 @@ def fail_message(rule: Rule, resource: Resource) -> str:
 
 
 def _finding(rule: Rule, resource: Resource, status: Status, message: str, evidence: dict[str, Any]) -> Finding:
-    return Finding(
-        rule_id=rule.id,
-        status=status,
-        severity=rule.severity,
-        category=rule.category,
-        provider=resource.provider,
-        account=resource.account,
-        region=resource.region,
-        resource_id=resource.id,
-        resource_type=resource.type,
-        resource_name=resource.name,
-        message=message,
-        evidence=evidence,
-    )
+    # Positional, in the order of Finding's fields: a large import makes millions of findings here, and
+    # keyword arguments cost a fifth more. tests/unit/test_engine.py checks the order.
+    return Finding(rule.id, status, rule.severity, rule.category, resource.provider, resource.account,
+                   resource.region, resource.id, resource.type, resource.name, message, evidence)
 
 
 def _scope_finding(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ridgeline.model.finding import Severity
@@ -115,5 +116,32 @@ def template_fields(template: str) -> list[str]:
 
 
 def fill_template(template: str, values: dict[str, str]) -> str:
-    """Substitute `${name}` placeholders (validated at load time)."""
-    return string.Template(template).safe_substitute(values)
+    """Substitute `${name}` placeholders (validated at load time), as `string.Template.safe_substitute` does.
+
+    Every FAIL finding fills its rule's message, so each template is split once into literal text and
+    placeholders instead of being matched again for each of a million findings.
+    """
+    return "".join(literal + (values.get(name, placeholder) if name else placeholder)
+                   for literal, name, placeholder in _template_parts(template))
+
+
+@lru_cache(maxsize=4096)
+def _template_parts(template: str) -> tuple[tuple[str, str, str], ...]:
+    """Return (literal text, placeholder name or "", placeholder text) parts whose concatenation is `template`.
+
+    A `$$` is a literal `$`; an invalid placeholder stays as it is written, as safe_substitute leaves it.
+    """
+    parts: list[tuple[str, str, str]] = []
+    position = 0
+    for match in string.Template.pattern.finditer(template):
+        literal = template[position:match.start()]
+        name = match.group("named") or match.group("braced")
+        if match.group("escaped") is not None:
+            parts.append((literal + "$", "", ""))
+        elif name:
+            parts.append((literal, name, match.group(0)))
+        else:
+            parts.append((literal + match.group(0), "", ""))
+        position = match.end()
+    parts.append((template[position:], "", ""))
+    return tuple(parts)

@@ -7,7 +7,9 @@ the item, and `@` is the item itself.
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
 
@@ -80,7 +82,7 @@ def split_path(text: str) -> tuple[str | int, ...]:
 class Path:
     """A compiled path: reads a value from a Resource (absolute) or from an item (relative)."""
 
-    __slots__ = ("_error_verdicts", "_own_keys", "attribute", "keys", "relative", "text")
+    __slots__ = ("_error_verdicts", "_own_keys", "attribute", "keys", "read", "relative", "text")
 
     def __init__(self, text: str, *, relative: bool = False) -> None:
         self.text = text
@@ -96,30 +98,20 @@ class Path:
                 self.keys = split_path(text[1:])
             else:
                 self.keys = split_path(text.removeprefix("@."))
-            return
-        keys = split_path(text)
-        root = keys[0]
-        if root not in ROOTS:
-            roots = ", ".join(ROOTS)
-            raise RuleError(f"path {text!r} must start with one of: {roots}")
-        self.attribute = ROOTS[str(root)]
-        self.keys = keys[1:]
+        else:
+            keys = split_path(text)
+            root = keys[0]
+            if root not in ROOTS:
+                roots = ", ".join(ROOTS)
+                raise RuleError(f"path {text!r} must start with one of: {roots}")
+            self.attribute = ROOTS[str(root)]
+            self.keys = keys[1:]
+        self.read: Callable[[Any], Any] = _reader(self.attribute, self.keys)
+        """The same as `get`, one call shorter: conditions read paths millions of times in a large import."""
 
     def get(self, subject: Any) -> Any:
         """Return the value at this path, or MISSING."""
-        value = getattr(subject, self.attribute) if self.attribute else subject
-        for key in self.keys:
-            if isinstance(key, int):
-                if not isinstance(value, list) or key >= len(value):
-                    return MISSING
-                value = value[key]
-            else:
-                if not isinstance(value, dict):
-                    return MISSING
-                value = value.get(key, MISSING)
-                if value is MISSING:
-                    return MISSING
-        return value
+        return self.read(subject)
 
     def error_for(self, resource: Resource) -> str | None:
         """Return why this path is unknown on `resource` (an entry of `resource.errors`), else None."""
@@ -143,6 +135,50 @@ class Path:
 
     def __repr__(self) -> str:
         return f"Path({self.text!r})"
+
+
+def _reader(attribute: str, keys: tuple[str | int, ...]) -> Callable[[Any], Any]:
+    """Return a function that reads `keys` below the `attribute` of a subject (the subject itself when "")."""
+    fetch = operator.attrgetter(attribute) if attribute else None
+
+    # Most paths are one or two keys below an envelope field: those get a function without a loop.
+    if len(keys) == 1 and isinstance(keys[0], str) and fetch is not None:
+        key = keys[0]
+
+        def read_one(subject: Any) -> Any:
+            value = fetch(subject)
+            return value.get(key, MISSING) if isinstance(value, dict) else MISSING
+
+        return read_one
+
+    if len(keys) == 2 and isinstance(keys[0], str) and isinstance(keys[1], str) and fetch is not None:
+        first, second = keys
+
+        def read_two(subject: Any) -> Any:
+            value = fetch(subject)
+            if not isinstance(value, dict):
+                return MISSING
+            value = value.get(first, MISSING)
+            return value.get(second, MISSING) if isinstance(value, dict) else MISSING
+
+        return read_two
+
+    def read(subject: Any) -> Any:
+        value = fetch(subject) if fetch is not None else subject
+        for key in keys:
+            if isinstance(key, int):
+                if not isinstance(value, list) or key >= len(value):
+                    return MISSING
+                value = value[key]
+            else:
+                if not isinstance(value, dict):
+                    return MISSING
+                value = value.get(key, MISSING)
+                if value is MISSING:
+                    return MISSING
+        return value
+
+    return read
 
 
 def paths_overlap(first: str, second: str) -> bool:

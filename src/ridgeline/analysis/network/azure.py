@@ -14,8 +14,10 @@ every protocol, and port "*" matches every port.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from ridgeline.analysis.network.ports import (
@@ -120,7 +122,7 @@ class NsgRule:
         """Return whether the rule applies to `port` of the normalised `protocol`."""
         if not protocol_covers(self.protocol, protocol):
             return False
-        return any(first <= port <= last for first, last in self.port_ranges)
+        return _ranges_cover(self.port_ranges, port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +191,67 @@ def nsg_rules(nsg: Mapping[str, Any]) -> list[NsgRule]:
     ValueError naming the NSG and the rule when a rule is malformed or when two rules of
     one direction share a priority, which Azure does not allow.
     """
-    return [read.rule for read in _read_nsg(nsg)]
+    return [read.rule for read in _read_nsg(nsg).rules]
 
 
-def _parse_nsg(nsg: Mapping[str, Any]) -> tuple[_ReadRule, ...]:
+@dataclass(slots=True)
+class _ProtocolView:
+    """The inbound rules of one NSG that apply to one protocol, and the results computed so far."""
+
+    rules: tuple[_ReadRule, ...]
+    """Inbound rules whose protocol covers the view's protocol, in evaluation order."""
+
+    admits_internet: bool
+    """False when no rule is an Allow with an internet source, so no port is exposed."""
+
+    segments: list[tuple[int, int]] | None = None
+    """Port segments of the rules (see _port_segments), computed on first use."""
+
+    allows: dict[int, tuple[tuple[NsgRule, str], ...]] = field(default_factory=dict)
+    """Port -> what _internet_allows returns for it."""
+
+    def internet_allows(self, port: int) -> tuple[tuple[NsgRule, str], ...]:
+        """Return the (rule, source) pairs that admit internet traffic to `port`, IPv4 first."""
+        found = self.allows.get(port)
+        if found is None:
+            found = self.allows[port] = tuple(_internet_allows(self.rules, port))
+        return found
+
+
+class _ParsedNsg:
+    """The rules of an NSG as _parse_nsg reads them, with a view per queried protocol.
+
+    The rules checking one NSG ask for the same protocols and ports again (TCP for SSH, RDP and
+    HTTP, and every query once more to explain a finding), so each view keeps its results. Two
+    threads may compute the same view or result at once. Both copies are equal, so either may stay.
+    """
+
+    __slots__ = ("_views", "rules")
+
+    def __init__(self, rules: tuple[_ReadRule, ...]) -> None:
+        self.rules = rules
+        self._views: dict[str, _ProtocolView] = {}
+
+    def view(self, protocol: str) -> _ProtocolView:
+        """Return the view of the inbound rules that apply to the normalised `protocol`."""
+        view = self._views.get(protocol)
+        if view is None:
+            rules = tuple(
+                read
+                for read in self.rules
+                if read.rule.direction == INBOUND and protocol_covers(read.rule.protocol, protocol)
+            )
+            # _first_internet_allow returns only Allow rules with an internet source.
+            admits_internet = any(
+                read.rule.access == ALLOW
+                and any(sources.internet_source is not None for sources in read.sources.values())
+                for read in rules
+            )
+            view = self._views[protocol] = _ProtocolView(rules, admits_internet)
+        return view
+
+
+def _parse_nsg(nsg: Mapping[str, Any]) -> _ParsedNsg:
     """Parse the rules of an NSG as nsg_rules returns them, with their sources read for each IP version."""
     nsg_name = _nsg_name(nsg)
     properties = _properties(nsg)
@@ -204,14 +263,12 @@ def _parse_nsg(nsg: Mapping[str, Any]) -> tuple[_ReadRule, ...]:
             continue
         if not isinstance(raw_rules, list | tuple):
             raise ValueError(f"NSG {nsg_name}: invalid {key} {raw_rules!r}, expected a list")
-        rules += [_parse_rule(raw, nsg_name, f"{key}[{index}]", is_default) for index, raw in enumerate(raw_rules)]
+        for index, raw in enumerate(raw_rules):
+            rules.append(_parse_rule(raw, nsg_name, f"{key}[{index}]", is_default))
 
     _check_unique_priorities(rules, nsg_name)
     rules.sort(key=lambda rule: (rule.is_default or rule.priority >= _FIRST_DEFAULT_PRIORITY, rule.priority))
-    return tuple(
-        _ReadRule(rule=rule, sources={version: _rule_sources(rule.sources, version) for version in (4, 6)})
-        for rule in rules
-    )
+    return _ParsedNsg(tuple(_ReadRule(rule, _sources_by_version(rule.sources)) for rule in rules))
 
 
 # Each NSG is checked by several rules (SSH, RDP, databases, any port), for one or two protocols,
@@ -220,7 +277,7 @@ def _parse_nsg(nsg: Mapping[str, Any]) -> tuple[_ReadRule, ...]:
 # with a new one when it refreshes the NSG. A scan evaluates the rules of one NSG one after the
 # other, so a few hundred entries are enough and keep few configurations alive. Where rules run one
 # by one over many NSGs (some `watch` updates), the memo only misses and the NSG is parsed again.
-_read_nsg: IdentityMemo[tuple[_ReadRule, ...]] = IdentityMemo(_parse_nsg, size=256)
+_read_nsg: IdentityMemo[_ParsedNsg] = IdentityMemo(_parse_nsg, size=256)
 
 
 def nsg_internet_exposures(
@@ -239,22 +296,24 @@ def nsg_internet_exposures(
     two exposures when different rules or sources admit each version.
     """
     requested_protocol = validate_port_protocol(protocol)
-    read_rules = [
-        read
-        for read in _read_nsg(nsg)
-        if read.rule.direction == INBOUND and protocol_covers(read.rule.protocol, requested_protocol)
-    ]
-    rules = [read.rule for read in read_rules]
+    view = _read_nsg(nsg).view(requested_protocol)
 
     if ports is not None:
         segments = [(port, port) for port in validate_ports(ports)]
+    elif not view.admits_internet:
+        segments = []
     else:
-        segments = _port_segments(rules)
+        if view.segments is None:
+            view.segments = _port_segments([read.rule for read in view.rules])
+        segments = view.segments
+    if not view.admits_internet:
+        # No rule can admit internet traffic, so no port is exposed. The ports were validated above.
+        return []
 
     exposures: list[Exposure] = []
     for first, last in segments:
         # Every rule covers either the whole segment or none of it, so its first port decides.
-        for rule, source in _internet_allows(read_rules, requested_protocol, first):
+        for rule, source in view.internet_allows(first):
             exposure = Exposure(
                 protocol=requested_protocol,
                 from_port=first,
@@ -270,30 +329,41 @@ def nsg_internet_exposures(
     return exposures
 
 
-def _internet_allows(rules: Sequence[_ReadRule], protocol: str, port: int) -> list[tuple[NsgRule, str]]:
-    """Return the distinct (rule, source) pairs that admit internet traffic to `port`, IPv4 first."""
+def _internet_allows(rules: Sequence[_ReadRule], port: int) -> list[tuple[NsgRule, str]]:
+    """Return the distinct (rule, source) pairs that admit internet traffic to `port`, IPv4 first.
+
+    Every rule must apply to the protocol of the query, as the rules of a _ProtocolView do.
+    """
     found: list[tuple[NsgRule, str]] = []
     for version in (4, 6):
-        allowing = _first_internet_allow(rules, protocol, port, version)
+        allowing = _first_internet_allow(rules, port, version)
         if allowing is not None and allowing not in found:
             found.append(allowing)
     return found
 
 
-def _first_internet_allow(
-    rules: Sequence[_ReadRule], protocol: str, port: int, version: int
-) -> tuple[NsgRule, str] | None:
-    """Return the internet Allow rule and source that public addresses of `version` reach first."""
+# The whole address space of each IP version, where _first_internet_allow starts. subtract_range
+# returns a new list, so the one tuple serves every call.
+_WHOLE_RANGES: Mapping[int, tuple[AddressRange, ...]] = MappingProxyType(
+    {version: tuple(whole_range(version)) for version in (4, 6)}
+)
+
+
+def _first_internet_allow(rules: Sequence[_ReadRule], port: int, version: int) -> tuple[NsgRule, str] | None:
+    """Return the internet Allow rule and source that public addresses of `version` reach first.
+
+    Every rule must apply to the protocol of the query, so only its ports are compared here.
+    """
     # `unmatched` contains the addresses that no earlier rule for this port has matched.
-    unmatched: list[AddressRange] = whole_range(version)
+    unmatched: Sequence[AddressRange] = _WHOLE_RANGES[version]
 
     for read in rules:
         rule = read.rule
-        if not rule.covers_port(protocol, port):
+        if not _ranges_cover(rule.port_ranges, port):
             continue
 
         sources = read.sources[version]
-        if rule.access == ALLOW and sources.internet_source is not None:
+        if sources.internet_source is not None and rule.access == ALLOW:
             return rule, sources.internet_source
 
         if sources.matches_all:
@@ -310,6 +380,21 @@ def _first_internet_allow(
 
     # Traffic that matches no rule is denied, as by DenyAllInBound, even if the input leaves it out.
     return None
+
+
+def _ranges_cover(port_ranges: Iterable[tuple[int, int]], port: int) -> bool:
+    for first, last in port_ranges:
+        if first <= port <= last:
+            return True
+    return False
+
+
+# Rules repeat the same sources (Internet, a company's ranges, VirtualNetwork) in NSG after NSG, and
+# reading them is a pure function of the text, so one reading serves every rule that names them.
+@functools.lru_cache(maxsize=4096)
+def _sources_by_version(sources: tuple[str, ...]) -> Mapping[int, _RuleSources]:
+    """Return _rule_sources of `sources` for IPv4 and IPv6, keyed by version."""
+    return MappingProxyType({version: _rule_sources(sources, version) for version in (4, 6)})
 
 
 def _rule_sources(sources: Sequence[str], version: int) -> _RuleSources:
@@ -390,7 +475,8 @@ def _merge_adjacent(exposures: Sequence[Exposure]) -> list[Exposure]:
 
 def _parse_rule(raw: Any, nsg_name: str, position: str, is_default: bool) -> NsgRule:
     context = f"NSG {nsg_name} rule {position}"
-    if not isinstance(raw, Mapping):
+    # The exact type test first: isinstance against an abstract class costs more, and most rules are dicts.
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise ValueError(f"{context}: expected an object, got {type(raw).__name__}")
 
     name = raw.get("name")
@@ -417,7 +503,8 @@ def _parse_rule(raw: Any, nsg_name: str, position: str, is_default: bool) -> Nsg
     if not port_values:
         raise ValueError(f"{context}: destinationPortRange and destinationPortRanges are both missing")
     try:
-        port_ranges = parse_port_ranges(port_values)
+        # As parse_port_ranges reads a non-empty list.
+        port_ranges = tuple([_parse_port_range(item) for item in port_values])
     except ValueError as error:
         raise ValueError(f"{context}: {error}") from None
 
@@ -428,9 +515,12 @@ def _parse_rule(raw: Any, nsg_name: str, position: str, is_default: bool) -> Nsg
             f"{context}: no source, expected sourceAddressPrefix, sourceAddressPrefixes"
             " or sourceApplicationSecurityGroups"
         )
+    stripped: list[str] = []
     for source in sources:
-        if not isinstance(source, str) or not source.strip():
+        text = source.strip() if isinstance(source, str) else ""
+        if not text:
             raise ValueError(f"{context}: invalid source prefix {source!r}, expected a non-empty string")
+        stripped.append(text)
 
     return NsgRule(
         name=name,
@@ -438,19 +528,25 @@ def _parse_rule(raw: Any, nsg_name: str, position: str, is_default: bool) -> Nsg
         direction=direction,
         access=access,
         protocol=normalised_protocol,
-        port_ranges=tuple(port_ranges),
-        sources=tuple(str(source).strip() for source in sources),
+        port_ranges=port_ranges,
+        sources=tuple(stripped),
         source_application_security_groups=groups,
         is_default=is_default,
     )
 
 
 def _parse_port_range(value: Any) -> tuple[int, int]:
+    if isinstance(value, str):
+        return _parse_port_text(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return _checked_range(value, value, value)
-    if not isinstance(value, str):
-        raise ValueError(f"invalid port range {value!r}: expected a string such as 22, 20-23 or *")
+    raise ValueError(f"invalid port range {value!r}: expected a string such as 22, 20-23 or *")
 
+
+# NSGs repeat a few port texts ("22", "443", "*", "8080-8090") in rule after rule. A ValueError is not
+# cached, so a bad text raises its message again on every call.
+@functools.lru_cache(maxsize=4096)
+def _parse_port_text(value: str) -> tuple[int, int]:
     text = value.strip()
     if text == "*":
         return MIN_PORT, MAX_PORT
@@ -513,8 +609,9 @@ def _priority(value: Any, context: str) -> int:
 
 
 def _enum(value: Any, key: str, allowed: tuple[str, ...], context: str) -> str:
-    if isinstance(value, str) and value.strip().lower() in allowed:
-        return value.strip().lower()
+    folded = value.strip().lower() if isinstance(value, str) else None
+    if folded is not None and folded in allowed:
+        return folded
     expected = " or ".join(repr(item.capitalize()) for item in allowed)
     raise ValueError(f"{context}: invalid {key} {value!r}, expected {expected}")
 
@@ -532,7 +629,7 @@ def _check_unique_priorities(rules: Iterable[NsgRule], nsg_name: str) -> None:
 
 
 def _nsg_name(nsg: Mapping[str, Any]) -> str:
-    if not isinstance(nsg, Mapping):
+    if type(nsg) is not dict and not isinstance(nsg, Mapping):
         raise ValueError(f"invalid NSG: expected an object, got {type(nsg).__name__}")
 
     # The name only labels error messages, so a missing one is not an error by itself.
@@ -542,4 +639,4 @@ def _nsg_name(nsg: Mapping[str, Any]) -> str:
 
 def _properties(item: Mapping[str, Any]) -> Mapping[str, Any]:
     properties = item.get("properties")
-    return properties if isinstance(properties, Mapping) else item
+    return properties if type(properties) is dict or isinstance(properties, Mapping) else item

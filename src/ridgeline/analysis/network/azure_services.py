@@ -13,12 +13,20 @@ ValueError naming the field when the input is malformed, because a guess could h
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ridgeline.analysis.network.ports import IPNetwork, address_space, is_public_cidr, subtract_network
+from ridgeline.analysis.network.ports import (
+    AddressRange,
+    cidr_blocks,
+    is_public_block,
+    ranges_include_public,
+    subtract_range,
+    whole_range,
+)
 
 __all__ = [
     "TLS_VERSIONS",
@@ -50,6 +58,7 @@ _DEFAULT_POLICY_MINIMUM = "TLSv1_0"
 # Multicast (224.0.0.0/4) and reserved (240.0.0.0/4) addresses never open a connection, so a
 # firewall range may leave them out and still admit every internet client.
 _NOT_CLIENT_SOURCES = ipaddress.IPv4Network("224.0.0.0/3")
+_FIRST_NOT_CLIENT = int(_NOT_CLIENT_SOURCES.network_address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,22 +215,29 @@ def internet_wide_firewall_rules(rules: Sequence[Any]) -> list[str]:
     if not isinstance(rules, Sequence) or isinstance(rules, str):
         raise ValueError(f"invalid firewall rules {rules!r}: expected a list")
 
-    unmatched: list[IPNetwork] = address_space(4)
+    # Integer ranges of IPv4 addresses, not ipaddress networks, because the common rule 0.0.0.0 to
+    # 0.0.0.0 (allow Azure services) alone splits the address space into 32 networks.
+    unmatched: list[AddressRange] = whole_range(4)
     contributing: list[str] = []
     for index, rule in enumerate(rules):
-        name, networks = _firewall_rule_networks(rule, index)
-        if any(is_public_cidr(str(network)) for network in networks):
+        name, first, last = _firewall_rule_range(rule, index)
+        # As is_public_cidr judges each network of the range.
+        if ranges_include_public(4, [(first, last)]):
             contributing.append(name)
-        for network in networks:
-            unmatched = subtract_network(unmatched, network)
+        unmatched = subtract_range(unmatched, first, last)
 
-    for network in unmatched:
-        if is_public_cidr(str(network)) and not network.subnet_of(_NOT_CLIENT_SOURCES):  # type: ignore[arg-type]
-            return []
+    # The unmatched ranges are disjoint and never adjacent, so their CIDR blocks are the networks that
+    # subtracting networks would leave. As 224.0.0.0/3 ends at the last address, a block lies inside it
+    # exactly when it starts there or later.
+    for first, last in unmatched:
+        for start, end in cidr_blocks(4, first, last):
+            if is_public_block(4, start, end) and start < _FIRST_NOT_CLIENT:
+                return []
     return contributing
 
 
-def _firewall_rule_networks(rule: Any, index: int) -> tuple[str, list[IPNetwork]]:
+def _firewall_rule_range(rule: Any, index: int) -> tuple[str, int, int]:
+    """Return the name of a firewall rule and its first and last IPv4 address as integers."""
     if not isinstance(rule, Mapping):
         raise ValueError(f"invalid firewall rule #{index}: expected an object, got {type(rule).__name__}")
     name = str(rule.get("name") or f"#{index}")
@@ -229,14 +245,24 @@ def _firewall_rule_networks(rule: Any, index: int) -> tuple[str, list[IPNetwork]
     if not isinstance(properties, Mapping):
         properties = rule
 
-    try:
-        start = ipaddress.IPv4Address(str(properties.get("startIpAddress")).strip())
-        end = ipaddress.IPv4Address(str(properties.get("endIpAddress")).strip())
-    except ValueError:
+    start = _ipv4_number(str(properties.get("startIpAddress")).strip())
+    end = _ipv4_number(str(properties.get("endIpAddress")).strip())
+    if start is None or end is None:
         raise ValueError(
             f"firewall rule {name}: invalid startIpAddress {properties.get('startIpAddress')!r} or "
             f"endIpAddress {properties.get('endIpAddress')!r}, expected IPv4 addresses"
-        ) from None
+        )
     if start > end:
-        raise ValueError(f"firewall rule {name}: startIpAddress {start} is after endIpAddress {end}")
-    return name, list(ipaddress.summarize_address_range(start, end))
+        raise ValueError(f"firewall rule {name}: startIpAddress {ipaddress.IPv4Address(start)} is after "
+                         f"endIpAddress {ipaddress.IPv4Address(end)}")
+    return name, start, end
+
+
+# Servers repeat the same few addresses (0.0.0.0 above all), and ipaddress takes microseconds per parse.
+@functools.lru_cache(maxsize=4096)
+def _ipv4_number(text: str) -> int | None:
+    """Return the IPv4 address `text` as an integer, or None when ipaddress does not read it as one."""
+    try:
+        return int(ipaddress.IPv4Address(text))
+    except ValueError:
+        return None

@@ -10,7 +10,7 @@ import functools
 import ipaddress
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
@@ -150,7 +150,14 @@ def normalise_protocol(value: str | int) -> str:
     """
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"invalid protocol {value!r}: expected a protocol name or number")
+    return _normalised_protocol(value)
 
+
+# Rules spell their protocol in a handful of ways ("Tcp", "*", "6", -1), and every rule of every
+# firewall and every port query is normalised. Only strings and integers pass the type test above.
+# With `typed`, a str or int subclass is cached apart from the plain value.
+@functools.lru_cache(maxsize=1024, typed=True)
+def _normalised_protocol(value: str | int) -> str:
     text = str(value).strip().lower()
     alias = _PROTOCOL_ALIASES.get(text)
     if alias is not None:
@@ -399,7 +406,23 @@ def _range_is_public(version: int, first: int, last: int) -> bool:
     )
 
 
-def _cidr_blocks(version: int, first: int, last: int) -> Iterable[AddressRange]:
+def is_public_block(version: int, first: int, last: int) -> bool:
+    """Return whether the CIDR block from `first` to `last` is public, as is_public_cidr judges its CIDR.
+
+    `first` to `last` must be one CIDR block of `version`, such as cidr_blocks yields.
+    """
+    return not any(low <= first and last <= high for low, high in _NON_PUBLIC_RANGES[version])
+
+
+def cidr_blocks(version: int, first: int, last: int) -> Iterator[AddressRange]:
+    """Yield the fewest CIDR blocks that cover `first` to `last` exactly, in address order.
+
+    They are the networks that ipaddress.summarize_address_range returns for the same addresses.
+    """
+    yield from _cidr_blocks(version, first, last)
+
+
+def _cidr_blocks(version: int, first: int, last: int) -> Iterator[AddressRange]:
     """Yield the fewest CIDR blocks that cover `first` to `last` exactly, in address order."""
     size_of_space = _LAST_ADDRESS[version] + 1
     while first <= last:

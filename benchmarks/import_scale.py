@@ -10,6 +10,8 @@ to one measurement:
   does (`ridgeline.pipeline.evaluate_files`), counting the findings by status;
 - `whole` (with --whole): import the files whole, then evaluate (`import_files` and
   `evaluate_collection`), the path of a stored scan, for comparison.
+- `command` (with --command): the whole `ridgeline scan file --no-store` command, with its terminal summary
+  and the default JSON report, as a user runs it.
 
 The exports:
 
@@ -924,11 +926,26 @@ def _import_evaluate_and_store(files: list[Path]) -> dict[str, Any]:
             "database_mb": database_mb, "streamed": outcome.streamed}
 
 
+def _run_command(files: list[Path]) -> dict[str, Any]:
+    """Run `ridgeline scan file FILES --no-store` as a user would: terminal summary and the default JSON report."""
+    from ridgeline.cli import main
+
+    with tempfile.TemporaryDirectory(prefix="ridgeline-bench-report-") as folder:
+        try:
+            main(["scan", "file", *map(str, files), "--no-store", "--output-dir", folder], standalone_mode=False)
+        except SystemExit as exit_:
+            if exit_.code not in (0, None):
+                raise
+        report_mb = round(sum(path.stat().st_size for path in Path(folder).iterdir()) / 1e6)
+    return {"report_mb": report_mb}
+
+
 MEASUREMENTS: dict[str, Callable[[list[Path]], dict[str, Any]]] = {
     "orjson": _parse_with_orjson,
     "ridgeline": _import_and_evaluate,
     "whole": _import_whole_and_evaluate,
     "stored": _import_evaluate_and_store,
+    "command": _run_command,
 }
 
 
@@ -967,6 +984,9 @@ def main() -> None:
     parser.add_argument("--stored", action="store_true",
                         help="Also measure the default `ridgeline scan file`, which saves the scan in SQLite "
                              "(in a temporary folder).")
+    parser.add_argument("--command", action="store_true",
+                        help="Also measure the whole command `ridgeline scan file --no-store`, with its terminal "
+                             "summary and the default JSON report (written to a temporary folder).")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1010,6 +1030,11 @@ def main() -> None:
                 print(f"  stored     wall {stored['wall_s']:7.1f} s  cpu {stored['cpu_s']:7.1f} s  "
                       f"peak RSS {stored['peak_rss_mb']:6,} MB  findings {stored['findings']:,}  "
                       f"database {stored['database_mb']:,} MB")
+            if args.command:
+                command = measure("command", files)
+                record["command"] = command
+                print(f"  command    wall {command['wall_s']:7.1f} s  cpu {command['cpu_s']:7.1f} s  "
+                      f"peak RSS {command['peak_rss_mb']:6,} MB  JSON report {command['report_mb']:,} MB")
             if args.results:
                 with args.results.open("a") as stream:
                     stream.write(json.dumps(record) + "\n")

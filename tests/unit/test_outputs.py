@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import yaml
 
@@ -93,6 +94,17 @@ def make_result() -> ScanResult:
 def native_report() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(native.render(make_result()))
     return document
+
+
+@pytest.mark.parametrize("with_findings", [True, False])
+def test_native_written_finding_by_finding(with_findings: bool) -> None:
+    # The report is written one finding at a time; the bytes are those of dumping the whole document.
+    result = make_result()
+    if not with_findings:
+        result.findings = []
+    whole = orjson.dumps(native.scan_document(result), option=orjson.OPT_INDENT_2, default=str)
+
+    assert native.render(result) == whole
 
 
 def test_native_scan_fields(native_report: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ridgeline.model.redaction import REDACTED, SECRET_KEYS, SecretKeyHint, redact
+from ridgeline.model.redaction import REDACTED, SECRET_KEYS, SHARED, redact
 from ridgeline.model.resource import Resource
 from ridgeline.providers.azure.envelope import AZURE_SECRET_KEYS
 
@@ -46,12 +46,21 @@ def test_lambda_variables_in_api_shape() -> None:
     assert resource.configuration["Environment"]["Variables"] == {"SECRET_URL": REDACTED}
 
 
-def test_variables_of_other_types_kept() -> None:
+def test_variables_of_any_environment_redacted() -> None:
+    # Any type's `environment.variables` contains environment variables, not only a Lambda function's.
     resource = make_resource("AWS::ECS::TaskDefinition", {"environment": {"variables": {"MODE": "prod"}}})
 
     redact(resource)
 
-    assert resource.configuration["environment"]["variables"] == {"MODE": "prod"}
+    assert resource.configuration["environment"]["variables"] == {"MODE": REDACTED}
+
+
+def test_variables_outside_an_environment_kept() -> None:
+    resource = make_resource("AWS::ECS::TaskDefinition", {"settings": {"variables": {"MODE": "prod"}}})
+
+    redact(resource)
+
+    assert resource.configuration["settings"]["variables"] == {"MODE": "prod"}
 
 
 @pytest.mark.parametrize("key", sorted(SECRET_KEYS))
@@ -67,7 +76,7 @@ def test_secret_key_redacted(key: str) -> None:
 
 @pytest.mark.parametrize("key", [
     "passwordLastUsed", "passwordEnabled", "PasswordPolicy", "password_last_changed", "secretArn",
-    "kmsKeyId", "MasterUsername", "userDataFormat", "apiKeySource", "hasSecret",
+    "kmsKeyId", "MasterUsername", "userDataFormat", "apiKeySource", "httpTokens", "tokenExpiry",
 ])
 def test_similar_keys_kept(key: str) -> None:
     resource = make_resource("AWS::IAM::User", {key: "2024-01-01T00:00:00Z", "nested": [{key: True}]})
@@ -95,14 +104,24 @@ def test_secret_mapping_replaced_whole() -> None:
     assert resource.configuration == {"secret": REDACTED}
 
 
-def test_tags_and_relationships_untouched() -> None:
+@pytest.mark.parametrize("key", ["hasSecret", "rootPassword", "DB_PASSWORD", "db-password", "GITHUB_TOKEN"])
+def test_keys_ending_in_a_secret_word_redact_strings_only(key: str) -> None:
+    # A flag or a nested setting under such a key is a fact rules read; a string may be the secret itself.
+    resource = make_resource("AWS::IAM::User", {key: "s3cr3t", "nested": [{key: True}], "deeper": {key: {"a": 1}}})
+
+    redact(resource)
+
+    assert resource.configuration == {key: REDACTED, "nested": [{key: True}], "deeper": {key: {"a": 1}}}
+
+
+def test_secret_tags_redacted_relationships_untouched() -> None:
     resource = make_resource("AWS::S3::Bucket", {"password": "p"})
-    tags = copy.deepcopy(resource.tags)
+    resource.tags = {"Password": "p1", "DB_TOKEN": "p2", "team": "web", "note": "Server=db;Password=p3"}
     relationships = copy.deepcopy(resource.relationships)
 
     redact(resource)
 
-    assert resource.tags == tags
+    assert resource.tags == {"Password": REDACTED, "DB_TOKEN": REDACTED, "team": "web", "note": REDACTED}
     assert resource.relationships == relationships
 
 
@@ -118,24 +137,74 @@ def test_redaction_idempotent() -> None:
 
 # The quick test before the walk ------------------------------------------------------------------------
 
-_WORDS = sorted(SECRET_KEYS | AZURE_SECRET_KEYS | {"appSettings", "keys", "primaryConnectionString", "sasToken"})
-_PLAIN = ["name", "id", "properties", "value", "keyName", "tokens", "passwordPolicy", "k", "secretName", "x\"y"]
+_WORDS = sorted(SECRET_KEYS | AZURE_SECRET_KEYS | {"appSettings", "keys", "primaryConnectionString", "sasToken",
+                                                  "rootPassword", "authorization", "hasSecret", "API_KEY"})
+# Keys that hold variables: a list or a mapping under them is redacted.
+_CONTAINERS = ["env", "environment", "environmentVariables", "buildEnvironmentVariables", "envVariables", "secrets",
+               "runtimeEnvironmentVariables", "appSettings", "keys"]
+# Names of {name, value} items whose value is secret (GCP metadata scripts, variables named like secrets).
+_SECRET_NAMES = ["startup-script", "shutdown-script", "windows-startup-script-ps1", "sysprep-specialize-script-cmd",
+                 "user-data", "DB_PASSWORD", "apiKey", "token"]
+# Plain keys, which no redaction changes whatever plain value they hold: item fields included, since items are
+# redacted by the name they carry, and `variables` outside an environment.
+_PLAIN = ["name", "id", "properties", "value", "keyName", "tokens", "passwordPolicy", "k", "secretName", "x\"y",
+          "key", "Key", "optionName", "namespace", "variables", "items", "metadata", "environmentName", "Value"]
 _SECRET_TEXTS = ["Server=db;Password=pw", "https://h/?sv=1&sig=a", "Endpoint=sb://x;SharedAccessKey=k",
-                 "DefaultEndpointsProtocol=https;AccountKey=abc==", "Data Source=db;PWD=x", "SharedAccessSignature=sv"]
+                 "DefaultEndpointsProtocol=https;AccountKey=abc==", "Data Source=db;PWD=x", "SharedAccessSignature=sv",
+                 "Bearer eyJhbGciOi.J9x", "bearer abc123def456", "Basic dXNlcjpwYXNz", "curl -H 'BASIC ab12cd34ef'",
+                 "https://f.azurewebsites.net/api/x?code=abc", "https://h/p?x=1&access_token=t", "/v1?API-KEY=k"]
 
 
 def _plain_value(rng: random.Random, depth: int = 0) -> Any:
     """Return a JSON value of plain keys and values, which no redaction changes."""
     choice = rng.random()
     if depth > 3 or choice < 0.3:
-        return rng.choice(["v", "", None, 1, 2.5, True, "é", "a=b"])
+        return rng.choice(["v", "", None, 1, 2.5, True, "é", "a=b", "Basic tier", "Bearer x", "prod"])
     if choice < 0.5:
         return [_plain_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
     return {rng.choice(_PLAIN): _plain_value(rng, depth + 1) for _ in range(rng.randint(1, 4))}
 
 
+def _spelled(rng: random.Random, word: str) -> str:
+    """Return `word` in one of the spellings that the walk reads as the word itself, or with a prefix."""
+    spelling = rng.random()
+    if spelling < 0.2:
+        return word.upper()
+    if spelling < 0.4:
+        return "prefix" + word
+    if spelling < 0.6:
+        # "_" and "-" do not count: DB_PASS_WORD reads as dbpassword.
+        cut = rng.randint(0, len(word))
+        return word[:cut] + rng.choice("_-") + word[cut:]
+    if spelling < 0.7:
+        # The Kelvin sign lowers to "k" as a str, but not as UTF-8 bytes.
+        return word.replace("k", "\u212a")
+    return word
+
+
+def _secret_entry(rng: random.Random) -> tuple[str, Any]:
+    """Return a key and a value that some redaction may change, in one of the shapes that hold secrets."""
+    shape = rng.random()
+    if shape < 0.35:
+        return _spelled(rng, rng.choice(_WORDS)), rng.choice(
+            ["s3cr3t", {"name": "n", "value": "v"}, [{"name": "n", "value": "v"}], ["a"], True])
+    if shape < 0.55:
+        variables = rng.choice([[{"name": "N", "value": "v"}], {"N": "v"}, ["N=v"], [{"Key": "n", "secureValue": "s"}],
+                                {"variables": {"N": "v"}}, "prod", [{"keyName": "key1", "Value": "v"}]])
+        return _spelled(rng, rng.choice(_CONTAINERS)), variables
+    if shape < 0.8:
+        name_field = rng.choice(["name", "key", "Name", "Key", "OptionName", "keyName"])
+        value_field = rng.choice(["value", "Value", "secureValue"])
+        item = {name_field: _spelled(rng, rng.choice(_SECRET_NAMES)), value_field: rng.choice(["v", {"a": "b"}])}
+        return rng.choice(["items", "tags", "0"]), [item] if rng.random() < 0.8 else item
+    if shape < 0.9:
+        return "optionSettings", [{"namespace": "aws:elasticbeanstalk:application:environment", "optionName": "MODE",
+                                   "value": "prod"}]
+    return rng.choice(_PLAIN), rng.choice(_SECRET_TEXTS)
+
+
 def _with_one_secret(rng: random.Random) -> dict[str, Any]:
-    """Return plain configuration with one secret key or secret text, in some spelling, at a random depth."""
+    """Return plain configuration with one secret shape, in some spelling, at a random depth."""
     configuration: dict[str, Any] = {"properties": _plain_value(rng)}
     mappings = [configuration]
     pending: list[Any] = [configuration]
@@ -146,19 +215,8 @@ def _with_one_secret(rng: random.Random) -> dict[str, Any]:
         pending.extend(children)
     target = rng.choice(mappings)
 
-    if rng.random() < 0.2:
-        target[rng.choice(_PLAIN)] = rng.choice(_SECRET_TEXTS)
-        return configuration
-    key = rng.choice(_WORDS)
-    spelling = rng.random()
-    if spelling < 0.3:
-        key = key.upper()
-    elif spelling < 0.6:
-        key = "prefix" + key
-    elif spelling < 0.7:
-        # The Kelvin sign lowers to "k" as a str, but not as UTF-8 bytes.
-        key = key.replace("k", "\u212a")
-    target[key] = rng.choice(["s3cr3t", {"name": "n", "value": "v"}, [{"name": "n", "value": "v"}], ["a"]])
+    key, value = _secret_entry(rng)
+    target[key] = value
     return configuration
 
 
@@ -174,29 +232,45 @@ def test_hints_never_skip_a_resource_the_walk_would_change(seed: int) -> None:
     # The hints let importers skip the walk over values: a miss must mean the walk finds nothing to redact.
     from ridgeline.imports import azure_arm, gcp_cai
 
+    walks: list[tuple[Callable[[Resource], Any], Callable[[Resource], bool]]] = [
+        (redact, SHARED.may_change),
+        (gcp_cai._REDACTOR.redact, gcp_cai._may_name_secret),
+        (azure_arm.redact_values, azure_arm._may_hold_secrets),
+    ]
     rng = random.Random(seed)
-    for _ in range(200):
+    changed = 0
+    for _ in range(300):
         plain = {"properties": _plain_value(rng)}
-        assert not _changed_by(redact, plain) and not _changed_by(azure_arm.redact_values, plain)
+        for walk, _hint in walks:
+            assert not _changed_by(walk, plain), plain
 
         configuration = _with_one_secret(rng)
         resource = make_resource("Microsoft.Web/sites", configuration)
-        if _changed_by(redact, configuration):
-            assert gcp_cai._may_name_secret(resource), configuration
-        if _changed_by(azure_arm.redact_values, configuration):
-            assert azure_arm._may_hold_secrets(resource), configuration
+        for walk, hint in walks:
+            if _changed_by(walk, configuration):
+                changed += 1
+                assert hint(resource), (walk, configuration)
+    # The generator must mostly build secrets that the walks find, or the test proves little.
+    assert changed > 500
 
 
-@pytest.mark.parametrize(("text", "whole", "hit"), [
-    (b'{"password":"x"}', True, True),
-    (b'{"adminpassword":"x"}', True, False),
-    (b'{"adminpassword":"x"}', False, True),
-    (b'{"name":"password"}', True, False),
-    (b'{"a":{"b":[{"apikey":1}]}}', True, True),
-    (b'{"passwordpolicy":"x"}', False, False),
-    (b'{"\xe2\x84\xaaey":"x"}', True, True),
+@pytest.mark.parametrize(("configuration", "hit"), [
+    ({"password": "x"}, True),
+    ({"adminPassword": "x"}, True),
+    ({"DB_PASS-WORD": "x"}, True),
+    ({"a": {"b": [{"apikey": 1}]}}, True),
+    ({"passwordPolicy": "x"}, False),
+    ({"\u212aey": "x"}, True),
+    ({"env": "prod"}, False),
+    ({"env": []}, True),
+    ({"name": "password"}, False),
+    ({"name": "DB_PASSWORD", "value": "x"}, True),
+    ({"key": "startup-script", "value": "x"}, False),
+    ({"uri": "https://h/p?code=abc"}, True),
+    ({"header": "Bearer abc"}, True),
 ])
-def test_secret_key_hint(text: bytes, whole: bool, hit: bool) -> None:
-    hint = SecretKeyHint(["password", "apikey"], whole_key=whole)
+def test_quick_test_cases(configuration: dict[str, Any], hit: bool) -> None:
+    # A hit may be a false alarm ("Bearer abc" is too short a token); a miss means the walk changes nothing.
+    resource = make_resource("AWS::Custom::Thing", configuration)
 
-    assert hint.search(text) is hit
+    assert SHARED.may_change(resource) is hit

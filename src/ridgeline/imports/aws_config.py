@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ridgeline.imports.jsonstream import JsonReader, JsonStreamError, json_problem
 from ridgeline.imports.report import ImportIssue, ImportReport
-from ridgeline.imports.sources import InputFile, iter_input_files
+from ridgeline.imports.sources import InputFile, TruncatedInput, iter_input_files
 from ridgeline.model.redaction import redact
 from ridgeline.model.resource import Resource
 from ridgeline.providers.aws.shape import iso_time
@@ -29,6 +30,14 @@ __all__ = ["ImportIssue", "ImportReport", "InvalidItem", "iter_aws_config_file",
 
 # Items describing a resource that no longer exists or is no longer recorded carry no configuration to judge.
 SKIPPED_STATUSES = frozenset({"ResourceDeleted", "ResourceNotRecorded", "ResourceDeletedNotRecorded"})
+
+# The fields an advanced query (SelectResourceConfig) must select for Ridgeline to judge its results.
+SELECT_ADVICE = ("resourceType, resourceId, arn, accountId, awsRegion, configuration and supplementaryConfiguration "
+                 "(or SELECT *)")
+
+SUPPLEMENTARY_PATH = "supplementaryConfiguration"
+SUPPLEMENTARY_NOT_SELECTED_REASON = "not in the export: the query did not select supplementaryConfiguration"
+"""The reason given for every supplementary setting of an item without a `supplementaryConfiguration` field."""
 
 # Supplementary values that the live collectors keep as JSON text, because the rule functions parse
 # them: the S3 ACL and the resource policies of Lambda and KMS. Every other JSON string is decoded.
@@ -69,7 +78,13 @@ def iter_aws_config_file(input_file: InputFile, report: ImportReport, *,
                 return
             document = json.load(stream)
     except json.JSONDecodeError as error:
-        report.add_error(label, "", f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+        report.add_error(label, "", f"invalid JSON: {json_problem(error)}")
+        return
+    except TruncatedInput as error:
+        report.add_error(label, error.location, str(error))
+        if not json_lines:
+            # The document is incomplete, but the items before the cut are whole: read it again item by item.
+            yield from _items_before_cut(input_file, report)
         return
     except (OSError, EOFError, UnicodeDecodeError) as error:
         # OSError covers unreadable files and corrupt gzip data (gzip.BadGzipFile).
@@ -83,6 +98,39 @@ def iter_aws_config_file(input_file: InputFile, report: ImportReport, *,
             yield resource
 
 
+def _items_before_cut(input_file: InputFile, report: ImportReport) -> Iterator[Resource]:
+    """Yield the resources of the whole items of a document whose compressed data is cut short.
+
+    The document is walked as a stream: an array of items, or an object whose item list member
+    (`configurationItems`, `Results`, ...) holds them. The cut itself was already reported by the caller.
+    """
+    label = input_file.label
+    try:
+        with input_file.open_text(cut_as_end=True) as stream:
+            reader = JsonReader(stream)
+            if reader.peek() == "[":
+                yield from _import_items(_indexed(reader.iter_array()), label, report)
+                return
+            for key in reader.iter_members():
+                if key in _ITEM_LISTS and reader.peek() == "[":
+                    yield from _import_items(_indexed(reader.iter_array()), label, report)
+                else:
+                    reader.value()
+    except JsonStreamError:
+        # The cut, met again where the text ends: everything before it has been imported.
+        return
+
+
+_ITEM_LISTS = ("configurationItems", "baseConfigurationItems", "Results")
+
+
+def _import_items(items: Iterable[tuple[str, Any]], label: str, report: ImportReport) -> Iterator[Resource]:
+    for location, item in items:
+        resource = _import_item(item, location, label, report)
+        if resource is not None:
+            yield resource
+
+
 def _iter_line(line: str, number: int, label: str, report: ImportReport) -> Iterator[Resource]:
     if not line.strip():
         return
@@ -90,7 +138,7 @@ def _iter_line(line: str, number: int, label: str, report: ImportReport) -> Iter
     try:
         document = json.loads(line)
     except json.JSONDecodeError as error:
-        report.add_error(label, location, f"invalid JSON: {error.msg} at column {error.colno}")
+        report.add_error(label, location, f"invalid JSON: {json_problem(error, line=False)}")
         return
 
     # A line is usually one item, but a line holding a whole snapshot or query result works too.
@@ -136,7 +184,7 @@ def _listed(value: Any, key: str, label: str, report: ImportReport) -> Iterable[
     return _indexed(value)
 
 
-def _indexed(items: list[Any]) -> Iterator[tuple[str, Any]]:
+def _indexed(items: Iterable[Any]) -> Iterator[tuple[str, Any]]:
     for index, item in enumerate(items):
         yield f"item {index}", item
 
@@ -147,7 +195,7 @@ def _import_item(item: Any, location: str, label: str, report: ImportReport) -> 
         try:
             item = json.loads(item)
         except json.JSONDecodeError as error:
-            report.add_error(label, location, f"query result is not valid JSON: {error.msg} at column {error.colno}")
+            report.add_error(label, location, f"query result is not valid JSON: {json_problem(error, line=False)}")
             return None
     if not isinstance(item, dict):
         report.add_error(label, location, f"expected a configuration item object, found {type(item).__name__}")
@@ -166,6 +214,12 @@ def _import_item(item: Any, location: str, label: str, report: ImportReport) -> 
     for path, reason in resource.errors.items():
         report.add_error(label, location, f"{resource.id}: {path} {reason}")
 
+    # An advanced query that did not select the field gives items without it. That is a gap of the export,
+    # not an error of the item: every supplementary setting (bucket policy, ACL, key policy) is unknown
+    # rather than absent, so the rules reading one report ERROR instead of PASS. The collection counts it.
+    if item.get(SUPPLEMENTARY_PATH) is None:
+        resource.errors[SUPPLEMENTARY_PATH] = SUPPLEMENTARY_NOT_SELECTED_REASON
+
     report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
     return redact(resource)
 
@@ -173,14 +227,14 @@ def _import_item(item: Any, location: str, label: str, report: ImportReport) -> 
 def resource_from_item(item: dict[str, Any], *, source: str) -> Resource:
     """Build the envelope of one configuration item in the delivered (CI) or the API shape.
 
-    A `configuration` that is not valid JSON keeps the item, with an entry in `errors` so rules
-    reading it report ERROR. Raises InvalidItem when the type, identity, account or region is missing.
+    A `configuration` that is missing, null or not valid JSON keeps the item, with an entry in `errors` so
+    rules reading it report ERROR. Raises InvalidItem when the type, identity, account or region is missing.
     """
     resource_type = _text(item, "resourceType")
     if not resource_type:
         fields = ", ".join(sorted(item)) or "none"
         raise InvalidItem(f"missing resourceType (fields present: {fields}); advanced queries must select "
-                          "resourceType, resourceId, arn, accountId and awsRegion besides configuration")
+                          f"{SELECT_ADVICE}")
     resource_id = _text(item, "resourceId")
     arn = _text(item, "arn") or _text(item, "ARN")
     if not (arn or resource_id):
@@ -194,7 +248,7 @@ def resource_from_item(item: dict[str, Any], *, source: str) -> Resource:
         raise InvalidItem(f"{identity}: missing awsRegion")
 
     errors: dict[str, str] = {}
-    configuration = _configuration(item.get("configuration"), errors)
+    configuration = _configuration(item.get("configuration"), errors, resource_type)
     supplementary = _supplementary(item.get("supplementaryConfiguration"), errors)
 
     return Resource(
@@ -227,7 +281,7 @@ def _json_object(value: Any, path: str, errors: dict[str, str]) -> dict[str, Any
         try:
             value = json.loads(value)
         except json.JSONDecodeError as error:
-            errors[path] = f"is not valid JSON: {error.msg} at column {error.colno}"
+            errors[path] = f"is not valid JSON: {json_problem(error, line=False)}"
             return None
     if not isinstance(value, dict):
         errors[path] = f"must be a JSON object, found {type(value).__name__}"
@@ -235,7 +289,13 @@ def _json_object(value: Any, path: str, errors: dict[str, str]) -> dict[str, Any
     return value
 
 
-def _configuration(value: Any, errors: dict[str, str]) -> dict[str, Any]:
+def _configuration(value: Any, errors: dict[str, str], resource_type: str) -> dict[str, Any]:
+    # Every recorded item has a configuration, so a missing or null one is unusable, as invalid JSON is:
+    # judged as empty, a key without its settings would pass every rule.
+    if value is None:
+        errors["configuration"] = (f"is missing or null, so nothing of this {resource_type} can be judged; "
+                                   f"advanced queries must select {SELECT_ADVICE}")
+        return {}
     return _json_object(value, "configuration", errors) or {}
 
 

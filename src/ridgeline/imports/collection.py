@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ridgeline.imports.aws_config import iter_aws_config_file, iter_aws_config_items
+from ridgeline.imports.aws_config import SUPPLEMENTARY_PATH, iter_aws_config_file, iter_aws_config_items
 from ridgeline.imports.azure_arm import iter_azure_files
 from ridgeline.imports.detect import Detection, Format, detect_format
 from ridgeline.imports.gcp_cai import iter_gcp_cai_files
@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 MISSING_TYPE_REASON = "not in the imported files (the recorder may not record this type)"
 NOT_RECORDED_REASON = "not recorded in the imported configuration item; a live scan reads it"
+INCOMPLETE_ITEM_REASON = ("not in the imported configuration item, although AWS Config records it for every "
+                          "resource of this type: the item is incomplete")
 CATALOGUE_MISSING_TYPE_REASON = "not in the imported files (the export or query may not include this type)"
 NO_IAM_POLICIES_REASON = ("the imported files hold no IAM policy at all; export with --content-type=iam-policy "
                           "too and import both")
@@ -50,6 +52,9 @@ PROVIDER_ORDER = ("aws", "azure", "gcp")
 
 FOLDER_FILE_SKIPPED = "file in a folder not named .json, .jsonl or .ndjson (gzipped or not)"
 """The `ImportReport.skipped` key of files that reading a folder left out."""
+
+EMPTY_FILE_SKIPPED = "file holding an empty JSON array (nothing to import)"
+"""The `ImportReport.skipped` key of files such as the `[]` that `az resource list` prints when nothing matches."""
 
 PROJECT_ASSET_TYPE = "cloudresourcemanager.googleapis.com/Project"
 
@@ -65,6 +70,23 @@ LIVE_ONLY_PATHS: dict[str, tuple[str, ...]] = {
     "AWS::RDS::DBSnapshot": ("RestoreAttributes",),
     "AWS::RDS::DBClusterSnapshot": ("RestoreAttributes",),
     "AWS::S3::Bucket": ("BucketOwnershipControls",),
+}
+
+# Supplementary settings that AWS Config records in every item of the type, with null values when unset
+# (a bucket without a policy has BucketPolicy {"policyText": null}, one without logging has
+# BucketLoggingConfiguration {"destinationBucketName": null}), or that every resource has (each bucket has
+# an ACL, each KMS key exactly one key policy). An item lacking one is incomplete, not a sign of no setting.
+ALWAYS_RECORDED_PATHS: dict[str, tuple[str, ...]] = {
+    "AWS::KMS::Key": ("Policy",),
+    "AWS::S3::Bucket": ("AccessControlList", "BucketLoggingConfiguration", "BucketPolicy",
+                        "BucketVersioningConfiguration"),
+}
+
+# Supplementary settings that AWS Config records only when they are set: an item without one has none
+# (a function without a resource policy, a bucket without its own public access block).
+RECORDED_WHEN_SET_PATHS: dict[str, tuple[str, ...]] = {
+    "AWS::Lambda::Function": ("Policy",),
+    "AWS::S3::Bucket": ("PublicAccessBlockConfiguration", "ServerSideEncryptionConfiguration"),
 }
 
 
@@ -133,6 +155,10 @@ def detect_formats(files: Iterable[InputFile], result: ImportResult) -> dict[For
         detection = _detect(input_file, result.report)
         if detection is None:
             continue
+        if detection.empty:
+            # No provider's inventory: the file cannot make any provider's coverage partial.
+            result.report.count(result.report.skipped, EMPTY_FILE_SKIPPED)
+            continue
         if detection.format is None:
             result.report.add_error(input_file.label, "", detection.reason)
             continue
@@ -151,12 +177,39 @@ def _detect(input_file: InputFile, report: ImportReport) -> Detection | None:
 
 
 def read_aws(files: Sequence[tuple[InputFile, Detection]], report: ImportReport) -> list[Resource]:
-    resources = []
+    """Read AWS Config files; of a resource given more than once, the newest configuration item is judged."""
+    resources: dict[tuple[str, str, str, str], Resource] = {}
     for input_file, detection in files:
         for resource in iter_aws_config_file(input_file, report, json_lines=detection.json_lines or None):
-            mark_unrecorded(resource)
-            resources.append(resource)
-    return resources
+            mark_unrecorded(resource, report)
+            key = (resource.type, resource.account, resource.region, resource.id)
+            earlier = resources.get(key)
+            if earlier is not None:
+                resource = _newest_item(earlier, resource, report)
+            resources[key] = resource
+    return list(resources.values())
+
+
+def _content(resource: Resource) -> dict[str, Any]:
+    """Return what a resource says, without where and when it was read."""
+    document = resource.to_dict()
+    document.pop("source", None)
+    document.pop("collected_at", None)
+    return document
+
+
+def _newest_item(earlier: Resource, later: Resource, report: ImportReport) -> Resource:
+    """Return the copy of a resource to judge: the one captured last, else the one read last."""
+    if _content(earlier) == _content(later):
+        return earlier
+    kept = earlier if later.collected_at < earlier.collected_at else later
+    other = later if kept is earlier else earlier
+    times = (f"captured {kept.collected_at or 'at an unknown time'}, against "
+             f"{other.collected_at or 'an unknown time'}")
+    report.add_duplicate(later.source.removeprefix("file:"), "",
+                         f"{later.id} is also given in {earlier.source.removeprefix('file:')} with other content; "
+                         f"the configuration item from {kept.source.removeprefix('file:')} is judged ({times})")
+    return kept
 
 
 @contextmanager
@@ -200,7 +253,7 @@ def import_aws_config(sources: Iterable[str | Path]) -> tuple[Collection, Import
     resources: list[Resource] = []
     for source in sources:
         for resource in iter_aws_config_items(source, report):
-            mark_unrecorded(resource)
+            mark_unrecorded(resource, report)
             resources.append(resource)
 
     collection = build_collection("aws", resources, report)
@@ -238,11 +291,31 @@ def import_coverage(resources: Iterable[Resource]) -> list[Coverage]:
     return sorted(units.values(), key=lambda unit: (unit.account, unit.service, unit.region))
 
 
-def mark_unrecorded(resource: Resource) -> None:
-    """Mark the live-only settings an imported item lacks as unknown (see LIVE_ONLY_PATHS)."""
-    for key in LIVE_ONLY_PATHS.get(resource.type, ()):
-        if key not in resource.supplementary:
-            resource.errors.setdefault(f"supplementaryConfiguration.{key}", NOT_RECORDED_REASON)
+def mark_unrecorded(resource: Resource, report: ImportReport | None = None) -> None:
+    """Mark the supplementary settings an imported item lacks as unknown, and count them in `report`.
+
+    Those are the live-only settings (LIVE_ONLY_PATHS) and those that AWS Config records for every
+    resource of the type (ALWAYS_RECORDED_PATHS). An item without any `supplementaryConfiguration` already
+    has the whole field marked unknown by the importer: all of the type's settings count as missing then.
+    """
+    if SUPPLEMENTARY_PATH in resource.errors:
+        if report is not None:
+            for key in _supplementary_keys(resource.type):
+                report.count(report.not_imported, f"{resource.type} {key}")
+        return
+
+    for paths, reason in ((LIVE_ONLY_PATHS, NOT_RECORDED_REASON), (ALWAYS_RECORDED_PATHS, INCOMPLETE_ITEM_REASON)):
+        for key in paths.get(resource.type, ()):
+            if key not in resource.supplementary:
+                resource.errors.setdefault(f"{SUPPLEMENTARY_PATH}.{key}", reason)
+                if report is not None:
+                    report.count(report.not_imported, f"{resource.type} {key}")
+
+
+def _supplementary_keys(type_name: str) -> tuple[str, ...]:
+    """Return the supplementary keys of a type that rules read, as the tables above name them."""
+    return tuple(sorted({*LIVE_ONLY_PATHS.get(type_name, ()), *ALWAYS_RECORDED_PATHS.get(type_name, ()),
+                         *RECORDED_WHEN_SET_PATHS.get(type_name, ())}))
 
 
 # Azure and GCP --------------------------------------------------------------------------------------

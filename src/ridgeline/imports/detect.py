@@ -56,6 +56,9 @@ class Detection:
     reason: str = ""
     """Reason the format is unknown, for the error message (empty when `format` is set)."""
 
+    empty: bool = False
+    """True for an empty JSON array, which `az ... list` prints when nothing matches: no format, no error."""
+
 
 AWS_LIST_KEYS = ("configurationItems", "baseConfigurationItems", "Results", "resourceIdentifiers")
 AWS_ITEM_KEYS = ("resourceType", "configurationItemStatus", "configurationItemCaptureTime")
@@ -66,9 +69,40 @@ AZURE_QUERY_KEYS = ("count", "total_records", "totalRecords", "skip_token", "$sk
 def detect_format(input_file: InputFile) -> Detection:
     """Return the format of `input_file` from its first document or array item.
 
+    A file named as JSON lines whose first line is invalid or of no known format is recognised by the
+    first known line among the next few, so one bad line costs only itself: its importer reports it.
     Raises OSError, EOFError or UnicodeDecodeError when the file cannot be read as text.
     """
-    with input_file.open_text() as stream:
+    detection = _detect_start(input_file)
+    if detection.format is None and input_file.json_lines:
+        later = _format_of_later_lines(input_file)
+        if later is not None:
+            return Detection(later, json_lines=True)
+    return detection
+
+
+_LATER_LINES = 20
+"""Lines after a bad first line of a JSON lines file that may tell its format."""
+
+
+def _format_of_later_lines(input_file: InputFile) -> Format | None:
+    with input_file.open_text(cut_as_end=True) as stream:
+        stream.readline(LINE_SNIFF_LIMIT)
+        for _ in range(_LATER_LINES):
+            line = stream.readline(LINE_SNIFF_LIMIT)
+            if not line:
+                return None
+            document = _parse(line) if line.strip() else None
+            found = classify(document) if document is not None else None
+            if found is not None:
+                return found
+    return None
+
+
+def _detect_start(input_file: InputFile) -> Detection:
+    # Compressed data cut short just ends here: the start of the file is enough for its format, and the
+    # importer reports the cut when it reads the file.
+    with input_file.open_text(cut_as_end=True) as stream:
         head = stream.readline(LINE_SNIFF_LIMIT)
         while head and not head.strip():
             head = stream.readline(LINE_SNIFF_LIMIT)
@@ -157,6 +191,8 @@ def _detection(document: Any, *, json_lines: bool) -> Detection:
     found = classify(document)
     if found is not None:
         return Detection(found, json_lines=json_lines)
+    if document == [] and not json_lines:
+        return Detection(None, reason="an empty JSON array", empty=True)
     return Detection(None, reason=_unknown_reason(document))
 
 

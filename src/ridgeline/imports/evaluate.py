@@ -321,4 +321,5 @@ def _add_report(total: ImportReport, part: ImportReport) -> None:
         for key, count in getattr(part, name).items():
             counter[key] = counter.get(key, 0) + count
     total.errors.extend(part.errors)
+    total.duplicates.extend(part.duplicates)
     total.incomplete.update(part.incomplete)

@@ -21,9 +21,10 @@ from typing import Any
 import orjson
 
 from ridgeline.imports.aws_config import ImportReport
-from ridgeline.imports.sources import InputFile, iter_input_files
+from ridgeline.imports.jsonstream import json_problem
+from ridgeline.imports.sources import InputFile, TruncatedInput, iter_input_files
 from ridgeline.imports.streaming import NotStreamable, StreamTarget
-from ridgeline.model.redaction import SECRET_KEYS, SECRET_VALUE_MAPS, SecretKeyHint, json_text, redact
+from ridgeline.model.redaction import Redactor, normal_key
 from ridgeline.model.resource import Resource
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,10 @@ class _PendingAsset:
     parent: str = ""
     update_time: str = ""
     supplementary: dict[str, Any] = field(default_factory=dict)
+    data_missing: bool = False
+    """Whether the last `resource` given had no `data`: then nothing of the resource's settings is known."""
+    given: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    """Part ("resource", "iamPolicy", ...) -> (update time, file, location) of the line that gave it."""
 
 
 def iter_gcp_cai_assets(sources: str | Path | Iterable[str | Path],
@@ -157,10 +162,13 @@ def iter_gcp_cai_files(files: Iterable[InputFile], report: ImportReport | None =
         for location, asset in _iter_file_assets(input_file, report):
             _merge(pending, asset, location, input_file.label, report)
 
+    without_data: dict[str, int] = {}
     for part in pending.values():
         resource = _build(part, report)
+        _mark_no_data(resource, part, without_data)
         report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
         yield redact_gcp(resource)
+    _warn_no_data(without_data)
 
 
 def resources_from_assets(assets: Iterable[Any], source: str, report: ImportReport | None = None) -> Iterator[Resource]:
@@ -183,22 +191,28 @@ def resources_from_assets(assets: Iterable[Any], source: str, report: ImportRepo
 
 # Redaction ------------------------------------------------------------------------------------------
 
-# `redact` replaces the values of the keys that SECRET_KEYS names (whole key, in any case). Such a key is
-# in orjson's text of the resource as `"key":`, so a resource whose lower-case text has none of them skips
-# the walk over every value, which otherwise takes a large share of the import.
-_SECRET_KEY_HINT = SecretKeyHint(SECRET_KEYS, whole_key=True)
+# Compute Engine metadata items whose value is a script that runs on the instance: such scripts often set
+# passwords. `user-data` is already a secret key of the shared list.
+_SCRIPT_ITEMS = ("startup-script", "shutdown-script")
+_SCRIPT_ITEM_PREFIXES = ("windows-startup-script-", "windows-shutdown-script-", "sysprep-specialize-script-")
+_REDACTOR = Redactor(secret_item_names=map(normal_key, _SCRIPT_ITEMS),
+                     secret_item_prefixes=map(normal_key, _SCRIPT_ITEM_PREFIXES))
+"""The shared lists with the GCP words, for the import and the live scan (which builds resources here)."""
 
 
 def redact_gcp(resource: Resource) -> Resource:
-    """Redact `resource` in place as `redact` does, skipping resources that have no secret key; return it."""
-    if resource.type in SECRET_VALUE_MAPS or _may_name_secret(resource):
-        redact(resource)
+    """Redact `resource` in place, walking its values only when the quick test finds a secret; return it."""
+    if _may_name_secret(resource):
+        _REDACTOR.redact(resource)
+    else:
+        # Tags are small and always read.
+        _REDACTOR.redact_tags(resource)
     return resource
 
 
 def _may_name_secret(resource: Resource) -> bool:
-    text = json_text(resource.configuration, resource.supplementary)
-    return text is None or _SECRET_KEY_HINT.search(text)
+    # Walking every resource's values took a large share of the import, and almost none holds a secret.
+    return _REDACTOR.may_change(resource)
 
 
 # Streaming ------------------------------------------------------------------------------------------
@@ -242,6 +256,8 @@ class _GcpStream:
         """Asset name -> the first and the last position (file, asset) of its lines in the given file order."""
         self.emitted: set[int] = set()
         self.policy_seen = False
+        self.without_data: dict[str, int] = {}
+        """Asset type -> how many assets had no resource data (see _mark_no_data)."""
 
     def merge(self, asset: Any, location: str, label: str, rank: tuple[int, int]) -> None:
         """Merge one asset line; pass the resource on when the line completes it."""
@@ -316,9 +332,11 @@ class _GcpStream:
         for name in sorted(self.pending, key=lambda pending_name: self.ranks[pending_name][0]):
             self._emit(self.pending[name], self.ranks[name][0])
         self.pending = {}
+        _warn_no_data(self.without_data)
 
     def _emit(self, part: _PendingAsset, rank: tuple[int, int]) -> None:
         resource = _build(part, self.report)
+        _mark_no_data(resource, part, self.without_data)
         imported = self.report.imported
         imported[resource.type] = imported.get(resource.type, 0) + 1
         redact_gcp(resource)
@@ -371,7 +389,10 @@ def _iter_file_assets(input_file: InputFile, report: ImportReport) -> Iterator[t
                 return
             document = json.loads(line + stream.read())
     except json.JSONDecodeError as error:
-        report.add_error(label, "", f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+        report.add_error(label, "", f"invalid JSON: {json_problem(error)}")
+        return
+    except TruncatedInput as error:
+        report.add_error(label, error.location, str(error))
         return
     except (OSError, EOFError, UnicodeDecodeError) as error:
         # OSError covers unreadable files and corrupt gzip data (gzip.BadGzipFile).
@@ -424,7 +445,7 @@ def _json_module_line(number: int, line: str, label: str, report: ImportReport) 
     try:
         return json.loads(line)
     except json.JSONDecodeError as error:
-        report.add_error(label, f"line {number}", f"invalid JSON: {error.msg} at column {error.colno}")
+        report.add_error(label, f"line {number}", f"invalid JSON: {json_problem(error, line=False)}")
         return _INVALID_LINE
 
 
@@ -500,9 +521,10 @@ def _merge_into(part: _PendingAsset, asset: dict[str, Any], location: str, label
     update_time = asset["update_time"] if "update_time" in asset else asset.get("updateTime")
     if isinstance(update_time, str) and update_time > part.update_time:
         part.update_time = update_time
+    line_time = update_time if isinstance(update_time, str) else ""
 
     resource = asset.get("resource")
-    if resource is not None:
+    if resource is not None and _newest(part, "resource", resource, part.data, line_time, location, label, report):
         _merge_resource(part, resource, location, label, report)
 
     # Most lines hold resource content only, so one set operation spares them the look-ups of each part.
@@ -511,11 +533,38 @@ def _merge_into(part: _PendingAsset, asset: dict[str, Any], location: str, label
     for snake, camel, key in _SINGLE_PART_FIELDS:
         value = asset[snake] if snake in asset else asset.get(camel)
         if value is not None:
-            part.supplementary[key] = _camel_keys(value)
+            value = _camel_keys(value)
+            if _newest(part, key, value, part.supplementary.get(key), line_time, location, label, report):
+                part.supplementary[key] = value
     for snake, camel, key in _LISTED_PART_FIELDS:
         value = asset[snake] if snake in asset else asset.get(camel)
         if value is not None:
             part.supplementary.setdefault(key, []).append(_camel_keys(value))
+
+
+def _newest(part: _PendingAsset, key: str, value: Any, current: Any, line_time: str, location: str, label: str,
+            report: ImportReport) -> bool:
+    """Tell whether a line's part of an asset replaces the one given before: yes unless that one is newer.
+
+    Exports made at different times, or overlapping ones, give an asset twice. The newer update time wins,
+    and the later line when the times are equal or missing. Different content is reported either way.
+    """
+    earlier = part.given.get(key)
+    if earlier is None:
+        part.given[key] = (line_time, label, location)
+        return True
+
+    earlier_time, earlier_label, earlier_location = earlier
+    replaces = not (line_time and earlier_time and line_time < earlier_time)
+    if replaces:
+        part.given[key] = (line_time, label, location)
+    same = (value.get("data") == current) if key == "resource" and isinstance(value, dict) else value == current
+    if not same:
+        kept = f"this line ({line_time or 'no update time'})" if replaces else \
+            f"{earlier_label}, {earlier_location} ({earlier_time})"
+        report.add_duplicate(label, location, f"{part.name}: {key} is also given at {earlier_label}, "
+                             f"{earlier_location} with other content; the one judged is from {kept}")
+    return replaces
 
 
 def _merge_resource(part: _PendingAsset, resource: Any, location: str, label: str, report: ImportReport) -> None:
@@ -533,6 +582,7 @@ def _merge_resource(part: _PendingAsset, resource: Any, location: str, label: st
                      part.name, label, location)
 
     # The resource content decides the file named in `Resource.source`, since rules mostly read it.
+    part.data_missing = data is None
     data = part.data = data or {}
     part.label = label
     part.location = location
@@ -579,6 +629,31 @@ def _build(part: _PendingAsset, report: ImportReport) -> Resource:
         collected_at=part.update_time,
         source=f"file:{part.label}",
     )
+
+
+NO_DATA_REASON = "the export has no resource data for this asset"
+
+
+def _mark_no_data(resource: Resource, part: _PendingAsset, without_data: dict[str, int]) -> None:
+    """Mark the configuration of an asset whose `resource` has no `data` as unknown; count it by type.
+
+    Judged as empty, its settings would pass or fail rules on nothing.
+    """
+    # NOTE: an asset with policy content only (no `resource` at all) is not marked. Its configuration is as
+    # unknown, but the engine gives up on a check function as soon as one argument is unknown, so a BigQuery
+    # dataset that its IAM policy alone shows public would become ERROR instead of FAIL.
+    if not part.data_missing:
+        return
+    resource.errors["configuration"] = NO_DATA_REASON
+    without_data[resource.type] = without_data.get(resource.type, 0) + 1
+
+
+def _warn_no_data(without_data: dict[str, int]) -> None:
+    if without_data:
+        counts = ", ".join(f"{type_name} ({count})" for type_name, count in sorted(without_data.items()))
+        logger.warning("import: assets without resource data, whose rules reading their settings report ERROR: "
+                       "%s; export the resource content whole, with its data (gcloud asset export "
+                       "--content-type=resource)", counts)
 
 
 def resource_name(asset_type: str, asset_name: str, data: Mapping[str, Any]) -> str:

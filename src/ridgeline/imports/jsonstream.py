@@ -34,7 +34,8 @@ class JsonStreamError(ValueError):
     """Invalid JSON, with the 1-based line and column of the problem."""
 
     def __init__(self, message: str, line: int, column: int) -> None:
-        super().__init__(f"{message} at line {line} column {column}")
+        # Some messages of the json module end with "at" ("Unterminated string starting at").
+        super().__init__(f"{message.removesuffix(' at')} at line {line} column {column}")
         self.message = message
         self.line = line
         self.column = column
@@ -218,3 +219,15 @@ def _shared_keys(value: Any, text: str, start: int, end: int) -> Any:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def json_problem(error: json.JSONDecodeError, *, line: bool = True) -> str:
+    """Return the problem and position of a json module error: "Expecting value at line 3 column 5".
+
+    Some messages of the json module end with "at" ("Invalid control character at"), which is dropped so
+    the position does not read "at at".
+    """
+    message = error.msg.removesuffix(" at")
+    if line:
+        return f"{message} at line {error.lineno} column {error.colno}"
+    return f"{message} at column {error.colno}"

@@ -46,6 +46,16 @@ class ImportReport:
     """(provider, account) -> why the files hold only part of that account's inventory (a truncated
     Resource Graph result). Its coverage units are partial, so no finding of it is resolved."""
 
+    duplicates: list[ImportIssue] = field(default_factory=list)
+    """Resources (or parts of one) given more than once with different content, and which copy is judged.
+    They are warnings, not errors: the choice is made by the copies' own times where they have them."""
+
+    def add_duplicate(self, file: str, location: str, message: str) -> None:
+        """Record a resource given more than once, and log it at INFO level."""
+        issue = ImportIssue(file, location, message)
+        self.duplicates.append(issue)
+        logger.info("import: %s", issue.describe())
+
     def add_error(self, file: str, location: str, message: str) -> None:
         """Record an error and log it at INFO level."""
         issue = ImportIssue(file, location, message)

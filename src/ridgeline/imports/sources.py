@@ -6,10 +6,11 @@ import gzip
 import io
 import logging
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +18,20 @@ STDIN = "-"
 """The source name that reads standard input."""
 
 GZIP_MAGIC = b"\x1f\x8b"
+
+_COMPRESSED_CHUNK = 1 << 16
+
+
+class TruncatedInput(EOFError):
+    """Gzip data that ends before its end marker: a download or copy cut short.
+
+    Everything before the cut has been read by then. `location` names the line in which the data ends.
+    """
+
+    def __init__(self, complete_lines: int) -> None:
+        self.location = f"line {complete_lines + 1}"
+        super().__init__("the gzip data ends early, so the file was cut short (an interrupted download or copy?); "
+                         "what came before the cut was read, and the rest of the file is missing")
 
 # File names a folder walk reads; anything else (READMEs, manifests) is logged and left alone.
 FOLDER_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
@@ -45,10 +60,12 @@ class InputFile:
         # NOTE: only the suffix decides, so JSON lines piped to stdin are read as one JSON document and fail.
         return self.name.lower().endswith(JSON_LINES_SUFFIXES)
 
-    def open_text(self) -> IO[str]:
+    def open_text(self, *, cut_as_end: bool = False) -> IO[str]:
         """Open the input as text, decompressing gzip data whatever the file name is.
 
-        The text is UTF-8 unless a byte order mark marks it as UTF-16 (or as UTF-8 with a mark).
+        The text is UTF-8 unless a byte order mark marks it as UTF-16 (or as UTF-8 with a mark). Gzip data
+        cut short raises `TruncatedInput` where it ends, unless `cut_as_end`: the text then just ends there,
+        for a caller that has already reported the cut and reads again what came before it.
         """
         if self.path:
             raw: IO[bytes] = Path(self.path).open("rb")
@@ -60,8 +77,68 @@ class InputFile:
 
         # Config delivers snapshots as .json.gz, but renamed or piped files keep the gzip header only.
         if buffered.peek(2)[:2] == GZIP_MAGIC:
-            buffered = io.BufferedReader(cast(io.RawIOBase, gzip.GzipFile(fileobj=buffered)))
+            buffered = io.BufferedReader(_GzipReader(buffered, cut_as_end=cut_as_end))
         return io.TextIOWrapper(buffered, encoding=_text_encoding(buffered.peek(3)[:3]))
+
+
+class _GzipReader(io.RawIOBase):
+    """The decompressed bytes of gzip data, up to the last byte that arrived, then `TruncatedInput`.
+
+    `gzip.GzipFile` raises at a truncation before it returns the data decompressed from the last chunk, so
+    the items of that chunk were lost although they were complete. Here every decompressed byte is returned
+    first. Members written one after the other (as `cat a.gz b.gz` does) read as one stream, and zero bytes
+    after the last member are ignored, as gzip does.
+    """
+
+    def __init__(self, compressed: IO[bytes], *, cut_as_end: bool = False) -> None:
+        super().__init__()
+        self._compressed = compressed
+        self._cut_as_end = cut_as_end
+        self._decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        self._pending = b""
+        self._finished = False
+        self._error: OSError | None = None
+        """Invalid data found after the data in `_pending`, raised once that has been read."""
+        self._lines = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending and not self._finished:
+            if self._error is not None:
+                raise self._error
+            self._pending = self._decompress_more()
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._lines += self._pending.count(b"\n", 0, size)
+        self._pending = self._pending[size:]
+        return size
+
+    def _decompress_more(self) -> bytes:
+        chunk = self._compressed.read(_COMPRESSED_CHUNK)
+        if not chunk:
+            if not self._decompressor.eof and not self._cut_as_end:
+                raise TruncatedInput(self._lines)
+            self._finished = True
+            return b""
+        try:
+            data = self._decompressor.decompress(chunk)
+            while self._decompressor.eof and self._decompressor.unused_data:
+                # The end of one member: what follows is another member, or padding.
+                rest = self._decompressor.unused_data
+                if not rest.startswith(GZIP_MAGIC):
+                    if rest.strip(b"\0") or self._compressed.read().strip(b"\0"):
+                        self._error = gzip.BadGzipFile("invalid data after the end of the gzip data")
+                    else:
+                        self._finished = True
+                    break
+                self._decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+                data += self._decompressor.decompress(rest)
+        except zlib.error as error:
+            # A corrupt member or a checksum that does not match: OSError, as gzip.GzipFile raises.
+            raise gzip.BadGzipFile(f"invalid gzip data: {error}") from None
+        return data
 
 
 def _text_encoding(head: bytes) -> str:

@@ -1,7 +1,8 @@
 """Redaction of secrets before a resource reaches storage or output.
 
-Some configuration legitimately contains secrets: Lambda environment variables, EC2 user data,
-connection strings. Ridgeline keeps the names (rules may look at them) and replaces the values.
+Configuration legitimately contains secrets: environment variables, user data and startup scripts, passwords,
+connection strings, tokens. Ridgeline keeps the names (rules look at them) and replaces the values. One walk,
+`Redactor`, serves every provider, live scans and imports alike; providers add their own words to it.
 """
 
 from __future__ import annotations
@@ -16,80 +17,363 @@ from ridgeline.model.resource import Resource
 
 REDACTED = "***redacted***"
 
-# Keys whose values are secrets wherever they appear (compared case-insensitively, whole key only).
+# Keys are compared in a normal form: lower case without "_" and "-", so that DB_PASSWORD, db-password and
+# dbPassword all read "dbpassword".
+
+# Keys whose values are secrets wherever they appear, whatever their type (the whole key must match).
 SECRET_KEYS = frozenset({
     "password", "masteruserpassword", "adminpassword", "secret", "secretaccesskey", "secretkey",
     "clientsecret", "connectionstring", "connectionstrings", "privatekey", "userdata", "sessiontoken",
     "accesstoken", "authtoken", "apikey", "sharedkey", "primarykey", "secondarykey", "sastoken",
 })
 
-# Mappings whose every value is secret, by envelope path from `configuration` (names are kept).
+# Keys whose string values are secrets when the key ends with one of these words (rootPassword, API_KEY,
+# GITHUB_TOKEN, primaryReadonlyMasterKey). Only strings: `passwordEnabled: true` or a nested mapping under
+# a key such as `hasSecret` are facts that rules read.
+SECRET_SUFFIXES = (
+    "password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey", "privatekey", "secretkey",
+    "connectionstring", "connectionstrings", "sastoken", "masterkey", "sharedkey", "primarykey", "secondarykey",
+    "accountkey",
+)
+
+# Keys whose string values carry credentials, compared whole: HTTP headers such as Authorization.
+SECRET_STRING_KEYS = frozenset({"authorization", "proxyauthorization"})
+
+# Keys that hold environment variables. A list under one of them is read as {name, value} items whose
+# values are redacted (ECS container definitions, Cloud Run, container groups, CodeBuild); a mapping as
+# variable name -> value (Cloud Functions, App Engine). A key that ends with one of ENVIRONMENT_SUFFIXES
+# counts too (runtimeEnvironmentVariables).
+ENVIRONMENT_KEYS = frozenset({"env", "environmentvariables", "envvariables", "secrets"})
+ENVIRONMENT_SUFFIXES = ("environmentvariables", "envvariables")
+
+# `environment` is a list of variables in ECS, but a mapping of settings in CodeBuild, Lambda or Dataflow;
+# only its `variables` mapping (Lambda) holds variables then.
+_ENVIRONMENT = "environment"
+_VARIABLES = "variables"
+
+# Fields of a {name, value} item. An item whose name is a secret word has its value redacted wherever it
+# is (GCP metadata items, tag lists, option settings).
+NAME_FIELDS = frozenset({"name", "key", "optionname", "keyname"})
+VALUE_FIELDS = frozenset({"value", "securevalue"})
+# Elastic Beanstalk option settings of this namespace are the environment properties, all of them values
+# that the application reads as environment variables.
+_NAMESPACE_FIELD = "namespace"
+_ENVIRONMENT_NAMESPACE = ":application:environment"
+
+# Paths from `configuration` whose value is secret, by resource type. A mapping there keeps its keys and
+# loses its values; any other value is replaced.
 SECRET_VALUE_MAPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "AWS::Lambda::Function": (("environment", "variables"),),
+    "AWS::SSM::Parameter": (("value",),),
 }
 
 
-def redact(resource: Resource) -> Resource:
-    """Replace secret values in `resource` in place and return it."""
-    for path in SECRET_VALUE_MAPS.get(resource.type, ()):
-        mapping = _walk(resource.configuration, path)
-        if isinstance(mapping, dict):
-            for key in mapping:
-                mapping[key] = REDACTED
-    _redact_keys(resource.configuration)
-    _redact_keys(resource.supplementary)
-    return resource
+def normal_key(key: str) -> str:
+    """Return the form in which keys and names are compared ("DB_PASSWORD" -> "dbpassword")."""
+    return key.lower().replace("_", "").replace("-", "")
 
 
-def _walk(value: Any, path: tuple[str, ...]) -> Any:
-    # Keys match case-insensitively: the API shape ("Environment.Variables") must be redacted too.
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        lowered = key.lower()
-        value = next((item for name, item in value.items() if isinstance(name, str) and name.lower() == lowered), None)
-    return value
+def _alternation(words: Iterable[str]) -> bytes:
+    """Return a bytes pattern that matches the start of any of the reversed words.
+
+    The words share their letters as a tree (`(?:d(?:rowssap|...)|...)`), so that the regular expression
+    engine tests one branch per letter rather than every word: twice as fast on Azure resources. A word
+    that is the start of another ends the branch, since the hint only asks whether some word matches.
+    """
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for letter in word[::-1]:
+            node = node.setdefault(letter, {})
+        node[""] = {}
+    return _branches(tree)
 
 
-def _redact_keys(value: Any) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str) and key.lower() in SECRET_KEYS and item not in (None, "", REDACTED):
-                value[key] = REDACTED
-            else:
-                _redact_keys(item)
-    elif isinstance(value, list):
-        for item in value:
-            _redact_keys(item)
+def _branches(node: dict[str, Any]) -> bytes:
+    if "" in node:
+        return b""
+    alternatives = [re.escape(letter).encode() + _branches(child) for letter, child in sorted(node.items())]
+    return alternatives[0] if len(alternatives) == 1 else b"(?:" + b"|".join(alternatives) + b")"
 
 
-class SecretKeyHint:
-    """A quick test that tells whether a value may hold one of some secret keys, before walking it.
+# Text that only a connection string, a signed URL or an authorization header contains. A bearer or basic
+# token must hold a digit, one of + / = . _ ~ -, or a lower-case letter before a capital, which words of
+# prose ("Basic authentication") do not.
+_TEXT_KEYS = ("accountkey", "sharedaccesskey", "sharedaccesssignature", "password", "pwd")
+# Query parameters of URLs that carry a credential: a SAS signature, tokens, API keys, function keys.
+_QUERY_KEYS = ("sig", "token", "access_token", "api_key", "apikey", "api-key", "key", "code", "client_secret")
+_TOKEN = r"(?=[A-Za-z0-9+/=._~-]*(?:[0-9+/=._~-]|[a-z][A-Z]))[A-Za-z0-9+/=._~-]{8,}"
+SECRET_TEXT = re.compile(
+    r"(?i:" + "|".join(_TEXT_KEYS) + r")=|[?&](?i:" + "|".join(map(re.escape, _QUERY_KEYS)) + r")="
+    r"|\b(?:Bearer|bearer|BEARER|Basic|basic|BASIC) +" + _TOKEN)
+# The same in the reversed text of the quick test (see `Redactor.may_change`): each pattern there starts with
+# "=" or a space, which the regular expression engine skips to quickly. They may match where SECRET_TEXT
+# does not, never the reverse.
+_SECRET_TEXT_HINT = re.compile(b"=" + _alternation(
+    [*_TEXT_KEYS, *(separator + normal_key(key) for key in _QUERY_KEYS for separator in "?&")]))
+_AUTHORIZATION_HINT = re.compile(rb" (?:reraeb|cisab)")
+# A {name, value} item can only change when a value field is there: a key that ends with "value" (both
+# VALUE_FIELDS do).
+_VALUE_FIELD_HINT = b':"eulav'
 
-    Importers redact millions of resources, and walking every value of each one took a large share of the
-    import while almost none holds a secret key. The test reads orjson's text of the value instead. There
-    every key ends with `":`, so the text is searched reversed, where each key starts with the literal `:"`:
-    the regular expression engine skips to those quickly, while a pattern of many words would be tried at
-    every position (about seven times slower on Azure resources).
+# What the walk does with the value of a key, by the key's normal form.
+_PLAIN, _WHOLE, _STRING, _VARIABLES_HERE, _ENVIRONMENT_HERE, _NESTED_VARIABLES, _NAME, _VALUE, _NAMESPACE, \
+    _LISTED = range(10)
+# A tuple, which isinstance() tests faster than `dict | list`.
+_NESTED = (dict, list)
+# Keys repeat across resources; the table stops growing at this size for input with endless distinct keys.
+_KIND_LIMIT = 8192
 
-    With `whole_key` a key must equal a word, else end with one; keys compare in lower case. A hit may be
-    a false alarm (the caller then walks the value), but a miss means the walk would find no such key.
+
+class Redactor:
+    """Replaces secret values in resources, with the words of the shared lists and those of a provider.
+
+    `redact` walks a resource; `may_change` is the quick test that tells importers whether walking can
+    change anything, read from orjson's text of the resource (a miss means the walk would change nothing).
     """
 
-    def __init__(self, words: Iterable[str], *, whole_key: bool) -> None:
-        start = b'"' if whole_key else b""
-        reversed_words = sorted({re.escape(word.lower().encode()[::-1]) + start for word in words})
-        self._pattern = re.compile(b':"(?:' + b"|".join(reversed_words) + b")")
+    def __init__(self, *, secret_keys: Iterable[str] = (), secret_suffixes: Iterable[str] = (),
+                 listed_keys: Iterable[str] = (), variable_keys: Iterable[str] = (),
+                 secret_item_names: Iterable[str] = (), secret_item_prefixes: Iterable[str] = (),
+                 value_paths: dict[str, tuple[tuple[str, ...], ...]] | None = None) -> None:
+        """Add provider words to the shared lists (all in normal form, see `normal_key`).
 
-    def search(self, text: bytes) -> bool:
-        """Tell whether `text`, lower-case JSON as orjson writes it, may contain a secret key."""
-        # bytes.lower() leaves non-ASCII letters alone, while str.lower() maps some to ASCII ones (the Kelvin
-        # sign to "k"), so text outside ASCII always counts as a hit.
-        return not text.isascii() or self._pattern.search(text[::-1]) is not None
+        `listed_keys` hold lists of {name, value} items whose values are secret (Azure `keys`);
+        `variable_keys` hold variables as a list of items or a mapping (Azure `appSettings`);
+        `secret_item_names` and `secret_item_prefixes` name items whose value is secret (GCP startup
+        scripts); `value_paths` adds paths by type to SECRET_VALUE_MAPS.
+        """
+        self.secret_keys = SECRET_KEYS | frozenset(secret_keys)
+        self.secret_suffixes = tuple(dict.fromkeys((*SECRET_SUFFIXES, *secret_suffixes)))
+        self.listed_keys = frozenset(listed_keys)
+        self.variable_keys = ENVIRONMENT_KEYS | frozenset(variable_keys)
+        self.secret_item_names = frozenset(secret_item_names)
+        self.secret_item_prefixes = tuple(secret_item_prefixes)
+        # Resource Graph writes types in lower case, so they are looked up that way.
+        self.value_paths = {type_name.lower(): paths
+                            for type_name, paths in {**SECRET_VALUE_MAPS, **(value_paths or {})}.items()}
+        self._kinds: dict[str, int] = {}
+
+        # The quick test reads orjson's text of a resource in lower case, without "_" and "-" (as the walk
+        # compares keys and names), and reversed: there each key that ends with a word starts with `:"` and
+        # the reversed word, and the regular expression engine skips to `:"` quickly. A key that holds
+        # variables counts only before a list or a mapping (`"env":[`), since `"env":"prod"` is a common
+        # label. Names of {name, value} items are strings that end with a word; they are looked for only
+        # when a value field is there, since searching every string is several times slower.
+        keys = {*self.secret_keys, *self.secret_suffixes, *SECRET_STRING_KEYS}
+        # The whole key, from its opening quote, or its end.
+        containers = {*(f'"{key}' for key in (*self.variable_keys, *self.listed_keys, _ENVIRONMENT)),
+                      *ENVIRONMENT_SUFFIXES}
+        self._key_hint = re.compile(b':"(?:' + _alternation(keys) + rb'|(?<=[\[{]:")' + _alternation(containers) + b")")
+        self._name_hint = re.compile(b'"(?:' + _alternation(keys | self.secret_item_names) + b")")
+        self._item_hints = tuple(text.encode()[::-1] for text in (*self.secret_item_prefixes, _ENVIRONMENT_NAMESPACE))
+
+    def redact(self, resource: Resource) -> Resource:
+        """Replace the secret values of `resource` in place (configuration, supplementary, tags); return it."""
+        for path in self.value_paths.get(resource.type.lower(), ()):
+            _redact_path(resource.configuration, path)
+        self._walk_mapping(resource.configuration, False)
+        self._walk_mapping(resource.supplementary, False)
+        self.redact_tags(resource)
+        return resource
+
+    def redact_tags(self, resource: Resource) -> None:
+        """Replace the values of tags named like secrets, or that carry a connection string or token."""
+        kinds = self._kinds
+        for key, value in resource.tags.items():
+            if value == "" or value == REDACTED:
+                continue
+            kind = kinds.get(key)
+            if kind is None:
+                kind = self._kind(key)
+            if kind == _WHOLE or kind == _STRING or secret_text(value):
+                resource.tags[key] = REDACTED
+
+    def may_change(self, resource: Resource) -> bool:
+        """Tell whether `redact` may change the configuration or supplementary values of `resource`."""
+        if resource.type.lower() in self.value_paths:
+            return True
+        text = json_text(resource.configuration, resource.supplementary)
+        # bytes.lower() leaves letters outside ASCII alone, while str.lower() maps some to ASCII ones (the
+        # Kelvin sign to "k"), so such text always counts as a hit.
+        if text is None or not text.isascii():
+            return True
+        backwards = text.translate(None, b"_-")[::-1]
+        if self._key_hint.search(backwards) is not None or _SECRET_TEXT_HINT.search(backwards) is not None \
+                or _AUTHORIZATION_HINT.search(backwards) is not None:
+            return True
+        if _VALUE_FIELD_HINT not in backwards:
+            return False
+        return self._name_hint.search(backwards) is not None or any(hint in backwards for hint in self._item_hints)
+
+    # The walk ---------------------------------------------------------------------------------------------
+
+    def _classify(self, name: str) -> int:
+        if name in self.secret_keys:
+            return _WHOLE
+        if name in SECRET_STRING_KEYS or name.endswith(self.secret_suffixes):
+            return _STRING
+        if name in self.listed_keys:
+            return _LISTED
+        if name in self.variable_keys or name.endswith(ENVIRONMENT_SUFFIXES):
+            return _VARIABLES_HERE
+        if name == _ENVIRONMENT:
+            return _ENVIRONMENT_HERE
+        if name == _VARIABLES:
+            return _NESTED_VARIABLES
+        if name in NAME_FIELDS:
+            return _NAME
+        if name in VALUE_FIELDS:
+            return _VALUE
+        if name == _NAMESPACE_FIELD:
+            return _NAMESPACE
+        return _PLAIN
+
+    def _walk_mapping(self, mapping: dict[Any, Any], in_environment: bool) -> None:
+        # Name, value and namespace fields are noted on the way; the item's value goes at the end.
+        kinds = self._kinds
+        item_name: Any = None
+        value_fields: list[Any] = []
+        namespace: Any = None
+        for key, value in mapping.items():
+            kind = kinds.get(key)
+            if kind is None:
+                kind = self._kind(key)
+            if isinstance(value, str):
+                if value == "" or value == REDACTED:
+                    continue
+                if kind == _WHOLE or kind == _STRING or (
+                        ("=" in value or " " in value) and SECRET_TEXT.search(value) is not None):
+                    mapping[key] = REDACTED
+                elif kind == _NAME:
+                    item_name = value
+                elif kind == _VALUE:
+                    value_fields.append(key)
+                elif kind == _NAMESPACE:
+                    namespace = value
+            elif isinstance(value, _NESTED):
+                if kind == _PLAIN:
+                    self._walk(value)
+                elif kind == _WHOLE:
+                    mapping[key] = REDACTED
+                elif kind == _VARIABLES_HERE or (kind == _NESTED_VARIABLES and in_environment):
+                    self._redact_variables(value)
+                elif kind == _ENVIRONMENT_HERE:
+                    if isinstance(value, dict):
+                        self._walk_mapping(value, True)
+                    else:
+                        self._redact_variables(value)
+                elif kind == _LISTED and isinstance(value, list):
+                    self._redact_variables(value)
+                else:
+                    if kind == _VALUE:
+                        value_fields.append(key)
+                    self._walk(value)
+            elif value is not None:
+                # Numbers and booleans.
+                if kind == _WHOLE:
+                    mapping[key] = REDACTED
+                elif kind == _VALUE:
+                    value_fields.append(key)
+
+        if value_fields and (self._secret_name(item_name) or (
+                isinstance(namespace, str) and namespace.lower().endswith(_ENVIRONMENT_NAMESPACE))):
+            for key in value_fields:
+                mapping[key] = REDACTED
+
+    def _kind(self, key: Any) -> int:
+        if not isinstance(key, str):
+            return _PLAIN
+        kind = self._classify(normal_key(key))
+        if len(self._kinds) < _KIND_LIMIT:
+            self._kinds[key] = kind
+        return kind
+
+    def _walk(self, value: Any) -> None:
+        if isinstance(value, dict):
+            self._walk_mapping(value, False)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, str):
+                    if ("=" in item or " " in item) and SECRET_TEXT.search(item) is not None:
+                        value[index] = REDACTED
+                elif isinstance(item, _NESTED):
+                    self._walk(item)
+
+    def _redact_variables(self, variables: Any) -> None:
+        """Redact variables: every value of a mapping, the value fields of listed items, `NAME=value` text."""
+        if isinstance(variables, dict):
+            for name, value in variables.items():
+                if value is not None and value != "":
+                    variables[name] = REDACTED
+            return
+        if not isinstance(variables, list):
+            self._walk(variables)
+            return
+        for index, item in enumerate(variables):
+            if isinstance(item, dict):
+                for key, value in item.items():
+                    if isinstance(key, str) and normal_key(key) in VALUE_FIELDS and value is not None \
+                            and value != "":
+                        item[key] = REDACTED
+                self._walk_mapping(item, False)
+            elif isinstance(item, str):
+                # Docker-style "NAME=value" keeps its name.
+                name, equals, _ = item.partition("=")
+                if equals:
+                    variables[index] = f"{name}={REDACTED}"
+            else:
+                self._walk(item)
+
+    def _secret_name(self, name: Any) -> bool:
+        if not isinstance(name, str):
+            return False
+        normal = normal_key(name)
+        return (normal in self.secret_keys or normal in self.secret_item_names
+                or normal.endswith(self.secret_suffixes) or normal.startswith(self.secret_item_prefixes))
+
+
+def _redact_path(value: Any, path: tuple[str, ...]) -> None:
+    # Keys match case-insensitively: the API shape ("Environment.Variables") must be redacted too.
+    *parents, last = path
+    for key in parents:
+        value = _child(value, key)
+    if not isinstance(value, dict):
+        return
+    lowered = last.lower()
+    for key, item in value.items():
+        if isinstance(key, str) and key.lower() == lowered and item not in (None, "", REDACTED):
+            if isinstance(item, dict):
+                for name in item:
+                    item[name] = REDACTED
+            else:
+                value[key] = REDACTED
+
+
+def _child(value: Any, key: str) -> Any:
+    if not isinstance(value, dict):
+        return None
+    lowered = key.lower()
+    return next((item for name, item in value.items() if isinstance(name, str) and name.lower() == lowered), None)
+
+
+def secret_text(text: str) -> bool:
+    """Tell whether `text` carries a connection string, a SAS signature or an authorization token."""
+    # Each pattern holds "=" or a space, and the plain tests skip the regular expression for most strings.
+    return ("=" in text or " " in text) and SECRET_TEXT.search(text) is not None
+
+
+SHARED = Redactor()
+"""The shared lists alone: AWS collectors and the AWS Config import use it."""
+
+
+def redact(resource: Resource) -> Resource:
+    """Replace secret values in `resource` in place with the shared lists and return it."""
+    return SHARED.redact(resource)
 
 
 def json_text(*values: Any) -> bytes | None:
-    """Return the lower-case JSON text of `values` for a `SecretKeyHint`, or None when orjson cannot write one.
+    """Return the lower-case JSON text of `values` for a quick test, or None when orjson cannot write one.
 
     orjson rejects integers beyond 64 bits and keys that are not strings, which the json module accepts;
     the caller then walks the values.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from ridgeline.pipeline import ScanResult
 
@@ -37,6 +38,21 @@ def write_reports(result: ScanResult, formats: Sequence[str], output_dir: Path) 
     for name in formats:
         render, suffix = available[name]
         path = output_dir / f"{stem}{suffix}"
-        path.write_bytes(render(result))
+        write = _WRITERS.get(name)
+        if write is None:
+            path.write_bytes(render(result))
+        else:
+            with path.open("wb") as output:
+                write(result, output)
         written.append(path)
     return written
+
+
+def _write_native(result: ScanResult, output: BinaryIO) -> None:
+    from ridgeline.report import native
+
+    native.write(result, output)
+
+
+# Formats written as they are rendered, so a report of millions of findings is not held in memory whole.
+_WRITERS: dict[str, Callable[[ScanResult, BinaryIO], None]] = {"json": _write_native}

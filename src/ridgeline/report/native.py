@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -44,6 +45,13 @@ def finding_document(finding: Finding, result: ScanResult) -> dict[str, Any]:
 
 def scan_document(result: ScanResult) -> dict[str, Any]:
     """Return the whole scan: metadata, what was collected where, a summary and the findings."""
+    document = _scan_head(result)
+    document["findings"] = [finding_document(finding, result) for finding in result.findings]
+    return document
+
+
+def _scan_head(result: ScanResult) -> dict[str, Any]:
+    """Return the scan document without its findings (the key is there, with an empty list)."""
     scan = result.scan
     counts: dict[str, int] = {status.value: 0 for status in Status}
     for finding in result.findings:
@@ -65,10 +73,38 @@ def scan_document(result: ScanResult) -> dict[str, Any]:
         "collection": [unit.to_dict() for unit in result.collection.coverage],
         "summary": {"resources": len(result.collection.resources), "findings": counts},
         "compliance": [posture_to_dict(posture) for posture in result.postures],
-        "findings": [finding_document(finding, result) for finding in result.findings],
+        "findings": [],
     }
 
 
 def render(result: ScanResult) -> bytes:
     """Return the native JSON report."""
-    return orjson.dumps(scan_document(result), option=orjson.OPT_INDENT_2, default=str)
+    output = io.BytesIO()
+    write(result, output)
+    return output.getvalue()
+
+
+_NO_FINDINGS = b'\n  "findings": []\n}'
+
+
+def write(result: ScanResult, output: BinaryIO) -> None:
+    """Write the native JSON report to `output`, one finding at a time.
+
+    The bytes are those of `orjson.dumps(scan_document(result), option=OPT_INDENT_2)`, but the findings are
+    never all in memory as documents: a million findings took several GB that way.
+    """
+    head = orjson.dumps(_scan_head(result), option=orjson.OPT_INDENT_2, default=str)
+    # "findings" is the last key, so the document ends with its empty list, which the findings replace.
+    assert head.endswith(_NO_FINDINGS), "the findings must be the last key of the scan document"
+    if not result.findings:
+        output.write(head)
+        return
+
+    output.write(head[:-len(_NO_FINDINGS)])
+    separator = b'\n  "findings": [\n    '
+    for finding in result.findings:
+        text = orjson.dumps(finding_document(finding, result), option=orjson.OPT_INDENT_2, default=str)
+        # Each finding sits two levels deep in the whole document.
+        output.write(separator + text.replace(b"\n", b"\n    "))
+        separator = b",\n    "
+    output.write(b"\n  ]\n}")

@@ -12,7 +12,7 @@ import shlex
 from rich.markup import escape as rich_escape
 
 from ridgeline.model.finding import Finding
-from ridgeline.rules.model import Remediation, fill_template
+from ridgeline.rules.model import Remediation, fill_template, template_names
 
 # C0 control characters (newline and tab included: a name must not start a fake line of output), DEL,
 # C1 controls, and the Unicode bidirectional overrides that can reorder text.
@@ -54,10 +54,12 @@ def placeholder_values(finding: Finding) -> dict[str, str]:
 def render_remediation(remediation: Remediation, finding: Finding) -> dict[str, str]:
     """Fill a rule's remediation for one finding; values in the CLI command are shell-quoted."""
     values = placeholder_values(finding)
-    quoted = {key: shlex.quote(value) for key, value in values.items()}
+    cli = remediation.cli_for(finding.resource_type)
+    # Only the values the command uses are quoted: reports fill this for every finding of a large scan.
+    quoted = {key: shlex.quote(values[key]) for key in template_names(cli) if key in values}
     return {
         "text": fill_template(remediation.text, values),
-        "cli": fill_template(remediation.cli_for(finding.resource_type), quoted),
+        "cli": fill_template(cli, quoted),
         "terraform": remediation.terraform,
     }
 

@@ -24,11 +24,14 @@ Forms (each a YAML mapping):
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+import orjson
 
 from ridgeline.model.resource import Resource
 from ridgeline.rules.errors import RuleError
@@ -130,7 +133,22 @@ def _evidence_value(value: Any) -> Any:
         return None
     if isinstance(value, str) and len(value) > _EVIDENCE_TEXT_LIMIT:
         return value[:_EVIDENCE_TEXT_LIMIT] + "...(truncated)"
+    if isinstance(value, dict | list) and value:
+        # A large mapping or list (a whole configuration passed to a check function) becomes its JSON text,
+        # cut like a long string. Kept as it is, it would be most of the report, and every finding would keep
+        # its resource's parsed configuration alive: 50,000 failing NSGs took 4.5 GB.
+        text = _json_text(value)
+        if len(text) > _EVIDENCE_TEXT_LIMIT:
+            return text[:_EVIDENCE_TEXT_LIMIT] + "...(truncated)"
     return value
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        # orjson rejects integers beyond 64 bits and keys that are not strings; the json module does not.
+        return json.dumps(value, default=str)
 
 
 class Node:
@@ -472,8 +490,10 @@ class CheckNode(Node):
                     return None
             value = path.read(subject)
             arguments[name] = None if value is MISSING else value
-            # The values a function judged are evidence too, even when it returns no detail of its own.
-            ctx.note(path.text, value)
+            # The values a function judged are evidence too, even when it returns no detail of its own. A
+            # whole envelope field (all of `configuration`) is not: the finding names the resource already.
+            if path.keys or path.relative:
+                ctx.note(path.text, value)
         owner = subject if isinstance(subject, Resource) else ctx.resource
         if "subject" in self.function.literal_args:
             # Inside an item quantifier the subject is a list item; functions get the resource.

@@ -125,6 +125,16 @@ def fill_template(template: str, values: dict[str, str]) -> str:
                    for literal, name, placeholder in _template_parts(template))
 
 
+def template_names(template: str) -> frozenset[str]:
+    """Return the placeholder names of a template that `fill_template` fills (one split per template)."""
+    return _template_names(template)
+
+
+@lru_cache(maxsize=4096)
+def _template_names(template: str) -> frozenset[str]:
+    return frozenset(name for _, name, _ in _template_parts(template) if name)
+
+
 @lru_cache(maxsize=4096)
 def _template_parts(template: str) -> tuple[tuple[str, str, str], ...]:
     """Return (literal text, placeholder name or "", placeholder text) parts whose concatenation is `template`.

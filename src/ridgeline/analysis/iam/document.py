@@ -104,8 +104,10 @@ def _decode(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         excerpt = text if len(text) <= 60 else text[:57] + "..."
+        # Some messages of the json module end with "at" ("Invalid control character at").
+        problem = error.msg.removesuffix(" at")
         raise PolicyParseError(
-            f"policy document is not valid JSON: {error.msg} at line {error.lineno} column {error.colno} in {excerpt!r}"
+            f"policy document is not valid JSON: {problem} at line {error.lineno} column {error.colno} in {excerpt!r}"
         ) from error
 
 

@@ -10,19 +10,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ridgeline.model.redaction import REDACTED, redact
+from ridgeline.model.redaction import Redactor
 from ridgeline.model.resource import Resource
 from ridgeline.providers.azure.catalog import canonical_type
 
 _SUBSCRIPTION_IN_ID = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 
-# Keys whose values are secrets in Azure documents, beyond the shared list of ridgeline.model.redaction
-# (compared without regard to case). ARM does not return most of them on GET. They are redacted in case an
-# API version or a Resource Graph row carries them. `instrumentationKey` is part of an Application Insights
-# connection string.
+# Keys whose values are secrets in Azure documents, beyond the shared lists of ridgeline.model.redaction
+# (compared in the normal form of `normal_key`, whole key, any value). ARM does not return most of them on
+# GET. They are redacted in case an API version or a Resource Graph row carries them. `instrumentationKey`
+# is part of an Application Insights connection string. `customData`, `commandToExecute`, `script` and
+# `protectedSettings` of virtual machines and their extensions are scripts that often carry passwords;
+# `secureValue` is a container group's secret environment variable.
 AZURE_SECRET_KEYS = frozenset({
     "administratorloginpassword", "storageaccountaccesskey", "accesskey", "instrumentationkey",
     "storageaccountkey", "primarymasterkey", "secondarymasterkey", "publishingpassword",
+    "customdata", "commandtoexecute", "script", "scriptcontent", "protectedsettings", "securevalue",
 })
 
 
@@ -68,41 +71,25 @@ def envelope(document: dict[str, Any], *, collected_at: str, subscription: str =
 
 KEY_VAULT_SECRET_TYPE = "Microsoft.KeyVault/vaults/secrets"
 
+# Values that are secret by resource type: a Key Vault secret's value (ARM never returns it on GET; it is
+# dropped should an API version ever do so) and an Automation account's variable, encrypted or not.
+AZURE_SECRET_VALUES: dict[str, tuple[tuple[str, ...], ...]] = {
+    KEY_VAULT_SECRET_TYPE: (("properties", "value"),),
+    "Microsoft.Automation/automationAccounts/variables": (("properties", "value"),),
+}
+
+AZURE_REDACTOR = Redactor(
+    secret_keys=AZURE_SECRET_KEYS,
+    # Web and function app settings often hold keys and passwords, so only their names stay: ARM writes them
+    # as a list of {name, value} in siteConfig and as a name -> value mapping elsewhere.
+    variable_keys=("appsettings",),
+    # `listKeys` output: [{keyName, value, permissions}].
+    listed_keys=("keys",),
+    value_paths=AZURE_SECRET_VALUES,
+)
+"""The shared lists with the Azure words, for live scans and imports alike."""
+
 
 def redact_azure(resource: Resource) -> Resource:
-    """Replace secret values in place: app settings, Azure secret keys, then the shared list of secret keys."""
-    if resource.type == KEY_VAULT_SECRET_TYPE:
-        # ARM never returns a secret's value on GET; drop it anyway should an API version ever do so.
-        properties = resource.configuration.get("properties")
-        if isinstance(properties, dict) and properties.get("value") not in (None, ""):
-            properties["value"] = REDACTED
-    _redact_keys(resource.configuration)
-    _redact_keys(resource.supplementary)
-    return redact(resource)
-
-
-def _redact_keys(value: Any) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            lowered = key.lower() if isinstance(key, str) else ""
-            if lowered == "appsettings":
-                _redact_app_settings(item)
-            elif lowered in AZURE_SECRET_KEYS and item not in (None, "", REDACTED):
-                value[key] = REDACTED
-            else:
-                _redact_keys(item)
-    elif isinstance(value, list):
-        for item in value:
-            _redact_keys(item)
-
-
-def _redact_app_settings(settings: Any) -> None:
-    # App settings of web and function apps often contain keys and passwords, so only the names stay. ARM
-    # writes them as a list of {name, value} in siteConfig and as a name -> value mapping elsewhere.
-    if isinstance(settings, list):
-        for item in settings:
-            if isinstance(item, dict) and item.get("value") not in (None, ""):
-                item["value"] = REDACTED
-    elif isinstance(settings, dict):
-        for key in settings:
-            settings[key] = REDACTED
+    """Replace secret values in place (shared and Azure lists, app settings, typed values); return it."""
+    return AZURE_REDACTOR.redact(resource)

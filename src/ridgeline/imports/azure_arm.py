@@ -448,8 +448,6 @@ class _AzureImport:
         self._other_types: dict[str, str] = {}
         self._arrival = 0
         self._order: dict[str, int] = {}
-        self._packed: dict[str, bytes] = {}
-        """Configurations of kept parents as JSON text, by key (see `_pack`)."""
 
         # Resource types -> how many items had no `properties` (see _mark_no_properties).
         self._without_properties: dict[str, int] = {}
@@ -799,9 +797,8 @@ class _AzureImport:
             raise NotStreamable(f"{resource.id} is given more than once")
         self._arrival += 1
         if facts.fold_parent:
-            kept = self.resources[key] = self.stream.prune(resource)
+            self.resources[key] = self.stream.prune(resource)
             self._order[key] = self._arrival
-            self._pack(key, kept)
             return
 
         self._emitted.add(fingerprint)
@@ -862,25 +859,8 @@ class _AzureImport:
         self._record_truncations()
         self._warn_no_properties()
         for key, resource in self.resources.items():
-            packed = self._packed.pop(key, None)
-            if packed is not None:
-                resource.configuration = orjson.loads(packed)
             self.stream.add(self._finished(resource), order=self._order[key])
         self.resources = {}
-
-    def _pack(self, key: str, resource: Resource) -> None:
-        """Keep the configuration of a resource that waits for the end as JSON text, until `finish_stream`.
-
-        Parents that children may fold into (NSGs, storage accounts, SQL servers) wait whole when rules read
-        their whole configuration: parsed, 50,000 NSGs took 4.5 GB, and their text takes a sixth of that.
-        Folding changes only `supplementary`, so the configuration is not needed before the end.
-        """
-        try:
-            self._packed[key] = orjson.dumps(resource.configuration)
-        except TypeError:
-            # Integers beyond 64 bits or keys that are not strings: kept parsed.
-            return
-        resource.configuration = _PACKED
 
     def _finished(self, resource: Resource) -> Resource:
         self._mark_not_imported(resource)
@@ -953,9 +933,6 @@ class _AzureImport:
 
 _UNPARSED = object()
 """Marks a line that is not a whole JSON document."""
-
-_PACKED: dict[str, Any] = {}
-"""The configuration of a kept parent while its JSON text waits in `_AzureImport._packed`; nothing changes it."""
 
 
 def _first_content_line(stream: IO[str]) -> tuple[int, str]:

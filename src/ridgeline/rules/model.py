@@ -121,8 +121,12 @@ def fill_template(template: str, values: dict[str, str]) -> str:
     Every FAIL finding fills its rule's message, so each template is split once into literal text and
     placeholders instead of being matched again for each of a million findings.
     """
+    parts = _template_parts(template)
+    if len(parts) == 1:
+        # No placeholder: the template itself, one string shared by every finding of the rule.
+        return template if not parts[0][1] and parts[0][0] == template else parts[0][0]
     return "".join(literal + (values.get(name, placeholder) if name else placeholder)
-                   for literal, name, placeholder in _template_parts(template))
+                   for literal, name, placeholder in parts)
 
 
 def template_names(template: str) -> frozenset[str]:

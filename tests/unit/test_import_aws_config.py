@@ -312,7 +312,7 @@ def test_missing_source_raises(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("item", "location", "message"), [
     ({"resourceId": "x", "awsRegion": "eu-west-1"}, "item 1", "missing resourceType"),
     ("{broken", "item 1", "query result is not valid JSON"),
-    (42, "item 1", "expected a configuration item object, found int"),
+    (42, "item 1", "expected a configuration item object, found a number"),
     (ci_item(ARN=None, resourceId=None), "item 1", "has neither arn nor resourceId"),
     (ci_item(awsAccountId=None), "item 1", "missing accountId"),
     (ci_item(awsRegion=None), "item 1", "missing awsRegion"),

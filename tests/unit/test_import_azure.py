@@ -450,7 +450,7 @@ def test_bad_lines_named(tmp_path: Path) -> None:
     assert set(resources) == {STORAGE_ID, SQL_ID}
     assert [issue.location for issue in report.errors] == ["line 2", "line 3, item 0", "line 4"]
     assert report.errors[0].message.startswith("invalid JSON")
-    assert "expected a resource object, found str" in report.errors[1].message
+    assert "expected a resource object, found a string" in report.errors[1].message
     assert "missing type" in report.errors[2].message
 
 

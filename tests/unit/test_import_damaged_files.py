@@ -162,3 +162,15 @@ def test_empty_array_is_left_out_without_error(tmp_path: Path) -> None:
     assert list(result.report.skipped.values()) == [1]
     assert all(unit.status is Completeness.COMPLETE for collection in result.collections
                for unit in collection.coverage)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_byte_order_mark(tmp_path: Path, encoding: str) -> None:
+    # PowerShell and some editors write UTF-16 without a mark; JSON's first character shows the byte order.
+    path = tmp_path / "resources.json"
+    path.write_bytes(json.dumps([azure_item(index) for index in range(3)]).encode(encoding))
+
+    resources, errors, _ = import_cut(path)
+
+    assert resources == 3
+    assert errors == []

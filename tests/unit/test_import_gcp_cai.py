@@ -373,7 +373,7 @@ def test_bad_line_in_middle(tmp_path: Path) -> None:
     assert [(issue.file, issue.location) for issue in report.errors] == [
         (str(path), "line 2"), (str(path), "line 5"), (str(path), "line 6")]
     assert report.errors[0].message.startswith("invalid JSON")
-    assert "expected an asset object, found list" in report.errors[1].message
+    assert "expected an asset object, found an array" in report.errors[1].message
     assert "not a Cloud Asset Inventory asset" in report.errors[2].message
 
 

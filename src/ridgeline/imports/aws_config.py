@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ridgeline.imports.jsonstream import JsonReader, JsonStreamError, json_problem
+from ridgeline.imports.jsonstream import JsonReader, JsonStreamError, json_kind, json_problem
 from ridgeline.imports.report import ImportIssue, ImportReport
 from ridgeline.imports.sources import InputFile, TruncatedInput, iter_input_files
 from ridgeline.model.redaction import redact
@@ -158,7 +158,7 @@ def _document_items(document: Any, label: str, report: ImportReport) -> Iterable
     if isinstance(document, list):
         return _indexed(document)
     if not isinstance(document, dict):
-        report.add_error(label, "", f"expected a JSON object or array, found {type(document).__name__}")
+        report.add_error(label, "", f"expected a JSON object or array, found {json_kind(document)}")
         return ()
 
     for key in ("configurationItems", "baseConfigurationItems"):
@@ -179,7 +179,7 @@ def _document_items(document: Any, label: str, report: ImportReport) -> Iterable
 
 def _listed(value: Any, key: str, label: str, report: ImportReport) -> Iterable[tuple[str, Any]]:
     if not isinstance(value, list):
-        report.add_error(label, "", f"{key} must be a JSON array, found {type(value).__name__}")
+        report.add_error(label, "", f"{key} must be a JSON array, found {json_kind(value)}")
         return ()
     return _indexed(value)
 
@@ -198,7 +198,7 @@ def _import_item(item: Any, location: str, label: str, report: ImportReport) -> 
             report.add_error(label, location, f"query result is not valid JSON: {json_problem(error, line=False)}")
             return None
     if not isinstance(item, dict):
-        report.add_error(label, location, f"expected a configuration item object, found {type(item).__name__}")
+        report.add_error(label, location, f"expected a configuration item object, found {json_kind(item)}")
         return None
 
     status = item.get("configurationItemStatus")
@@ -284,7 +284,7 @@ def _json_object(value: Any, path: str, errors: dict[str, str]) -> dict[str, Any
             errors[path] = f"is not valid JSON: {json_problem(error, line=False)}"
             return None
     if not isinstance(value, dict):
-        errors[path] = f"must be a JSON object, found {type(value).__name__}"
+        errors[path] = f"must be a JSON object, found {json_kind(value)}"
         return None
     return value
 

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from ridgeline.imports.jsonstream import JsonReader, JsonStreamError, json_problem
+from ridgeline.imports.jsonstream import JsonReader, JsonStreamError, json_kind, json_problem
 from ridgeline.imports.report import ImportReport
 from ridgeline.imports.sources import InputFile, TruncatedInput, iter_input_files
 from ridgeline.imports.streaming import NotStreamable, StreamTarget
@@ -524,7 +524,7 @@ class _AzureImport:
                 self.add_item(item, "", label, f"{where}, item {index}")
             return
         if not isinstance(document, dict):
-            self.report.add_error(label, where, f"expected a JSON object or array, found {type(document).__name__}")
+            self.report.add_error(label, where, f"expected a JSON object or array, found {json_kind(document)}")
             return
 
         listed = False
@@ -566,7 +566,7 @@ class _AzureImport:
                 elif kind == "{":
                     self._stream_object(reader, label, f"line {line}")
                 else:
-                    found = type(reader.value()).__name__
+                    found = json_kind(reader.value())
                     self.report.add_error(label, f"line {line}", f"expected a JSON object or array, found {found}")
         except JsonStreamError as error:
             if cut:
@@ -592,7 +592,7 @@ class _AzureImport:
             self._add_object(document, label, f"line {1 + _leading_lines(text)}")
         else:
             self.report.add_error(label, f"line {1 + _leading_lines(text)}",
-                                  f"expected a JSON object or array, found {type(document).__name__}")
+                                  f"expected a JSON object or array, found {json_kind(document)}")
         return True
 
     def _add_object(self, document: dict[str, Any], label: str, where: str) -> None:
@@ -690,7 +690,7 @@ class _AzureImport:
     def _add_table(self, columns: Any, rows: Any, label: str, where: str) -> None:
         if not isinstance(rows, list):
             self.report.add_error(label, where, f"the Resource Graph table's rows must be a JSON array, found "
-                                  f"{type(rows).__name__}")
+                                  f"{json_kind(rows)}")
             return
         names = _column_names(columns, label, self.report)
         if names is not None:
@@ -701,7 +701,7 @@ class _AzureImport:
         for index, row in rows:
             location = f"{prefix}row {index}"
             if not isinstance(row, list):
-                self.report.add_error(label, location, f"expected a row (JSON array), found {type(row).__name__}")
+                self.report.add_error(label, location, f"expected a row (JSON array), found {json_kind(row)}")
             elif len(row) != len(names):
                 self.report.add_error(label, location, f"the row has {len(row)} values for {len(names)} columns")
             else:
@@ -727,7 +727,7 @@ class _AzureImport:
     def add_item(self, item: Any, default_type: str, label: str, location: str) -> None:
         """Add one item: a resource of its own, or a child waiting for its parent."""
         if not isinstance(item, dict):
-            self.report.add_error(label, location, f"expected a resource object, found {type(item).__name__}")
+            self.report.add_error(label, location, f"expected a resource object, found {json_kind(item)}")
             return
         type_name = _type_of(item)
         if not default_type and not type_name:

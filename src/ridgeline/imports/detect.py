@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ridgeline.imports.jsonstream import JsonReader, JsonStreamError
+from ridgeline.imports.jsonstream import JsonReader, JsonStreamError, json_kind
 from ridgeline.imports.sources import InputFile
 
 LINE_SNIFF_LIMIT = 1 << 20
@@ -205,7 +205,7 @@ def _unknown_reason(document: Any) -> str:
         return f"unknown format: {expected}; top-level fields: {keys}"
     if isinstance(document, list):
         return f"unknown format: {expected}; found an array of {_item_kind(document)}"
-    return f"unknown format: {expected}; found a JSON {type(document).__name__}"
+    return f"unknown format: {expected}; found {json_kind(document)}"
 
 
 def _item_kind(items: list[Any]) -> str:

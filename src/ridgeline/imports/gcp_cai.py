@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from ridgeline.imports.aws_config import ImportReport
-from ridgeline.imports.jsonstream import json_problem
+from ridgeline.imports.jsonstream import json_kind, json_problem
 from ridgeline.imports.sources import InputFile, TruncatedInput, iter_input_files
 from ridgeline.imports.streaming import NotStreamable, StreamTarget
 from ridgeline.model.redaction import Redactor, normal_key
@@ -262,7 +262,7 @@ class _GcpStream:
     def merge(self, asset: Any, location: str, label: str, rank: tuple[int, int]) -> None:
         """Merge one asset line; pass the resource on when the line completes it."""
         if not isinstance(asset, dict):
-            self.report.add_error(label, location, f"expected an asset object, found {type(asset).__name__}")
+            self.report.add_error(label, location, f"expected an asset object, found {json_kind(asset)}")
             return
         try:
             name, asset_type = _identity(asset)
@@ -453,7 +453,7 @@ def _line_assets(number: int, document: Any, label: str, report: ImportReport) -
     """Yield the assets of a parsed line that is not one plain asset object, or record why it has none."""
     location = f"line {number}"
     if not isinstance(document, dict):
-        report.add_error(label, location, f"expected an asset object, found {type(document).__name__}")
+        report.add_error(label, location, f"expected an asset object, found {json_kind(document)}")
         return
 
     # A line may also hold a whole ListAssets response page.
@@ -479,7 +479,7 @@ def _document_assets(document: Any, label: str, report: ImportReport) -> Iterabl
     if isinstance(document, dict):
         report.add_error(label, "", _not_an_asset_message(document))
         return ()
-    report.add_error(label, "", f"expected a JSON object or array, found {type(document).__name__}")
+    report.add_error(label, "", f"expected a JSON object or array, found {json_kind(document)}")
     return ()
 
 
@@ -496,7 +496,7 @@ def _not_an_asset_message(document: dict[str, Any]) -> str:
 def _merge(pending: dict[str, _PendingAsset], asset: Any, location: str, label: str, report: ImportReport) -> None:
     """Add the parts of one asset to `pending`, recording an error when the asset is invalid."""
     if not isinstance(asset, dict):
-        report.add_error(label, location, f"expected an asset object, found {type(asset).__name__}")
+        report.add_error(label, location, f"expected an asset object, found {json_kind(asset)}")
         return
     try:
         name, asset_type = _identity(asset)
@@ -569,12 +569,12 @@ def _newest(part: _PendingAsset, key: str, value: Any, current: Any, line_time: 
 
 def _merge_resource(part: _PendingAsset, resource: Any, location: str, label: str, report: ImportReport) -> None:
     if not isinstance(resource, dict):
-        found = type(resource).__name__
+        found = json_kind(resource)
         report.add_error(label, location, f"{part.name}: resource must be a JSON object, found {found}")
         return
     data = resource.get("data")
     if data is not None and not isinstance(data, dict):
-        found = type(data).__name__
+        found = json_kind(data)
         report.add_error(label, location, f"{part.name}: resource.data must be a JSON object, found {found}")
         return
     if part.data is not None:

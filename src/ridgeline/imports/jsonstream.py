@@ -231,3 +231,20 @@ def json_problem(error: json.JSONDecodeError, *, line: bool = True) -> str:
     if line:
         return f"{message} at line {error.lineno} column {error.colno}"
     return f"{message} at column {error.colno}"
+
+
+def json_kind(value: Any) -> str:
+    """Return how JSON names the kind of a decoded value, for messages: "an object", "a string", "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

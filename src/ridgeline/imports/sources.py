@@ -147,6 +147,11 @@ def _text_encoding(head: bytes) -> str:
         return "utf-16"
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    # JSON starts with an ASCII character, so UTF-16 without a byte order mark shows a zero byte beside it.
+    if len(head) >= 2 and head[0] != 0 and head[1] == 0:
+        return "utf-16-le"
+    if len(head) >= 2 and head[0] == 0 and head[1] != 0:
+        return "utf-16-be"
     return "utf-8"
 
 

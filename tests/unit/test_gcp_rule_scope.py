@@ -149,7 +149,9 @@ SAMPLE_VERDICTS = [
      "gcp-bigquery-dataset-not-public", "FAIL"),
     ("policy-library", "//bigquery.googleapis.com/projects/test-project/datasets/not-world-readable",
      "gcp-bigquery-dataset-not-public", "PASS"),
-    ("policy-library", "//storage.googleapis.com/my-test-bucket", "gcp-storage-bucket-not-public", "FAIL"),
+    # Only the IAM policy was exported: it grants allUsers, but public access prevention (in the resource
+    # content) may block that, so the verdict is unknown.
+    ("policy-library", "//storage.googleapis.com/my-test-bucket", "gcp-storage-bucket-not-public", "ERROR"),
     # Only the IAM policy was exported, so the ACLs of this bucket are unknown.
     ("policy-library", "//storage.googleapis.com/my-third-test-bucket", "gcp-storage-bucket-not-public", "ERROR"),
     ("policy-library",

@@ -22,7 +22,8 @@ from ridgeline.imports.collection import (
 )
 from ridgeline.imports.evaluate import import_and_evaluate
 from ridgeline.imports.streaming import paths_read
-from ridgeline.model.finding import Finding
+from ridgeline.model.finding import Finding, Status
+from ridgeline.pipeline import evaluate_files
 from ridgeline.rules.engine import Engine
 from ridgeline.rules.loader import load_builtin_rules
 from ridgeline.rules.model import Rule
@@ -322,3 +323,27 @@ def test_policy_content_first_then_resource_data_is_judged(tmp_path: Path, rules
     found = statuses(findings_of(tmp_path, rules), "later")
 
     assert found["gcp-storage-bucket-uniform-access"][0] == "PASS"
+
+
+def test_policy_only_assets_are_not_judged_on_empty_settings(tmp_path: Path) -> None:
+    # `gcloud asset export --content-type=iam-policy` alone: no resource content, so the settings are unknown.
+    # A dataset's IAM policy shows its access list, so that rule still decides from the policy.
+    def policy_line(name: str, asset_type: str, role: str, member: str) -> dict[str, Any]:
+        return {"name": name, "asset_type": asset_type, "ancestors": ["projects/1001"],
+                "iam_policy": {"bindings": [{"role": role, "members": [member]}]}}
+
+    lines = [
+        policy_line("//sqladmin.googleapis.com/projects/p1/instances/db1", "sqladmin.googleapis.com/Instance",
+                    "roles/viewer", "user:a@example.com"),
+        policy_line("//bigquery.googleapis.com/projects/p1/datasets/shared", "bigquery.googleapis.com/Dataset",
+                    "roles/bigquery.dataViewer", "allUsers"),
+    ]
+    path = tmp_path / "iam-only.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    findings = evaluate_files([str(path)], load_builtin_rules()).results[0].findings
+    by_rule = {finding.rule_id: finding for finding in findings}
+
+    assert by_rule["gcp-sql-instance-no-open-authorized-networks"].status is Status.ERROR
+    assert "only this asset's policy" in by_rule["gcp-sql-instance-no-open-authorized-networks"].message
+    assert by_rule["gcp-bigquery-dataset-not-public"].status is Status.FAIL

@@ -195,8 +195,11 @@ def resources_from_assets(assets: Iterable[Any], source: str, report: ImportRepo
 # passwords. `user-data` is already a secret key of the shared list.
 _SCRIPT_ITEMS = ("startup-script", "shutdown-script")
 _SCRIPT_ITEM_PREFIXES = ("windows-startup-script-", "windows-shutdown-script-", "sysprep-specialize-script-")
+# Dataproc and GKE node configurations give metadata as a mapping ("startup-script": "..."), where the
+# script's key ends with "script".
 _REDACTOR = Redactor(secret_item_names=map(normal_key, _SCRIPT_ITEMS),
-                     secret_item_prefixes=map(normal_key, _SCRIPT_ITEM_PREFIXES))
+                     secret_item_prefixes=map(normal_key, _SCRIPT_ITEM_PREFIXES),
+                     secret_suffixes=("script",))
 """The shared lists with the GCP words, for the import and the live scan (which builds resources here)."""
 
 
@@ -632,6 +635,8 @@ def _build(part: _PendingAsset, report: ImportReport) -> Resource:
 
 
 NO_DATA_REASON = "the export has no resource data for this asset"
+NO_RESOURCE_REASON = ("the files hold only this asset's policy, no resource content; export with "
+                      "--content-type=resource too and import both")
 
 
 def _mark_no_data(resource: Resource, part: _PendingAsset, without_data: dict[str, int]) -> None:
@@ -639,12 +644,13 @@ def _mark_no_data(resource: Resource, part: _PendingAsset, without_data: dict[st
 
     Judged as empty, its settings would pass or fail rules on nothing.
     """
-    # NOTE: an asset with policy content only (no `resource` at all) is not marked. Its configuration is as
-    # unknown, but the engine gives up on a check function as soon as one argument is unknown, so a BigQuery
-    # dataset that its IAM policy alone shows public would become ERROR instead of FAIL.
-    if not part.data_missing:
+    # An asset with policy content only (an IAM_POLICY export without its RESOURCE export) is as unknown.
+    if part.data is None:
+        resource.errors["configuration"] = NO_RESOURCE_REASON
+    elif part.data_missing:
+        resource.errors["configuration"] = NO_DATA_REASON
+    else:
         return
-    resource.errors["configuration"] = NO_DATA_REASON
     without_data[resource.type] = without_data.get(resource.type, 0) + 1
 
 

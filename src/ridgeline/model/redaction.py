@@ -33,7 +33,7 @@ SECRET_KEYS = frozenset({
 SECRET_SUFFIXES = (
     "password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey", "privatekey", "secretkey",
     "connectionstring", "connectionstrings", "sastoken", "masterkey", "sharedkey", "primarykey", "secondarykey",
-    "accountkey",
+    "accountkey", "clientkey",
 )
 
 # Keys whose string values carry credentials, compared whole: HTTP headers such as Authorization.

@@ -253,7 +253,8 @@ def storage_bucket_public(iam_policy: Any, iam_configuration: Any, acl: Any = No
         return Outcome(None, str(error))
 
 
-@check_function("gcp.bigquery_dataset_public", path_args=("access", "iam_policy"))
+@check_function("gcp.bigquery_dataset_public", path_args=("access", "iam_policy"),
+                unknown_as_none=("access", "iam_policy"))
 def bigquery_dataset_public(access: Any, iam_policy: Any) -> Outcome:
     """True when a dataset grants access to allUsers or allAuthenticatedUsers (access list or IAM policy)."""
     try:

@@ -485,6 +485,10 @@ class CheckNode(Node):
         for name, path in self.path_values.items():
             if not path.relative and subject.errors:
                 reason = path.error_for(subject)
+                if reason is not None and name in self.function.unknown_as_none:
+                    arguments[name] = None
+                    ctx.note(path.text, f"not collected: {reason}")
+                    continue
                 if reason is not None:
                     ctx.unknown(f"{path.text}: {reason}")
                     return None

@@ -41,6 +41,12 @@ class CheckFunction:
     """The resource types the function reads through `lookup`, in any account (the folders, organisation
     and firewall policies above a GCP project). Streaming evaluation keeps them until the end."""
 
+    unknown_as_none: tuple[str, ...] = ()
+    """Path arguments that the function can do without: when such a path is unknown (in the resource's
+    `errors`), the function gets None for it, which it must treat as not collected, instead of the whole
+    check being unknown. For settings shown two ways, such as a BigQuery dataset's access list and IAM
+    policy, where either one decides."""
+
 
 _REGISTRY: dict[str, CheckFunction] = {}
 
@@ -52,6 +58,7 @@ def check_function(
     literal_args: tuple[str, ...] = (),
     required: tuple[str, ...] | None = None,
     lookup_types: tuple[str, ...] = (),
+    unknown_as_none: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
     """Register `func` under `name` for use in rule conditions."""
     if lookup_types and "lookup" not in literal_args:
@@ -69,6 +76,7 @@ def check_function(
             required=path_args if required is None else required,
             description=doc[0] if doc else "",
             lookup_types=lookup_types,
+            unknown_as_none=unknown_as_none,
         )
         return func
 

@@ -146,6 +146,10 @@ def print_import_report(result: ImportResult, errors: Console, *, sources: int,
         errors.print(f"[yellow]import:[/yellow] {terminal_safe(issue.describe())}", soft_wrap=True)
     if len(report.errors) > _ISSUES_SHOWN:
         errors.print(f"[yellow]import:[/yellow] ... and {len(report.errors) - _ISSUES_SHOWN} more error(s)")
+    for issue in report.warnings[:_ISSUES_SHOWN]:
+        errors.print(f"[yellow]import warning:[/yellow] {terminal_safe(issue.describe())}", soft_wrap=True)
+    if len(report.warnings) > _ISSUES_SHOWN:
+        errors.print(f"[yellow]import warning:[/yellow] ... and {len(report.warnings) - _ISSUES_SHOWN} more")
     for issue in report.duplicates[:_ISSUES_SHOWN]:
         errors.print(f"[yellow]given twice:[/yellow] {terminal_safe(issue.describe())}", soft_wrap=True)
     if len(report.duplicates) > _ISSUES_SHOWN:

@@ -322,4 +322,5 @@ def _add_report(total: ImportReport, part: ImportReport) -> None:
             counter[key] = counter.get(key, 0) + count
     total.errors.extend(part.errors)
     total.duplicates.extend(part.duplicates)
+    total.warnings.extend(part.warnings)
     total.incomplete.update(part.incomplete)

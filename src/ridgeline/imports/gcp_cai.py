@@ -612,8 +612,8 @@ def _build(part: _PendingAsset, report: ImportReport) -> Resource:
                or _container_of(part.ancestors, part.name))
     if not project:
         project = UNKNOWN_PROJECT
-        report.add_error(part.label, part.location, f"{part.name}: no project found in resource.data.projectId, "
-                         f"ancestors, resource.parent or the name; account set to {UNKNOWN_PROJECT!r}")
+        report.add_warning(part.label, part.location, f"{part.name}: no project found in resource.data.projectId, "
+                           f"ancestors, resource.parent or the name; account set to {UNKNOWN_PROJECT!r}")
 
     if part.ancestors:
         part.supplementary[ANCESTORS_KEY] = part.ancestors

@@ -50,6 +50,16 @@ class ImportReport:
     """Resources (or parts of one) given more than once with different content, and which copy is judged.
     They are warnings, not errors: the choice is made by the copies' own times where they have them."""
 
+    warnings: list[ImportIssue] = field(default_factory=list)
+    """Items imported whole whose meaning is in doubt, such as an asset whose project is unknown. Unlike
+    errors, they do not make coverage partial: nothing of the files is missing."""
+
+    def add_warning(self, file: str, location: str, message: str) -> None:
+        """Record an item imported with a doubt, and log it at INFO level."""
+        issue = ImportIssue(file, location, message)
+        self.warnings.append(issue)
+        logger.info("import: %s", issue.describe())
+
     def add_duplicate(self, file: str, location: str, message: str) -> None:
         """Record a resource given more than once, and log it at INFO level."""
         issue = ImportIssue(file, location, message)

@@ -181,12 +181,14 @@ def read_aws(files: Sequence[tuple[InputFile, Detection]], report: ImportReport)
     resources: dict[tuple[str, str, str, str], Resource] = {}
     for input_file, detection in files:
         for resource in iter_aws_config_file(input_file, report, json_lines=detection.json_lines or None):
-            mark_unrecorded(resource, report)
             key = (resource.type, resource.account, resource.region, resource.id)
             earlier = resources.get(key)
             if earlier is not None:
                 resource = _newest_item(earlier, resource, report)
             resources[key] = resource
+    # After the duplicates are dropped, so that the report counts each missing setting once per resource.
+    for resource in resources.values():
+        mark_unrecorded(resource, report)
     return list(resources.values())
 
 

@@ -193,7 +193,7 @@ def read_aws(files: Sequence[tuple[InputFile, Detection]], report: ImportReport)
 
 
 def _content(resource: Resource) -> dict[str, Any]:
-    """Return what a resource says, without where and when it was read."""
+    """Return the content of a resource, without where and when it was read."""
     document = resource.to_dict()
     document.pop("source", None)
     document.pop("collected_at", None)

@@ -42,10 +42,10 @@ class CheckFunction:
     and firewall policies above a GCP project). Streaming evaluation keeps them until the end."""
 
     unknown_as_none: tuple[str, ...] = ()
-    """Path arguments that the function can do without: when such a path is unknown (in the resource's
-    `errors`), the function gets None for it, which it must treat as not collected, instead of the whole
-    check being unknown. For settings shown two ways, such as a BigQuery dataset's access list and IAM
-    policy, where either one decides."""
+    """Path arguments that the function can do without. When such a path is unknown (in the resource's
+    `errors`), the function gets None for it and must treat None as not collected; the check is not
+    unknown as a whole. For a setting shown two ways, where either one decides: a BigQuery dataset's
+    access list and IAM policy."""
 
 
 _REGISTRY: dict[str, CheckFunction] = {}

@@ -62,14 +62,15 @@ def statuses(files: list[str], rules: list[Rule], rule_id: str) -> list[str]:
 
 @pytest.mark.parametrize("newest_first", [True, False])
 def test_aws_newest_capture_is_judged(tmp_path: Path, rules: list[Rule], newest_first: bool) -> None:
-    items = [volume("2026-12-01T09:00:00.000Z", True), volume("2025-02-01T09:00:00.000Z", False)]
-    if not newest_first:
-        items.reverse()
-    path = tmp_path / "snapshot.json"
-    path.write_text(json.dumps({"configurationItems": items}))
+    # Two snapshots of different days, read in either order.
+    newest = tmp_path / "december.json"
+    newest.write_text(json.dumps({"configurationItems": [volume("2026-12-01T09:00:00.000Z", True)]}))
+    oldest = tmp_path / "february.json"
+    oldest.write_text(json.dumps({"configurationItems": [volume("2025-02-01T09:00:00.000Z", False)]}))
+    files = [str(newest), str(oldest)] if newest_first else [str(oldest), str(newest)]
 
-    assert statuses([str(path)], rules, "aws-ec2-volume-encrypted") == ["PASS"]
-    report = import_files([str(path)]).report
+    assert statuses(files, rules, "aws-ec2-volume-encrypted") == ["PASS"]
+    report = import_files(files).report
     assert len(report.duplicates) == 1
     assert "captured 2026-12-01T09:00:00" in report.duplicates[0].message
 
@@ -128,3 +129,15 @@ def test_azure_later_item_is_judged_and_reported(tmp_path: Path) -> None:
     [duplicate] = result.report.duplicates
     assert duplicate.file == str(second)
     assert f"also given in {first}" in duplicate.message
+
+
+def test_aws_history_file_judges_newest_without_warning(tmp_path: Path, rules: list[Rule]) -> None:
+    # A history file holds a resource's versions over time: the latest is its state now, which is no conflict.
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps({"configurationItems": [volume("2025-02-01T09:00:00.000Z", False),
+                                                       volume("2026-12-01T09:00:00.000Z", True)]}))
+
+    assert statuses([str(path)], rules, "aws-ec2-volume-encrypted") == ["PASS"]
+    report = import_files([str(path)]).report
+    assert report.duplicates == []
+    assert list(report.skipped.values()) == [1]

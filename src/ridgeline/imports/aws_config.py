@@ -55,8 +55,8 @@ def iter_aws_config_items(source: str | Path, report: ImportReport | None = None
     """
     report = report if report is not None else ImportReport()
 
-    # NOTE: a history file contains several items per resource, and each one is yielded, so rules judge every
-    # recorded version and report one finding per version. Callers that want the latest must keep it themselves.
+    # NOTE: a history file contains several items per resource, and each one is yielded. Callers that want
+    # the latest must keep it themselves, as `ridgeline.imports.collection.read_aws` does.
     for input_file in iter_input_files(source):
         yield from iter_aws_config_file(input_file, report)
 

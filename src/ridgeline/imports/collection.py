@@ -53,6 +53,9 @@ PROVIDER_ORDER = ("aws", "azure", "gcp")
 FOLDER_FILE_SKIPPED = "file in a folder not named .json, .jsonl or .ndjson (gzipped or not)"
 """The `ImportReport.skipped` key of files that reading a folder left out."""
 
+OLDER_VERSION_SKIPPED = "older configuration item of a resource in a history file (the newest is judged)"
+"""The `ImportReport.skipped` key of the earlier versions in an AWS Config history file."""
+
 EMPTY_FILE_SKIPPED = "file holding an empty JSON array (nothing to import)"
 """The `ImportReport.skipped` key of files such as the `[]` that `az resource list` prints when nothing matches."""
 
@@ -206,6 +209,11 @@ def _newest_item(earlier: Resource, later: Resource, report: ImportReport) -> Re
         return earlier
     kept = earlier if later.collected_at < earlier.collected_at else later
     other = later if kept is earlier else earlier
+    if earlier.source == later.source and earlier.collected_at and later.collected_at \
+            and earlier.collected_at != later.collected_at:
+        # A history file: the versions of a resource over time, of which the newest is its state now.
+        report.count(report.skipped, OLDER_VERSION_SKIPPED)
+        return kept
     times = (f"captured {kept.collected_at or 'at an unknown time'}, against "
              f"{other.collected_at or 'an unknown time'}")
     report.add_duplicate(later.source.removeprefix("file:"), "",

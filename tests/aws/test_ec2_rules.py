@@ -244,7 +244,7 @@ def test_default_group_must_be_empty(aws: AwsAccount) -> None:
     assert failing.evidence["configuration.ipPermissionsEgress"][0]["ipProtocol"] == "-1"
     assert status_by_id(result, "aws-ec2-default-sg-no-traffic", with_ingress["GroupId"]) is Status.FAIL
     assert status_by_id(result, "aws-ec2-default-sg-no-traffic", emptied["GroupId"]) is Status.PASS
-    # A PASS on another group would say nothing about the default one, so the rule does not judge it.
+    # A PASS on another group would tell nothing about the default one, so the rule does not judge it.
     assert not [finding for finding in result.findings if finding.rule_id == "aws-ec2-default-sg-no-traffic"
                 and finding.resource_id.endswith(custom)]
 

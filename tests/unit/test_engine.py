@@ -426,9 +426,9 @@ def test_pass_carries_what_a_check_function_found() -> None:
     assert "baseline" in finding.evidence["gcp.firewall_internet_ports"]
 
 
-def test_unlisted_firewall_policies_make_vpc_rule_error_not_fail() -> None:
+def test_unlisted_firewall_policies_error() -> None:
     # The organization is in the scan, but its listing of firewall policies failed: a policy there may deny
-    # the SSH that the VPC rule admits, so the VPC rule cannot FAIL, and must say why it is unknown.
+    # the SSH that the VPC rule admits, so the VPC rule cannot FAIL, and its message gives the reason.
     from ridgeline.rules.loader import load_builtin_rules
 
     firewall = Resource(provider="gcp", account="p1", region="global", type="compute.googleapis.com/Firewall",

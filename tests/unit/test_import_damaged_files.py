@@ -52,10 +52,10 @@ def aws_item(index: int) -> dict[str, Any]:
 def cut(path: Path, text: bytes, fraction: float) -> int:
     """Write `text` gzipped and cut at `fraction` of its compressed size; return the whole lines kept."""
     compressed = gzip.compress(text, mtime=0)
-    kept = compressed[:int(len(compressed) * fraction)]
-    path.write_bytes(kept)
+    truncated = compressed[:int(len(compressed) * fraction)]
+    path.write_bytes(truncated)
     decompressor = zlib.decompressobj(wbits=31)
-    return decompressor.decompress(kept).count(b"\n")
+    return decompressor.decompress(truncated).count(b"\n")
 
 
 def import_cut(path: Path) -> tuple[int, list[str], list[Completeness]]:

@@ -131,8 +131,8 @@ def test_azure_later_item_is_judged_and_reported(tmp_path: Path) -> None:
     assert f"also given in {first}" in duplicate.message
 
 
-def test_aws_history_file_judges_newest_without_warning(tmp_path: Path, rules: list[Rule]) -> None:
-    # A history file holds a resource's versions over time: the latest is its state now, which is no conflict.
+def test_aws_history_file_newest(tmp_path: Path, rules: list[Rule]) -> None:
+    # A history file contains a resource's versions over time: the latest is its state now, so no conflict.
     path = tmp_path / "history.json"
     path.write_text(json.dumps({"configurationItems": [volume("2025-02-01T09:00:00.000Z", False),
                                                        volume("2026-12-01T09:00:00.000Z", True)]}))

@@ -250,7 +250,7 @@ def test_projected_rows_are_not_assessed(tmp_path: Path, rules: list[Rule], stre
         finding.rule_id for finding in found if finding.status.value == "PASS"]
 
 
-def test_child_rows_without_properties_make_the_parent_setting_unknown(tmp_path: Path, rules: list[Rule]) -> None:
+def test_child_row_without_properties(tmp_path: Path, rules: list[Rule]) -> None:
     account = arm_id("Microsoft.Storage/storageAccounts", "stfull")
     rows = [{"id": account, "name": "stfull", "type": "microsoft.storage/storageaccounts", "location": "eastus",
              "properties": {"supportsHttpsTrafficOnly": True}},
@@ -325,7 +325,7 @@ def test_policy_content_first_then_resource_data_is_judged(tmp_path: Path, rules
     assert found["gcp-storage-bucket-uniform-access"][0] == "PASS"
 
 
-def test_policy_only_assets_are_not_judged_on_empty_settings(tmp_path: Path) -> None:
+def test_policy_only_asset_unassessed(tmp_path: Path) -> None:
     # `gcloud asset export --content-type=iam-policy` alone: no resource content, so the settings are unknown.
     # A dataset's IAM policy shows its access list, so that rule still decides from the policy.
     def policy_line(name: str, asset_type: str, role: str, member: str) -> dict[str, Any]:

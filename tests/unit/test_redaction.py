@@ -105,7 +105,7 @@ def test_secret_mapping_replaced_whole() -> None:
 
 
 @pytest.mark.parametrize("key", ["hasSecret", "rootPassword", "DB_PASSWORD", "db-password", "GITHUB_TOKEN"])
-def test_keys_ending_in_a_secret_word_redact_strings_only(key: str) -> None:
+def test_secret_suffix_redacts_strings_only(key: str) -> None:
     # A flag or a nested setting under such a key is a fact rules read; a string may be the secret itself.
     resource = make_resource("AWS::IAM::User", {key: "s3cr3t", "nested": [{key: True}], "deeper": {key: {"a": 1}}})
 
@@ -210,7 +210,12 @@ def _with_one_secret(rng: random.Random) -> dict[str, Any]:
     pending: list[Any] = [configuration]
     while pending:
         value = pending.pop()
-        children = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else []
+        if isinstance(value, dict):
+            children = list(value.values())
+        elif isinstance(value, list):
+            children = value
+        else:
+            children = []
         mappings.extend(child for child in children if isinstance(child, dict))
         pending.extend(children)
     target = rng.choice(mappings)
@@ -228,7 +233,7 @@ def _changed_by(walk: Callable[[Resource], Any], configuration: dict[str, Any]) 
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_hints_never_skip_a_resource_the_walk_would_change(seed: int) -> None:
+def test_hint_never_skips_needed_walk(seed: int) -> None:
     # The hints let importers skip the walk over values: a miss must mean the walk finds nothing to redact.
     from ridgeline.imports import azure_arm, gcp_cai
 

@@ -146,7 +146,7 @@ AWS_CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
     "ssm-parameter": ("AWS::SSM::Parameter", {"name": "p1", "type": "String", "value": "SEKRET62"}, {}),
 }
 
-# The same settings as the AWS APIs return them to the collectors: Elastic Beanstalk answers in PascalCase.
+# The same settings as the AWS APIs return them to the collectors: Elastic Beanstalk returns them in PascalCase.
 AWS_API_SHAPES: dict[str, dict[str, Any]] = {
     "beanstalk-option-settings": {"EnvironmentName": "prod", "OptionSettings": [
         {"Namespace": "aws:elasticbeanstalk:application:environment", "OptionName": "DATABASE_URL",
@@ -196,7 +196,8 @@ def test_aws_settings_and_names_kept(tmp_path: Path) -> None:
     assert task["environment"] == [{"name": "DB_PASSWORD", "value": REDACTED}, {"name": "MODE", "value": REDACTED}]
     assert task["secrets"][0]["valueFrom"].startswith("arn:aws:secretsmanager:")
     assert task["privileged"] is False
-    assert project["privilegedMode"] is True and project["type"] == "LINUX_CONTAINER"
+    assert project["privilegedMode"] is True
+    assert project["type"] == "LINUX_CONTAINER"
     assert project["environmentVariables"][0] == {"name": "GITHUB_TOKEN", "value": REDACTED, "type": "PLAINTEXT"}
     # Settings outside the environment properties are not secret unless named so.
     assert beanstalk[2]["value"] == "t3.micro"
@@ -286,7 +287,8 @@ def test_azure_settings_and_names_kept(tmp_path: Path, path: str) -> None:
 
     assert vm["osProfile"]["adminUsername"] == "azureuser"
     assert vm["osProfile"]["linuxConfiguration"] == {"disablePasswordAuthentication": True}
-    assert extension["type"] == "CustomScript" and extension["settings"]["fileUris"] == ["https://x/install.sh"]
+    assert extension["type"] == "CustomScript"
+    assert extension["settings"]["fileUris"] == ["https://x/install.sh"]
     assert extension["protectedSettings"] == REDACTED
     assert group["containers"][0]["properties"]["environmentVariables"][2] == {"name": "X", "secureValue": REDACTED}
     assert group["ipAddress"] == {"type": "Public"}

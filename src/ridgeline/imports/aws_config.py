@@ -102,7 +102,7 @@ def _items_before_cut(input_file: InputFile, report: ImportReport) -> Iterator[R
     """Yield the resources of the whole items of a document whose compressed data is cut short.
 
     The document is walked as a stream: an array of items, or an object whose item list member
-    (`configurationItems`, `Results`, ...) holds them. The cut itself was already reported by the caller.
+    (`configurationItems`, `Results`, ...) contains them. The cut itself was already reported by the caller.
     """
     label = input_file.label
     try:

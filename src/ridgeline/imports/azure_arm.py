@@ -891,7 +891,7 @@ class _AzureImport:
             return
 
         if PROPERTIES_PATH in resource.errors:
-            # The parent's setting holds the child's properties, which the export lacks.
+            # The parent's setting contains the child's properties, which the export lacks.
             parent.errors.setdefault(f"supplementaryConfiguration.{fold.key}", NO_PROPERTIES_REASON)
         if fold.shape == SINGLE:
             if fold.key in parent.supplementary and parent.supplementary[fold.key] != resource.configuration:

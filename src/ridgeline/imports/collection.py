@@ -207,19 +207,19 @@ def _newest_item(earlier: Resource, later: Resource, report: ImportReport) -> Re
     """Return the copy of a resource to judge: the one captured last, else the one read last."""
     if _content(earlier) == _content(later):
         return earlier
-    kept = earlier if later.collected_at < earlier.collected_at else later
-    other = later if kept is earlier else earlier
+    judged = earlier if later.collected_at < earlier.collected_at else later
+    other = later if judged is earlier else earlier
     if earlier.source == later.source and earlier.collected_at and later.collected_at \
             and earlier.collected_at != later.collected_at:
         # A history file: the versions of a resource over time, of which the newest is its state now.
         report.count(report.skipped, OLDER_VERSION_SKIPPED)
-        return kept
-    times = (f"captured {kept.collected_at or 'at an unknown time'}, against "
+        return judged
+    times = (f"captured {judged.collected_at or 'at an unknown time'}, against "
              f"{other.collected_at or 'an unknown time'}")
     report.add_duplicate(later.source.removeprefix("file:"), "",
                          f"{later.id} is also given in {earlier.source.removeprefix('file:')} with other content; "
-                         f"the configuration item from {kept.source.removeprefix('file:')} is judged ({times})")
-    return kept
+                         f"the configuration item from {judged.source.removeprefix('file:')} is judged ({times})")
+    return judged
 
 
 @contextmanager

@@ -132,7 +132,7 @@ class _PendingAsset:
     supplementary: dict[str, Any] = field(default_factory=dict)
     data_missing: bool = False
     """Whether the last `resource` given had no `data`: then nothing of the resource's settings is known."""
-    given: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    origins: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     """Part ("resource", "iamPolicy", ...) -> (update time, file, location) of the line that gave it."""
 
 
@@ -214,7 +214,7 @@ def redact_gcp(resource: Resource) -> Resource:
 
 
 def _may_name_secret(resource: Resource) -> bool:
-    # Walking every resource's values took a large share of the import, and almost none holds a secret.
+    # Walking every resource's values took a large share of the import, and almost none contains a secret.
     return _REDACTOR.may_change(resource)
 
 
@@ -552,21 +552,27 @@ def _newest(part: _PendingAsset, key: str, value: Any, current: Any, line_time: 
     Exports made at different times, or overlapping ones, give an asset twice. The newer update time wins,
     and the later line when the times are equal or missing. Different content is reported either way.
     """
-    earlier = part.given.get(key)
+    earlier = part.origins.get(key)
     if earlier is None:
-        part.given[key] = (line_time, label, location)
+        part.origins[key] = (line_time, label, location)
         return True
 
     earlier_time, earlier_label, earlier_location = earlier
     replaces = not (line_time and earlier_time and line_time < earlier_time)
     if replaces:
-        part.given[key] = (line_time, label, location)
-    same = (value.get("data") == current) if key == "resource" and isinstance(value, dict) else value == current
+        part.origins[key] = (line_time, label, location)
+    # The resource part is compared by its data, which is what `part` keeps of it.
+    if key == "resource" and isinstance(value, dict):
+        same = value.get("data") == current
+    else:
+        same = value == current
     if not same:
-        kept = f"this line ({line_time or 'no update time'})" if replaces else \
-            f"{earlier_label}, {earlier_location} ({earlier_time})"
+        if replaces:
+            judged = f"this line ({line_time or 'no update time'})"
+        else:
+            judged = f"{earlier_label}, {earlier_location} ({earlier_time})"
         report.add_duplicate(label, location, f"{part.name}: {key} is also given at {earlier_label}, "
-                             f"{earlier_location} with other content; the one judged is from {kept}")
+                             f"{earlier_location} with other content; the one judged is from {judged}")
     return replaces
 
 

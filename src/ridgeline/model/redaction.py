@@ -46,8 +46,8 @@ SECRET_STRING_KEYS = frozenset({"authorization", "proxyauthorization"})
 ENVIRONMENT_KEYS = frozenset({"env", "environmentvariables", "envvariables", "secrets"})
 ENVIRONMENT_SUFFIXES = ("environmentvariables", "envvariables")
 
-# `environment` is a list of variables in ECS, but a mapping of settings in CodeBuild, Lambda or Dataflow;
-# only its `variables` mapping (Lambda) holds variables then.
+# `environment` is a list of variables in ECS, but a mapping of settings in CodeBuild, Lambda or Dataflow.
+# There only its `variables` mapping (Lambda) contains variables.
 _ENVIRONMENT = "environment"
 _VARIABLES = "variables"
 
@@ -78,7 +78,7 @@ def _alternation(words: Iterable[str]) -> bytes:
 
     The words share their letters as a tree (`(?:d(?:rowssap|...)|...)`), so that the regular expression
     engine tests one branch per letter rather than every word: twice as fast on Azure resources. A word
-    that is the start of another ends the branch, since the hint only asks whether some word matches.
+    that is the start of another ends the branch, because the hint only tests whether some word matches.
     """
     tree: dict[str, Any] = {}
     for word in words:
@@ -128,7 +128,7 @@ _KIND_LIMIT = 8192
 class Redactor:
     """Replaces secret values in resources, with the words of the shared lists and those of a provider.
 
-    `redact` walks a resource; `may_change` is the quick test that tells importers whether walking can
+    `redact` walks a resource. `may_change` is the quick test with which importers decide whether walking can
     change anything, read from orjson's text of the resource (a miss means the walk would change nothing).
     """
 
@@ -155,11 +155,11 @@ class Redactor:
         self._kinds: dict[str, int] = {}
 
         # The quick test reads orjson's text of a resource in lower case, without "_" and "-" (as the walk
-        # compares keys and names), and reversed: there each key that ends with a word starts with `:"` and
-        # the reversed word, and the regular expression engine skips to `:"` quickly. A key that holds
-        # variables counts only before a list or a mapping (`"env":[`), since `"env":"prod"` is a common
-        # label. Names of {name, value} items are strings that end with a word; they are looked for only
-        # when a value field is there, since searching every string is several times slower.
+        # compares keys and names), and reversed. There each key that ends with a word starts with `:"` and
+        # the reversed word, and the regular expression engine skips to `:"` quickly. A key that contains
+        # variables counts only before a list or a mapping (`"env":[`), because `"env":"prod"` is a common
+        # label. Names of {name, value} items are strings that end with a word. They are looked for only
+        # when a value field is there, because searching every string is several times slower.
         keys = {*self.secret_keys, *self.secret_suffixes, *SECRET_STRING_KEYS}
         # The whole key, from its opening quote, or its end.
         containers = {*(f'"{key}' for key in (*self.variable_keys, *self.listed_keys, _ENVIRONMENT)),
@@ -359,7 +359,7 @@ def _child(value: Any, key: str) -> Any:
 
 def secret_text(text: str) -> bool:
     """Tell whether `text` carries a connection string, a SAS signature or an authorization token."""
-    # Each pattern holds "=" or a space, and the plain tests skip the regular expression for most strings.
+    # Each pattern contains "=" or a space, so the plain tests skip the regular expression for most strings.
     return ("=" in text or " " in text) and SECRET_TEXT.search(text) is not None
 
 

@@ -43,9 +43,9 @@ class CheckFunction:
 
     unknown_as_none: tuple[str, ...] = ()
     """Path arguments that the function can do without. When such a path is unknown (in the resource's
-    `errors`), the function gets None for it and must treat None as not collected; the check is not
-    unknown as a whole. For a setting shown two ways, where either one decides: a BigQuery dataset's
-    access list and IAM policy."""
+    `errors`), the function gets None for it and must treat None as not collected, so the check as a whole
+    stays known. This suits a setting shown two ways, where either one decides, such as a BigQuery
+    dataset's access list and IAM policy."""
 
 
 _REGISTRY: dict[str, CheckFunction] = {}

@@ -122,7 +122,7 @@ class NsgRule:
         """Return whether the rule applies to `port` of the normalised `protocol`."""
         if not protocol_covers(self.protocol, protocol):
             return False
-        return _ranges_cover(self.port_ranges, port)
+        return _covers_port(self.port_ranges, port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +359,7 @@ def _first_internet_allow(rules: Sequence[_ReadRule], port: int, version: int) -
 
     for read in rules:
         rule = read.rule
-        if not _ranges_cover(rule.port_ranges, port):
+        if not _covers_port(rule.port_ranges, port):
             continue
 
         sources = read.sources[version]
@@ -382,7 +382,7 @@ def _first_internet_allow(rules: Sequence[_ReadRule], port: int, version: int) -
     return None
 
 
-def _ranges_cover(port_ranges: Iterable[tuple[int, int]], port: int) -> bool:
+def _covers_port(port_ranges: Iterable[tuple[int, int]], port: int) -> bool:
     for first, last in port_ranges:
         if first <= port <= last:
             return True

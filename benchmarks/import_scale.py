@@ -839,7 +839,8 @@ GENERATORS: dict[str, Callable[[Path, int, int], list[Path]]] = {"gcp": generate
 def ensure_export(work: Path, provider: str, count: int, seed: int) -> tuple[Path, list[Path]]:
     """Return the folder and files of the export, generating them unless a matching one is on disk."""
     folder = work / f"{provider}-{count}-seed{seed}"
-    manifest = folder / "manifest.json"
+    # The manifest sits beside the folder, so that `ridgeline scan file FOLDER` reads only the export.
+    manifest = work / f"{folder.name}.manifest.json"
     expected = {"provider": provider, "resources": count, "seed": seed, "format_version": FORMAT_VERSION}
     if manifest.exists():
         recorded = json.loads(manifest.read_text())
@@ -872,6 +873,54 @@ def _parse_with_orjson(files: list[Path]) -> dict[str, Any]:
             orjson.loads(path.read_bytes())
             documents += 1
     return {"documents": documents}
+
+
+def _object_floor(files: list[Path]) -> dict[str, Any]:
+    """Parse with orjson and build the objects that any run keeping Ridgeline's data model must build.
+
+    The objects are one `Resource` per asset or row, kept without its body as the streamed import keeps it,
+    and as many `Finding` objects as the `ridgeline` measurement reported (`FLOOR_FINDINGS` in the
+    environment). The cyclic collector is paused, as the import pauses it. No merging, redaction or rule
+    runs, so this is a lower bound for CPython in one process, not an estimate of a faster Ridgeline.
+    """
+    import gc
+
+    from ridgeline.model.finding import Finding, Severity, Status
+    from ridgeline.model.resource import Resource
+
+    gc.disable()
+    finding_count = int(os.environ["FLOOR_FINDINGS"])
+    resources: list[Resource] = []
+    findings: list[Finding] = []
+    no_body: dict[str, Any] = {}
+    for document in _documents(files):
+        rows = document.get("data") if isinstance(document, dict) else None
+        for item in rows if isinstance(rows, list) else [document]:
+            if not isinstance(item, dict):
+                continue
+            identifier = str(item.get("name") or item.get("id"))
+            type_name = str(item.get("asset_type") or item.get("type"))
+            resources.append(Resource(provider="bench", account="account", region="global", type=type_name,
+                                      id=identifier, name=identifier, configuration=no_body, supplementary=no_body,
+                                      tags=no_body, relationships=[], errors=no_body, source="floor"))
+
+    # Spread the findings over the resources, as rules do (about two per resource in these exports).
+    for position in range(finding_count):
+        resource = resources[position % len(resources)]
+        findings.append(Finding("rule", Status.PASS, Severity.MEDIUM, "category", resource.provider, resource.account,
+                                resource.region, resource.id, resource.type, resource.name, "message", {}))
+    return {"resources": len(resources), "findings": len(findings)}
+
+
+def _documents(files: list[Path]) -> Iterator[Any]:
+    """Yield each JSON document of the files, parsed with orjson as `_parse_with_orjson` does."""
+    for path in files:
+        if path.suffix == ".jsonl" or path.name in ("resources.json", "iam_policy.json"):
+            with path.open("rb") as stream:
+                for line in stream:
+                    yield orjson.loads(line)
+        else:
+            yield orjson.loads(path.read_bytes())
 
 
 def _import_and_evaluate(files: list[Path]) -> dict[str, Any]:
@@ -942,6 +991,7 @@ def _run_command(files: list[Path]) -> dict[str, Any]:
 
 MEASUREMENTS: dict[str, Callable[[list[Path]], dict[str, Any]]] = {
     "orjson": _parse_with_orjson,
+    "floor": _object_floor,
     "ridgeline": _import_and_evaluate,
     "whole": _import_whole_and_evaluate,
     "stored": _import_evaluate_and_store,
@@ -960,10 +1010,11 @@ def run_child(measurement: str, files: list[Path]) -> None:
                       "peak_rss_mb": round(usage.ru_maxrss / 1024), **figures}))
 
 
-def measure(measurement: str, files: list[Path]) -> dict[str, Any]:
-    """Run one measurement in a child process and return its figures."""
+def measure(measurement: str, files: list[Path], environment: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one measurement in a child process (with `environment` added to its variables) and return its figures."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child", measurement, *map(str, files)]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO,
+                               env={**os.environ, **(environment or {})})
     if completed.returncode != 0:
         raise RuntimeError(f"{measurement} failed with exit code {completed.returncode}:\n{completed.stderr[-4000:]}")
     return dict(json.loads(completed.stdout.strip().splitlines()[-1]))
@@ -987,6 +1038,9 @@ def main() -> None:
     parser.add_argument("--command", action="store_true",
                         help="Also measure the whole command `ridgeline scan file --no-store`, with its terminal "
                              "summary and the default JSON report (written to a temporary folder).")
+    parser.add_argument("--floor", action="store_true",
+                        help="Also measure the object floor: the orjson parse plus one Resource per asset and as "
+                             "many Finding objects as Ridgeline reported, with no rule or import logic.")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1019,6 +1073,12 @@ def main() -> None:
                   f"peak RSS {ridgeline['peak_rss_mb']:6,} MB  findings {ridgeline['findings']:,} "
                   f"{ridgeline['by_status']}\n"
                   f"  ratio (ridgeline / orjson): wall {record['ratio_wall']}, cpu {record['ratio_cpu']}")
+            if args.floor:
+                floor = measure("floor", files, {"FLOOR_FINDINGS": str(ridgeline["findings"])})
+                record["floor"] = floor
+                record["floor_ratio_cpu"] = round(floor["cpu_s"] / baseline["cpu_s"], 2)
+                print(f"  floor      wall {floor['wall_s']:7.1f} s  cpu {floor['cpu_s']:7.1f} s  "
+                      f"peak RSS {floor['peak_rss_mb']:6,} MB  ratio to orjson (cpu) {record['floor_ratio_cpu']}")
             if args.whole:
                 whole = measure("whole", files)
                 record["whole"] = whole

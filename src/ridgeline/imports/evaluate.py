@@ -130,7 +130,9 @@ def import_and_evaluate(sources: Iterable[str | Path], engine: Engine, *, keep_t
                 if resource_spool is not None:
                     outcome.full_resources[provider] = resource_spool
             except NotStreamable as reason:
-                logger.warning("import: reading the %s files whole, because %s", provider, reason)
+                # The findings are the same either way, and copies that differ are reported as duplicates, so
+                # this only explains the time and memory that reading whole takes.
+                logger.info("import: reading the %s files whole, because %s", provider, reason)
                 if resource_spool is not None:
                     resource_spool.close()
                 report = ImportReport()

@@ -228,9 +228,17 @@ def json_problem(error: json.JSONDecodeError, *, line: bool = True) -> str:
     the position does not read "at at".
     """
     message = error.msg.removesuffix(" at")
-    if line:
-        return f"{message} at line {error.lineno} column {error.colno}"
-    return f"{message} at column {error.colno}"
+    position = f"line {error.lineno} column {error.colno}" if line else f"column {error.colno}"
+    if _ends_early(error):
+        return f"{message} at {position}; the text ends before the JSON value does, so it was probably cut short"
+    return f"{message} at {position}"
+
+
+def _ends_early(error: json.JSONDecodeError) -> bool:
+    """Tell whether the json module reached the end of the text before the value was complete."""
+    # The json module reports a string without its closing quote only when the text ends inside it. Other
+    # errors at the end of the text ("Expecting value", "Expecting ',' delimiter") mean the same.
+    return error.msg.startswith("Unterminated string") or error.pos >= len(error.doc.rstrip())
 
 
 def json_kind(value: Any) -> str:

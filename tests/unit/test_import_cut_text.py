@@ -1,0 +1,67 @@
+"""Text that ends inside a JSON value: the error states that the file or line was probably cut short.
+
+A file still being written, or copied with a limit, ends in the middle of a value. The json module then
+reports a missing delimiter or an unterminated string at the end, which reads like a syntax error of the
+exporter. The message adds that the text ends early, so the user looks for the copy, not the exporter.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ridgeline.imports.collection import import_files
+from ridgeline.imports.jsonstream import json_problem
+
+CUT_SHORT = "the text ends before the JSON value does, so it was probably cut short"
+
+BUCKET_LINE = json.dumps({
+    "name": "//storage.googleapis.com/logs-bucket", "asset_type": "storage.googleapis.com/Bucket",
+    "ancestors": ["projects/123456"],
+    "resource": {"version": "v1", "location": "us", "parent": "//cloudresourcemanager.googleapis.com/projects/123456",
+                 "data": {"name": "logs-bucket", "projectNumber": "123456",
+                          "iamConfiguration": {"publicAccessPrevention": "enforced"}}}})
+
+
+def problem_of(text: str) -> str:
+    with pytest.raises(json.JSONDecodeError) as caught:
+        json.loads(text)
+    return json_problem(caught.value, line=False)
+
+
+@pytest.mark.parametrize("text", ['{"a": "unterminated', '{"a": 1', '{"a": 1,', '[1, 2', '{"a": {"b": [',
+                                  '{"a": 1   \n'])
+def test_text_ending_inside_value_is_cut_short(text: str) -> None:
+    assert problem_of(text).endswith(CUT_SHORT)
+
+
+@pytest.mark.parametrize("text", ['{"a" 1}', '{"a": tru}', '[1 2]', '{"a": 1}}'])
+def test_syntax_error_before_end_is_not_cut_short(text: str) -> None:
+    assert CUT_SHORT not in problem_of(text)
+
+
+def test_cut_last_line_names_line_and_cut(tmp_path: Path) -> None:
+    export = tmp_path / "resources.json"
+    export.write_text(BUCKET_LINE + "\n" + BUCKET_LINE.replace("logs-bucket", "data-bucket")[:150])
+
+    result = import_files([export])
+
+    assert [resource.name for collection in result.collections for resource in collection.resources] == ["logs-bucket"]
+    assert len(result.report.errors) == 1
+    error = result.report.errors[0]
+    assert error.location == "line 2"
+    assert error.message.endswith(CUT_SHORT)
+
+
+def test_bad_middle_line_is_not_called_cut(tmp_path: Path) -> None:
+    export = tmp_path / "resources.json"
+    broken = BUCKET_LINE.replace('"asset_type":', '"asset_type"', 1)
+    export.write_text("\n".join([BUCKET_LINE, broken, BUCKET_LINE.replace("logs-bucket", "data-bucket")]) + "\n")
+
+    result = import_files([export])
+
+    assert len(result.report.errors) == 1
+    assert result.report.errors[0].location == "line 2"
+    assert CUT_SHORT not in result.report.errors[0].message

@@ -176,13 +176,16 @@ def test_unreadable_organization_is_error_not_pass(beta_inherits_data_logs: Fake
         f"not assessed: ancestor organizations/{ORG} unreadable: PERMISSION_DENIED")
 
 
-def test_unreadable_organization_keeps_complete_project_passing(fake_gcp: FakeGcp, gcp_scan: GcpScanner,
-                                                                gcp_rules: list[Rule]) -> None:
+def test_unreadable_organization_leaves_exemptions_unknown(fake_gcp: FakeGcp, gcp_scan: GcpScanner,
+                                                           gcp_rules: list[Rule]) -> None:
+    # The project records every log type itself, but the organization it could not read may exempt members.
     served(fake_gcp, BETA_NAME)["iamPolicy"]["auditConfigs"] = audit_configs("ADMIN_READ", "DATA_READ", "DATA_WRITE")
     fake_gcp.script(f"assets:organizations/{ORG}:RESOURCE", google_error(403, "PERMISSION_DENIED", "denied"))
     collection = gcp_scan.scan(projects=[BETA])
 
-    assert statuses(collection, gcp_rules, AUDIT_RULE)[BETA_NAME].status is Status.PASS
+    finding = statuses(collection, gcp_rules, AUDIT_RULE)[BETA_NAME]
+    assert finding.status is Status.ERROR
+    assert f"the organization service was not scanned in organizations/{ORG}" in finding.message
 
 
 def test_folder_exemption_fails_project(beta_inherits_data_logs: FakeGcp, gcp_scan: GcpScanner,

@@ -344,7 +344,8 @@ def test_resource_rule_related_bucket() -> None:
     resources = [trail("to-plain", True, bucket_name="plain"), trail("to-secure", True, bucket_name="secure"),
                  trail("to-absent", True, bucket_name="absent"), bucket("plain", False), bucket("secure", True)]
 
-    findings = by_resource(Engine([rule]).evaluate(resources, [unit("cloudtrail", "us-east-1")]))
+    # The scan read S3, so the bucket that is not in it does not exist.
+    findings = by_resource(Engine([rule]).evaluate(resources, [unit("cloudtrail", "us-east-1"), unit("s3")]))
 
     assert findings["to-plain"].status is Status.FAIL
     assert findings["to-plain"].evidence["related AWS::S3::Bucket"] == "arn:aws:s3:::plain"

@@ -17,9 +17,12 @@ Forms (each a YAML mapping):
   whose id is a prefix of this resource's id (`parent`, ignoring case: an Azure container's storage
   account), or the one whose name or id is the value at P (`id_from` also matches the last segment of an
   ARN, such as sg-123).
-  `missing` (unknown, true or false) says what a missing related resource means; default unknown.
+  `missing` (unknown, true or false) says what a missing related resource means; default unknown. It
+  applies only where the scan listed T: when T could not be listed there, or its service was not
+  scanned or imported there, a missing related resource is unknown, regardless of `missing`.
 - `{count: {type: T, match: account|region}, where: C, gte: N, lte: M}`: the number of resources of type
   T in the same account (or region) for which C holds meets every bound given (gt, gte, lt, lte, equals).
+  Where the scan did not list T, the count is a lower bound.
 """
 
 from __future__ import annotations
@@ -57,12 +60,17 @@ class RelatedIndex(Protocol):
         """Return every resource of `type_name` in the same account (match "account") or region."""
         ...
 
-    def unlisted_reason(self, type_name: str, resource: Resource) -> str | None:
-        """Return why `type_name` could not be listed in the resource's account, or None if it was."""
+    def unlisted_reason(self, type_name: str, resource: Resource, match: str = "account",
+                        value: Any = None) -> str | None:
+        """Return why the scan may lack resources of `type_name` that `resource` looks up by `match`, or None.
+
+        A reason means an absence proves nothing: the type could not be listed there, or the scan did not
+        read its service there. `value` is the id or name an `id_from` or `name_from` lookup reads.
+        """
         ...
 
     def unlisted_in(self, type_name: str, account: str) -> str | None:
-        """Return why `type_name` could not be listed in `account`, or None if it was."""
+        """Return why the scan may lack resources of `type_name` in `account`, or None if it listed them."""
         ...
 
     def all_of_type(self, type_name: str) -> Sequence[Resource]:
@@ -89,10 +97,10 @@ class ScanLookup:
         return self._index.all_of_type(type_name) if self._index is not None else ()
 
     def unlisted_in(self, type_name: str, account: str) -> str | None:
-        """Return why `type_name` (a declared lookup type) could not be listed in `account`, or None.
+        """Return why the scan may lack resources of `type_name` (a declared lookup type) in `account`, or None.
 
-        A type that failed to list in an account may have resources there that `of_type` lacks, so what
-        they would decide is unknown.
+        A type that failed to list in an account, or whose service the scan did not read there, may have
+        resources there that `of_type` lacks, so what they would decide is unknown.
         """
         self._declared(type_name)
         return self._index.unlisted_in(type_name, account) if self._index is not None else None
@@ -568,7 +576,7 @@ class RelatedNode(Node):
         related = ctx.index.find(self.type_name, owner, self.match, value) if ctx.index and owner else None
         if related is None:
             target = f" {value!r}" if value is not None else f" of the same {self.match}"
-            return self._when_missing(ctx, f"related {self.type_name}{target} was not collected", owner)
+            return self._when_missing(ctx, f"related {self.type_name}{target} was not collected", owner, value)
 
         result = self.where.evaluate(related, ctx)
         if result:
@@ -592,14 +600,21 @@ class RelatedNode(Node):
         if ctx.evidence is not None:
             ctx.note(f"related {self.type_name} (examined, none matching)",
                      [candidate.id for candidate in candidates[:_RELATED_SHOWN]])
+        # A listing that failed part way leaves resources out, and one of them might satisfy the condition.
+        unlisted = ctx.index.unlisted_reason(self.type_name, owner, self.match) if ctx.index and owner else None
+        if unlisted is not None:
+            ctx.unknown(f"no related {self.type_name} of the same {self.match} that was collected satisfies the "
+                        f"condition, and the others could not be listed: {unlisted}")
+            return None
         return None if undecided else False
 
-    def _when_missing(self, ctx: EvalContext, reason: str, owner: Resource | None = None) -> bool | None:
-        # `missing: true/false` speaks for a listing that succeeded; when the type could not be listed, the
-        # absence of the related resource proves nothing.
-        unlisted = ctx.index.unlisted_reason(self.type_name, owner) if ctx.index and owner else None
+    def _when_missing(self, ctx: EvalContext, reason: str, owner: Resource | None = None,
+                      value: Any = None) -> bool | None:
+        # `missing: true/false` speaks for a listing that succeeded. When the type could not be listed where
+        # the lookup looked, or the scan did not read its service there, the absence proves nothing.
+        unlisted = ctx.index.unlisted_reason(self.type_name, owner, self.match, value) if ctx.index and owner else None
         if unlisted is not None:
-            ctx.unknown(f"related {self.type_name} could not be listed: {unlisted}")
+            ctx.unknown(f"{reason}, because it could not be listed: {unlisted}")
             return None
         if self.missing is None:
             ctx.unknown(reason)
@@ -773,25 +788,29 @@ def _compile_related(data: Mapping[str, Any], relative: bool) -> RelatedNode:
     return RelatedNode(str(spec["type"]), str(match), value_path, where, missing)
 
 
-_COUNT_BOUNDS: dict[str, Callable[[int, int], bool]] = {
-    "gt": lambda count, bound: count > bound,
-    "gte": lambda count, bound: count >= bound,
-    "lt": lambda count, bound: count < bound,
-    "lte": lambda count, bound: count <= bound,
-    "equals": lambda count, bound: count == bound,
-}
+_COUNT_BOUNDS = ("gt", "gte", "lt", "lte", "equals")
 
 
 class CountNode(Node):
     """Count the resources of a type in the same account or region that satisfy a condition."""
 
-    __slots__ = ("bounds", "match", "type_name", "where")
+    __slots__ = ("bounds", "match", "maximum", "minimum", "type_name", "where")
 
     def __init__(self, type_name: str, match: str, where: Node, bounds: dict[str, int]) -> None:
         self.type_name = type_name
         self.match = match
         self.where = where
         self.bounds = bounds
+        # The bounds together admit the counts from `minimum` to `maximum` (None: no upper bound).
+        self.minimum = 0
+        self.maximum: int | None = None
+        for name, bound in bounds.items():
+            lowest = {"gt": bound + 1, "gte": bound, "equals": bound}.get(name)
+            highest = {"lt": bound - 1, "lte": bound, "equals": bound}.get(name)
+            if lowest is not None:
+                self.minimum = max(self.minimum, lowest)
+            if highest is not None:
+                self.maximum = highest if self.maximum is None else min(self.maximum, highest)
 
     def evaluate(self, subject: Any, ctx: EvalContext) -> bool | None:
         owner = subject if isinstance(subject, Resource) else ctx.resource
@@ -807,14 +826,25 @@ class CountNode(Node):
             elif result:
                 counted += 1
 
-        # The true count lies between `counted` and `counted + undecided`: decide only if both agree.
-        low = all(check(counted, self.bounds[name]) for name, check in _COUNT_BOUNDS.items() if name in self.bounds)
-        high = all(check(counted + undecided, self.bounds[name])
-                   for name, check in _COUNT_BOUNDS.items() if name in self.bounds)
-        if undecided and low != high:
-            return None
-        ctx.note(f"count of {self.type_name}", counted)
-        return low
+        # The true count lies between `counted` and `counted + undecided`, with no upper end when the scan
+        # may lack resources of the type there. Decide only when every count in that range agrees.
+        unlisted = ctx.index.unlisted_reason(self.type_name, owner, self.match)
+        verdict = self._within_bounds(counted, None if unlisted is not None else counted + undecided)
+        if verdict is None and unlisted is not None:
+            ctx.unknown(f"{self.type_name} of the same {self.match} could not be counted, because it could not "
+                        f"be listed: {unlisted}")
+        if verdict is not None:
+            ctx.note(f"count of {self.type_name}", counted)
+        return verdict
+
+    def _within_bounds(self, low: int, high: int | None) -> bool | None:
+        """Return whether the counts from `low` to `high` (None: no end) meet the bounds; None when only some do."""
+        minimum, maximum = self.minimum, self.maximum
+        if (maximum is not None and (maximum < minimum or low > maximum)) or (high is not None and high < minimum):
+            return False
+        if low >= minimum and (maximum is None or (high is not None and high <= maximum)):
+            return True
+        return None
 
     def paths(self) -> set[str]:
         return set()

@@ -4,14 +4,18 @@ The engine never reports PASS for what it could not see:
 - a rule whose condition reads a path listed in the resource's `errors` is ERROR with that reason;
 - a collection unit that failed, or could not list a rule's resource types, yields an ERROR finding for
   each of the service's rules on the unit's scope (the account or region), instead of silence;
-- account and region rules (`require_one`) are ERROR when nothing passed and coverage was incomplete.
+- account and region rules (`require_one`) are ERROR when nothing passed and coverage was incomplete;
+- a lookup of another type (`related`, `count`, a check function's `lookup`) where the scan did not list
+  that type, because its listing failed or its service was not scanned or imported there, is unknown.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
 from ridgeline.model.finding import Finding, Status
@@ -51,8 +55,18 @@ class ResourceIndex:
         self._by_folded_id: dict[tuple[str, str], Resource] = {}
         self.unlisted: dict[tuple[str, str], str] = {}
         """(account, type) -> why that type could not be listed there: its absence proves nothing."""
+        self.services: ServiceCoverage | None = None
+        """The services the scan read, per account and region; None when the index was built without coverage."""
         for resource in resources:
             self.add(resource)
+
+    def note_coverage(self, coverage: Sequence[Coverage]) -> None:
+        """Learn from the whole coverage of the scan which types could not be listed and which services it read.
+
+        Only for the scan's complete coverage: a service missing from `coverage` counts as not read.
+        """
+        self.unlisted.update(_unlisted_types(coverage))
+        self.services = ServiceCoverage(coverage)
 
     def add(self, resource: Resource) -> None:
         """Index one resource."""
@@ -105,13 +119,28 @@ class ResourceIndex:
                 if candidate.account == resource.account
                 and (match == "account" or candidate.region == resource.region)]
 
-    def unlisted_reason(self, type_name: str, resource: Resource) -> str | None:
-        """Return why `type_name` could not be listed in the resource's account, or None if it was."""
-        return self.unlisted.get((resource.account, type_name))
+    def unlisted_reason(self, type_name: str, resource: Resource, match: str = "account",
+                        value: Any = None) -> str | None:
+        """Return why the scan may lack resources of `type_name` that `resource` looks up, or None.
+
+        None means the lookup saw every resource of the type where it looked, so an absence is real. By
+        `match`, the lookup looks in the resource's account, in its region, or for `id_from` in the account
+        (and AWS region) that the referenced id `value` names. A reason is given when that type could not
+        be listed there, or when the scan did not read its service there at all.
+        """
+        account, region = _lookup_scope(resource, match, value)
+        reason = self.unlisted.get((account, type_name))
+        if reason is not None or self.services is None:
+            return reason
+        return self.services.gap(resource.provider, type_name, account, region,
+                                 imported=resource.source.startswith("file:"))
 
     def unlisted_in(self, type_name: str, account: str) -> str | None:
-        """Return why `type_name` could not be listed in `account`, or None if it was."""
-        return self.unlisted.get((account, type_name))
+        """Return why the scan may lack resources of `type_name` in `account` (any region of it), or None."""
+        reason = self.unlisted.get((account, type_name))
+        if reason is not None or self.services is None:
+            return reason
+        return self.services.gap_in(type_name, account)
 
     def all_of_type(self, type_name: str) -> Sequence[Resource]:
         """Return every resource of `type_name` in the scan, whatever its account."""
@@ -199,7 +228,12 @@ class Engine:
         *,
         index: ResourceIndex | None = None,
     ) -> list[Finding]:
-        """Return the findings of every rule whose provider and service the coverage includes."""
+        """Return the findings of every rule whose provider and service the coverage includes.
+
+        A given `index` learns only the types that `coverage` could not list, because `coverage` may be a
+        part of the scan's (a watcher's re-collected units). Which services the scan read is what the
+        index was built with: see `build_index`.
+        """
         if index is None:
             index = self.build_index(resources, coverage)
         else:
@@ -218,9 +252,9 @@ class Engine:
         return findings
 
     def build_index(self, resources: Iterable[Resource], coverage: Sequence[Coverage]) -> ResourceIndex:
-        """Return the lookups of `resources`, knowing which types the coverage could not list."""
+        """Return the lookups of `resources`, knowing which types and services the scan's whole `coverage` lacks."""
         index = GroupedIndex(resources)
-        index.unlisted.update(_unlisted_types(coverage))
+        index.note_coverage(coverage)
         return index
 
     def active_rules(self, coverage: Sequence[Coverage]) -> set[str]:
@@ -387,6 +421,126 @@ class Engine:
         if not message:
             message = f"Nothing in {where} meets: {rule.title} ({len(failing)} examined)"
         return _scope_finding(rule, provider, account, region, Status.FAIL, message, evidence)
+
+
+class ServiceCoverage:
+    """Where a scan read each service, from its coverage units, to tell a real absence from an unread one.
+
+    A unit in the region "global" covers its whole account: IAM, S3, and every Azure and GCP unit are
+    such units. A unit in another region covers that region. A lookup of a type whose service has no
+    unit where it looks cannot conclude that the type has no resource there. A provider with no unit
+    at all is not judged: nothing says what its scan covered. That happens only for an index built
+    without coverage, because the engine runs no rule of a provider that has no unit.
+    """
+
+    def __init__(self, coverage: Iterable[Coverage]) -> None:
+        self._regions: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        for unit in coverage:
+            self._regions[(unit.provider, unit.account, unit.service)].add(unit.region)
+        self._providers = sorted({provider for provider, _account, _service in self._regions})
+        self._gaps: dict[tuple[str, str, str, str | None, bool], str | None] = {}
+
+    def gap(self, provider: str, type_name: str, account: str, region: str | None, *,
+            imported: bool = False) -> str | None:
+        """Return why the scan did not read `type_name` in `account` (and `region`), or None when it did.
+
+        `region` None accepts a unit in any region of the account. `imported` words the reason for
+        resources that came from files.
+        """
+        key = (provider, type_name, account, region, imported)
+        if key not in self._gaps:
+            self._gaps[key] = self._find_gap(provider, type_name, account, region, imported)
+        return self._gaps[key]
+
+    def gap_in(self, type_name: str, account: str) -> str | None:
+        """Return why the scan did not read `type_name` anywhere in `account`, or None when it did.
+
+        The provider is the one whose catalogue lists the type; a type that none lists gives None.
+        """
+        for provider in self._providers:
+            if service_of_type(provider, type_name) is not None:
+                return self.gap(provider, type_name, account, None)
+        return None
+
+    def _find_gap(self, provider: str, type_name: str, account: str, region: str | None,
+                  imported: bool) -> str | None:
+        if provider not in self._providers:
+            return None
+        service = service_of_type(provider, type_name)
+        if service is None:
+            return f"Ridgeline does not collect {type_name}, so the scan cannot tell whether one exists"
+        regions = self._regions.get((provider, account, service), set())
+        if "global" in regions or (regions and (region is None or region in regions)):
+            return None
+        # The region matters to the reader only when the service was read in other regions of the account.
+        where = _scope_words(provider, account, region if regions else None)
+        if imported:
+            return f"the imported files hold no {service} resources of {where}"
+        return f"the {service} service was not scanned in {where}"
+
+
+@cache
+def _services_by_type(provider: str) -> dict[str, str]:
+    """Return the catalogue service of each resource type of `provider`, by case-folded type name."""
+    from ridgeline.rules.loader import known_services
+
+    return {type_name.casefold(): service
+            for service, types in (known_services(provider) or {}).items() for type_name in types}
+
+
+def service_of_type(provider: str, type_name: str) -> str | None:
+    """Return the service whose coverage unit lists `type_name`, or None when no collector reads the type."""
+    # Azure types compare without regard to case; the other providers' type names differ in more than case.
+    return _services_by_type(provider).get(type_name.casefold())
+
+
+def _scope_words(provider: str, account: str, region: str | None) -> str:
+    """Return "project p1", "subscription S", "account A in region R" or "folders/456" for messages."""
+    if provider == "gcp":
+        where = account if account.startswith(("folders/", "organizations/")) else f"project {account}"
+    elif provider == "azure":
+        where = f"subscription {account}"
+    else:
+        where = f"account {account}"
+    if region is not None and region != "global" and provider == "aws":
+        where += f" in region {region}"
+    return where
+
+
+_AZURE_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+_GCP_CONTAINER = re.compile(r"^(?://[^/]+/)?((?:organizations|folders)/[^/]+)")
+
+
+def _lookup_scope(owner: Resource, match: str, value: Any) -> tuple[str, str | None]:
+    """Return the account and region (None for any region) where a lookup from `owner` looks.
+
+    An `id_from` value that names its account decides: an AWS ARN (with its region, when it has one),
+    an Azure id, a GCP folder or organisation. Otherwise the lookup stays in the owner's account and, for
+    single lookups and `match: region`, in the owner's region.
+    """
+    account = owner.account
+    region: str | None = None if owner.region == "global" or match == "account" else owner.region
+    if match != "id_from" or not isinstance(value, str):
+        return account, region
+
+    if owner.provider == "aws" and value.startswith("arn:"):
+        # arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE. S3 and IAM ARNs leave the region empty, and AWS
+        # managed policies name the account "aws": those stay with the owner's.
+        parts = value.split(":", 5)
+        if len(parts) == 6:
+            account = parts[4] if parts[4].isdigit() else account
+            region = parts[3] or region
+    elif owner.provider == "azure":
+        subscription = _AZURE_SUBSCRIPTION.match(value)
+        if subscription is not None and subscription.group(1).casefold() != account.casefold():
+            account = subscription.group(1).lower()
+    elif owner.provider == "gcp":
+        # A project named in an asset name may be its number, while accounts are project ids: only
+        # folders and organisations are certain.
+        container = _GCP_CONTAINER.match(value)
+        if container is not None:
+            account = container.group(1)
+    return account, region
 
 
 def _unlisted_types(coverage: Sequence[Coverage]) -> dict[tuple[str, str], str]:

@@ -211,7 +211,7 @@ def test_resent_failed_rows_lose_their_error(store: Store) -> None:
     store.record_notification_failure("siem", [item.id], "siem is down", final=False)
     notifier = Recorder("siem")
     dispatcher = Dispatcher([notifier], retry=FAST_RETRY, store=store)
-    assert dispatcher.recover("aws", [ACCOUNT], datetime.now(UTC)) == 1
+    assert dispatcher.recover("aws", [ACCOUNT]) == 1
     assert dispatcher.close(timeout=10)
 
     row = rows_by_id(store)[(item.id, "siem")]
@@ -271,28 +271,29 @@ def test_dropped_batch_stays_pending(store: Store) -> None:
 
 
 def test_recover_queues_earlier_pending_rows(store: Store, caplog: pytest.LogCaptureFixture) -> None:
-    start = datetime.now(UTC)
-    earlier = start - timedelta(minutes=5)
+    earlier = datetime.now(UTC) - timedelta(minutes=5)
     writer = Dispatcher([Recorder("hook"), Recorder("removed")], retry=FAST_RETRY, store=store)
     pending = make_notification("pending", scan_id="old")
     delivered = make_notification("delivered", scan_id="old")
     failed = make_notification("failed", scan_id="old")
     elsewhere = make_notification("elsewhere", scan_id="old", account="210987654321")
-    current = make_notification("current", scan_id="new")
     rows = writer.outbox_rows([pending, delivered, failed, elsewhere], earlier)
-    rows += writer.outbox_rows([current], start + timedelta(seconds=1))
-    writer.close(timeout=10)
     store.save_finding_states([], outbox=rows)
+    writer.close(timeout=10)
     store.mark_notifications_delivered("hook", [delivered.id], earlier.isoformat())
     store.record_notification_failure("hook", [failed.id], "HTTP 500", final=True)
+    # A row that a live dispatcher (another watcher) wrote and holds.
+    live = Dispatcher([Recorder("hook")], retry=FAST_RETRY, store=store)
+    current = make_notification("current", scan_id="new")
+    store.save_finding_states([], outbox=live.outbox_rows([current]))
 
     hook = Recorder("hook")
     dispatcher = Dispatcher([hook], retry=FAST_RETRY, store=store)
     with caplog.at_level(logging.INFO, logger="ridgeline.notify"):
-        assert dispatcher.recover("aws", [ACCOUNT], start) == 1
+        assert dispatcher.recover("aws", [ACCOUNT]) == 1
     assert dispatcher.close(timeout=10)
 
-    # Only the pending row of this account, written before the start, for a notifier this run has.
+    # Only the pending row of this account that nobody holds, for a notifier this run has.
     assert [batch[0].document() for batch in hook.batches] == [pending.document()]
     assert dispatcher.stats.recovered == 1
     stored = rows_by_id(store)
@@ -300,6 +301,10 @@ def test_recover_queues_earlier_pending_rows(store: Store, caplog: pytest.LogCap
     assert stored[(pending.id, "removed")].state == OUTBOX_PENDING
     assert stored[(failed.id, "hook")].state == OUTBOX_FAILED
     assert stored[(current.id, "hook")].state == OUTBOX_PENDING
+    assert stored[(current.id, "hook")].claimed_by == live.instance_id
+    assert stored[(pending.id, "hook")].claimed_by == dispatcher.instance_id
+    assert stored[(pending.id, "removed")].claimed_by is None
+    assert live.close(timeout=10)
     assert stored[(elsewhere.id, "hook")].state == OUTBOX_PENDING
     assert any("notifier removed, which this run does not have" in record.getMessage()
                for record in caplog.records if record.levelno == logging.WARNING)
@@ -313,8 +318,8 @@ def test_recover_without_accounts(store: Store) -> None:
 
     hook = Recorder("hook")
     dispatcher = Dispatcher([hook], retry=FAST_RETRY, store=store)
-    assert dispatcher.recover("aws", [], datetime.now(UTC)) == 2
-    assert dispatcher.recover("azure", [], datetime.now(UTC)) == 0
+    assert dispatcher.recover("aws", []) == 2
+    assert dispatcher.recover("azure", []) == 0
     assert dispatcher.close(timeout=10)
 
     assert sorted(hook.ids) == sorted(item.id for item in items)
@@ -329,7 +334,7 @@ def test_recover_in_batches(store: Store, monkeypatch: pytest.MonkeyPatch) -> No
 
     hook = Recorder("hook")
     dispatcher = Dispatcher([hook], retry=FAST_RETRY, store=store)
-    dispatcher.recover("aws", [ACCOUNT], datetime.now(UTC))
+    dispatcher.recover("aws", [ACCOUNT])
     assert dispatcher.close(timeout=10)
 
     assert [len(batch) for batch in hook.batches] == [2, 2, 1]
@@ -337,13 +342,15 @@ def test_recover_in_batches(store: Store, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_unreadable_row_is_marked_failed(store: Store) -> None:
     item = make_notification()
-    row = Dispatcher([Recorder("hook")], store=store).outbox_rows([item], WHEN)[0]
+    writer = Dispatcher([Recorder("hook")], store=store)
+    row = writer.outbox_rows([item], WHEN)[0]
     row.document = {**row.document, "severity": "urgent"}
     store.save_finding_states([], outbox=[row])
+    assert writer.close(timeout=10)
 
     hook = Recorder("hook")
     dispatcher = Dispatcher([hook], retry=FAST_RETRY, store=store)
-    assert dispatcher.recover("aws", [ACCOUNT], datetime.now(UTC)) == 0
+    assert dispatcher.recover("aws", [ACCOUNT]) == 0
     assert dispatcher.close(timeout=10)
 
     stored = rows_by_id(store)[(item.id, "hook")]
@@ -372,7 +379,7 @@ def test_dispatcher_without_store() -> None:
     dispatcher = Dispatcher([Recorder()], retry=FAST_RETRY)
 
     assert dispatcher.store is None
-    assert dispatcher.recover("aws", [ACCOUNT], datetime.now(UTC)) == 0
+    assert dispatcher.recover("aws", [ACCOUNT]) == 0
     assert dispatcher.prune() == 0
     assert dispatcher.close(timeout=10)
 

@@ -217,7 +217,9 @@ def watch_process(database: str, queue_url: str, webhook_url: str, log: Path, *e
     """Start `ridgeline watch aws` on the emulator with a webhook notifier."""
     command = [str(RIDGELINE), "watch", "aws", "--queue-url", queue_url, "--regions", REGION, "--services", "s3",
                "--database", database, "--wait-time", "1", "--visibility-timeout", "3", "--coalesce-window", "0.2s",
-               "--webhook", webhook_url, *extra]
+               "--webhook", webhook_url,
+               # A short lease, so that a run after a SIGKILL takes the dead run's lease over within seconds.
+               "--lease-duration", "3s", *extra]
     handle: IO[bytes] = log.open("ab")
     return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=dict(os.environ))
 
@@ -290,7 +292,9 @@ def test_notification_survives_kill(aws: AwsAccount, queue_url: str, tmp_path: P
                what="the row marked delivered")
     second.send_signal(signal.SIGTERM)
     assert second.wait(30) == 0
-    assert re.search(r"queued [1-9]\d* notification\(s\) left undelivered", (tmp_path / "second.log").read_text())
+    second_log = (tmp_path / "second.log").read_text()
+    assert re.search(r"queued [1-9]\d* notification\(s\) left undelivered", second_log)
+    assert "took over the lease of aws scope 'account 123456789012; regions us-east-1; services s3'" in second_log
 
     # Third run: nothing is pending, so nothing is sent again.
     third_log = tmp_path / "third.log"

@@ -32,7 +32,9 @@ BUCKETS = [f"kill-{index:02d}" for index in range(12)]
 def watch_process(database: str, queue_url: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     """Start `ridgeline watch aws` on the emulator (the environment of the `aws` fixture)."""
     command = [str(RIDGELINE), "watch", "aws", "--queue-url", queue_url, "--regions", REGION, "--services", "s3",
-               "--database", database, "--wait-time", "1", "--visibility-timeout", "3", *extra]
+               "--database", database, "--wait-time", "1", "--visibility-timeout", "3",
+               # A short lease, so that a run after a SIGKILL takes the dead run's lease over within seconds.
+               "--lease-duration", "3s", *extra]
     handle: IO[bytes] = log.open("ab")
     return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=dict(os.environ))
 

@@ -26,6 +26,9 @@ from ridgeline.suppress import SuppressionErrors, load_suppressions
 
 logger = logging.getLogger(__name__)
 
+EXIT_LEASE_HELD = 4
+"""Exit code when another live watcher of the same provider and scope holds the lease, at start or later."""
+
 _DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>[smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -43,6 +46,13 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str) -> float
     seconds = parse_duration(value)
     if seconds <= 0:
         raise click.BadParameter(f"invalid duration {value!r}: expected more than 0")
+    return seconds
+
+
+def _lease_duration(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
+    seconds = parse_duration(value)
+    if seconds < 1:
+        raise click.BadParameter(f"invalid lease duration {value!r}: expected 1s or more")
     return seconds
 
 
@@ -82,6 +92,16 @@ def common_options(function: Any) -> Any:
                      help="Serve Prometheus metrics on this port (0 picks a free one and logs it)."),
         click.option("--metrics-host", default="127.0.0.1", show_default=True,
                      help="Address the metrics server listens on."),
+        click.option("--lease-duration", default="60s", show_default=True, callback=_lease_duration,
+                     help="How long the watcher's lease and its claims on undelivered notifications last without "
+                          "a heartbeat (one every quarter of it). A watcher silent for this long is taken as gone, "
+                          "and another watcher of the same scope takes its lease and notifications over."),
+        click.option("--standby", is_flag=True,
+                     help=f"When another live watcher of the same provider and scope uses the database, wait and "
+                          f"take over when it stops, instead of exiting with code {EXIT_LEASE_HELD}."),
+        click.option("--take-over-lease", is_flag=True,
+                     help="Take the lease at start even though its holder has not let it expire; only for a holder "
+                          "that is gone (killed, host lost). A holder that still runs stops at its next heartbeat."),
         click.option("--database", default=None,
                      help="SQLAlchemy URL of the store [default: RIDGELINE_DATABASE_URL or "
                           "~/.local/share/ridgeline/ridgeline.db]."),
@@ -103,7 +123,8 @@ def watch() -> None:
     New, reopened and resolved findings go to the notifiers, at least once: a notification sent again
     after a crash or a failed attempt carries the same notification_id, which receivers can de-duplicate
     on. SIGTERM or SIGINT stops taking events, stores what is in flight, hands unapplied events back to
-    the queue and exits. See docs/monitoring.md.
+    the queue and exits. One watcher works on a provider and scope of one database: a second one of the
+    same scope exits with code 4 (or waits, with --standby). See docs/monitoring.md.
     """
     # A long-running service logs its starts, stops and counts by default; -v adds details.
     ridgeline_logger = logging.getLogger("ridgeline")
@@ -146,22 +167,37 @@ def watch_aws(queue_url: str | None, visibility_timeout: int, wait_time: int, pr
         source = SqsSource(queue_url, session=backend.session.session, visibility_timeout=visibility_timeout,
                            wait_time=wait_time)
         parser = CloudTrailParser(backend.accounts[0], backend.regions)
-    _run(backend, source, parser, receive_wait=float(wait_time), errors=errors, **options)
+    scope = _scope(f"account {backend.accounts[0]}", regions=split_list(regions), services=split_list(services))
+    _run(backend, source, parser, scope=scope, receive_wait=float(wait_time), errors=errors, **options)
 
 
 @watch.command("file")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--poll-interval", default="5s", show_default=True, callback=_duration,
               help="How often the folder is checked for changed files.")
+@click.option("--quiet-period", default="30s", show_default=True, callback=_duration,
+              help="How long the folder must see no change before changed files are read; files that arrive "
+                   "within it (the RESOURCE and IAM_POLICY files of one export, Resource Graph pages) are read "
+                   "together.")
 @common_options
-def watch_file(folder: Path, poll_interval: float, **options: Any) -> None:
-    """Watch a folder of AWS Config exports and import each file again when it changes."""
-    from ridgeline.watch.backends import ImportBackend
-    from ridgeline.watch.files import FolderSource, import_folder, parse_file_message
+def watch_file(folder: Path, poll_interval: float, quiet_period: float, **options: Any) -> None:
+    """Watch a folder of inventory exports: AWS Config, Cloud Asset Inventory, Azure Resource Graph and ARM JSON.
 
-    backend = ImportBackend("aws", lambda: import_folder(folder))
-    source = FolderSource(folder, poll_interval=poll_interval)
-    _run(backend, source, parse_file_message, receive_wait=poll_interval, errors=Console(stderr=True), **options)
+    The folder contains what `ridgeline scan file FOLDER` reads. Each provider found in it at start gets a
+    watcher, which stores one scan per provider. When files change, the provider's files are imported
+    again and the difference is applied as an increment. A resource missing from a completely read
+    account, service and type is gone. A read with errors, or of a file still being written, resolves
+    no finding. See docs/monitoring.md.
+    """
+    from ridgeline.watch.files import build_folder_watch
+
+    parts = build_folder_watch(folder, poll_interval=poll_interval, quiet_period=quiet_period)
+    if not parts:
+        Console(stderr=True).print(f"[red]error:[/red] {terminal_safe(folder)} contains no export file of a known "
+                                   "format (.json, .jsonl or .ndjson, gzipped or not)", soft_wrap=True)
+        raise SystemExit(EXIT_SETUP)
+    _run_all(parts, scope=f"folder {folder.resolve()}", receive_wait=poll_interval, errors=Console(stderr=True),
+             **options)
 
 
 @watch.command("azure")
@@ -204,7 +240,14 @@ def watch_azure(queue_url: str | None, visibility_timeout: int, wait_time: int, 
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--queue-url") from None
         parser = EventGridParser(chosen or None)
-    _run(backend, source, parser, receive_wait=float(wait_time), errors=Console(stderr=True), **options)
+    if chosen:
+        target = f"subscriptions {','.join(sorted({item.lower() for item in chosen}))}"
+    elif management_group:
+        target = f"management group {management_group}"
+    else:
+        target = "every subscription of the credential"
+    scope = _scope(target, tenant=[tenant] if tenant else None)
+    _run(backend, source, parser, scope=scope, receive_wait=float(wait_time), errors=Console(stderr=True), **options)
 
 
 @watch.command("gcp")
@@ -246,7 +289,24 @@ def watch_gcp(pubsub_subscription: str | None, ack_deadline: int, projects: tupl
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--subscription") from None
         parser = AssetFeedParser()
-    _run(backend, source, parser, receive_wait=5.0, errors=Console(stderr=True), **options)
+    if chosen:
+        scope = f"projects {','.join(sorted(set(chosen)))}"
+    elif organization:
+        scope = f"organization {organization}"
+    elif folder:
+        scope = f"folder {folder}"
+    else:
+        scope = "project of the credential"
+    _run(backend, source, parser, scope=scope, receive_wait=5.0, errors=Console(stderr=True), **options)
+
+
+def _scope(target: str, **filters: Sequence[str] | None) -> str:
+    """Return the lease scope of a watcher: its target, then each given filter with its sorted values."""
+    parts = [target]
+    for name, values in filters.items():
+        if values:
+            parts.append(f"{name} {','.join(sorted(set(values)))}")
+    return "; ".join(parts)
 
 
 def build_notifiers(*, webhook_urls: Sequence[str], webhook_secret_header: str | None, slack_urls: Sequence[str],
@@ -282,9 +342,22 @@ def build_notifiers(*, webhook_urls: Sequence[str], webhook_secret_header: str |
 
 
 def _run(backend: Any, source: Any, parser: Callable[..., Any] | None, *, receive_wait: float, errors: Console,
-         full_scan_interval: float, no_initial_scan: bool, coalesce_window: float, notify_severity: str,
-         metrics_port: int | None, metrics_host: str, database: str | None, rule_paths: Sequence[Path],
-         suppressions_path: Path | None, notification_retention: float, **notifier_options: Any) -> None:
+         **options: Any) -> None:
+    _run_all([(backend, source, parser)], receive_wait=receive_wait, errors=errors, **options)
+
+
+def _run_all(parts: Sequence[tuple[Any, Any, Callable[..., Any] | None]], *, scope: str, receive_wait: float,
+             errors: Console, full_scan_interval: float, no_initial_scan: bool, coalesce_window: float,
+             notify_severity: str, metrics_port: int | None, metrics_host: str, database: str | None,
+             rule_paths: Sequence[Path], suppressions_path: Path | None, notification_retention: float,
+             lease_duration: float, standby: bool, take_over_lease: bool, **notifier_options: Any) -> None:
+    """Run one watcher per (backend, source, parser), side by side, sharing the store, rules and metrics.
+
+    Each watcher takes the lease of its provider and `scope`, with an instance id of its own.
+    """
+    from ridgeline.store.leases import new_instance_id
+    from ridgeline.watch.files import run_watchers
+    from ridgeline.watch.lease import WatcherLease
     from ridgeline.watch.metrics import MetricsUnavailable, WatchMetrics
     from ridgeline.watch.watcher import Watcher, WatchSettings
 
@@ -302,13 +375,23 @@ def _run(backend: Any, source: Any, parser: Callable[..., Any] | None, *, receiv
 
     notifiers = build_notifiers(**notifier_options)
     store = Store(database or default_database_url())
-    # The dispatcher shares the watcher's store: notifications go through its outbox, so a crash loses none.
-    dispatcher = Dispatcher(notifiers, min_severity=Severity.parse(notify_severity), store=store,
-                            retention=timedelta(seconds=notification_retention)) if notifiers else None
     settings = WatchSettings(full_scan_interval=full_scan_interval, initial_scan=not no_initial_scan,
                              coalesce_window=coalesce_window, receive_wait=receive_wait)
-    watcher = Watcher(backend, store, rules, source=source, parser=parser, dispatcher=dispatcher, metrics=metrics,
-                      suppressions=suppressions, settings=settings)
+    watchers = []
+    for backend, source, parser in parts:
+        # The lease and the outbox claims carry one instance id, so that a watcher which takes the lease over
+        # also takes the claims of the instance it replaces.
+        instance_id = new_instance_id()
+        lease = WatcherLease(store, backend.provider, scope, instance_id=instance_id, duration=lease_duration,
+                             standby=standby, take_over=take_over_lease)
+        # The dispatcher shares the watcher's store: notifications go through its outbox, so a crash loses
+        # none. Each watcher closes its own dispatcher when it stops.
+        dispatcher = Dispatcher(notifiers, min_severity=Severity.parse(notify_severity), store=store,
+                                retention=timedelta(seconds=notification_retention),
+                                claim_lease=timedelta(seconds=lease_duration),
+                                instance_id=instance_id) if notifiers else None
+        watchers.append(Watcher(backend, store, rules, source=source, parser=parser, dispatcher=dispatcher,
+                                metrics=metrics, suppressions=suppressions, settings=settings, lease=lease))
 
     if metrics_port is not None:
         try:
@@ -320,16 +403,32 @@ def _run(backend: Any, source: Any, parser: Callable[..., Any] | None, *, receiv
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         logger.info("received %s: finishing the work in flight", signal.Signals(signum).name)
-        watcher.stop()
+        for watcher in watchers:
+            watcher.stop()
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
     try:
-        watcher.run()
+        run_watchers(watchers)
     except ScanSetupError as error:
         errors.print(f"[red]error:[/red] {terminal_safe(error)}")
         raise SystemExit(EXIT_SETUP) from None
     finally:
         metrics.close()
         store.engine.dispose()
+    _exit_on_lease_conflict(watchers, errors)
+
+
+def _exit_on_lease_conflict(watchers: Sequence[Any], errors: Console) -> None:
+    """Exit with EXIT_LEASE_HELD when a watcher did not get its lease at start or lost it while running."""
+    for watcher in watchers:
+        if watcher.lease_refused is not None:
+            errors.print(f"[red]error:[/red] {terminal_safe(watcher.lease_refused)}", soft_wrap=True)
+            raise SystemExit(EXIT_LEASE_HELD)
+        if watcher.lease_lost:
+            lease = watcher.lease
+            holder = lease.lost_to.describe() if lease.lost_to is not None else "another watcher"
+            errors.print(f"[red]error:[/red] stopped because {terminal_safe(holder)} took over the lease of "
+                         f"{terminal_safe(lease.provider)} scope {terminal_safe(repr(lease.scope))}", soft_wrap=True)
+            raise SystemExit(EXIT_LEASE_HELD)

@@ -14,7 +14,22 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ridgeline.model.finding import Finding, Severity, Status
 from ridgeline.model.resource import Resource
@@ -114,6 +129,10 @@ class OutboxRow:
     attempts: int = 0
     last_error: str | None = None
     delivered_at: str | None = None
+    claimed_by: str | None = None
+    """Instance id of the watcher that delivers the row, or None while no watcher holds it."""
+    claim_expires_at: str | None = None
+    """End of the claim's lease, after which another watcher may take the row over."""
 
 
 class Store:
@@ -127,8 +146,27 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         schema.metadata.create_all(self.engine)
+        self._add_columns()
         self._add_indexes()
         self._check_version()
+
+    def _add_columns(self) -> None:
+        """Add the `schema.ADDED_COLUMNS` that an older database lacks (all nullable, so old rows stay valid)."""
+        for table_name, names in schema.ADDED_COLUMNS.items():
+            table = schema.metadata.tables[table_name]
+            present = {column["name"] for column in inspect(self.engine).get_columns(table_name)}
+            for name in names:
+                if name in present:
+                    continue
+                column_type = table.c[name].type.compile(dialect=self.engine.dialect)
+                try:
+                    with self.engine.begin() as connection:
+                        connection.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {column_type}"))
+                except (OperationalError, ProgrammingError):
+                    # Another process opening the same database may have added it first.
+                    if name not in {column["name"] for column in inspect(self.engine).get_columns(table_name)}:
+                        raise
+                logger.info("database %s: added column %s.%s", self.engine.url, table_name, name)
 
     def _add_indexes(self) -> None:
         with self.engine.begin() as connection:
@@ -334,17 +372,29 @@ class Store:
                      "event": row.event, "provider": row.provider, "account": row.account, "scan_id": row.scan_id,
                      "document": _json(row.document), "state": row.state, "created_at": row.created_at,
                      "attempts": row.attempts, "last_error": _optional_text(row.last_error),
-                     "delivered_at": row.delivered_at}
+                     "delivered_at": row.delivered_at, "claimed_by": row.claimed_by,
+                     "claim_expires_at": row.claim_expires_at}
                     for row in outbox[start:start + _BATCH]
                 ])
         logger.debug("saved %d finding state(s) and %d outbox row(s) to %s", len(states), len(outbox), self.url)
 
     def load_notifications(self, *, states: Collection[str] | None = None, provider: str | None = None,
-                           accounts: Collection[str] | None = None,
-                           created_before: str | None = None) -> list[OutboxRow]:
-        """Return outbox rows, oldest first, filtered by state, provider, accounts and creation time if given."""
+                           accounts: Collection[str] | None = None, created_before: str | None = None,
+                           notifiers: Collection[str] | None = None, claimable_by: str | None = None,
+                           now: str | None = None, taking_over_from: str | None = None) -> list[OutboxRow]:
+        """Return outbox rows, oldest first, filtered by state, provider, accounts, creation time and notifier.
+
+        With `claimable_by` (an instance id) and `now`, only the rows that instance could take over are
+        returned: rows nobody holds, rows whose claim expired before `now`, and rows of `taking_over_from`.
+        Rows it holds itself are left out, because it has them queued already.
+        """
         table = schema.notification_outbox
         conditions: list[ColumnElement[bool]] = []
+        if claimable_by is not None:
+            if now is None:
+                raise ValueError("claimable_by needs now")
+            conditions.append(table.c.claimed_by.is_distinct_from(claimable_by))
+            conditions.append(_claimable(now, taking_over_from))
         if states is not None:
             conditions.append(table.c.state.in_(sorted(states)))
         if provider is not None:
@@ -353,6 +403,8 @@ class Store:
             conditions.append(table.c.account.in_(sorted(accounts)))
         if created_before is not None:
             conditions.append(table.c.created_at < created_before)
+        if notifiers is not None:
+            conditions.append(table.c.notifier.in_(sorted(notifiers)))
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(table).where(*conditions)
@@ -362,9 +414,76 @@ class Store:
             OutboxRow(notification_id=row["notification_id"], notifier=row["notifier"], finding_id=row["finding_id"],
                       event=row["event"], provider=row["provider"], account=row["account"], scan_id=row["scan_id"],
                       document=orjson.loads(row["document"]), created_at=row["created_at"], state=row["state"],
-                      attempts=row["attempts"], last_error=row["last_error"], delivered_at=row["delivered_at"])
+                      attempts=row["attempts"], last_error=row["last_error"], delivered_at=row["delivered_at"],
+                      claimed_by=row["claimed_by"], claim_expires_at=row["claim_expires_at"])
             for row in rows
         ]
+
+    def claim_notifications(self, notifier: str, notification_ids: Sequence[str], claimant: str, *, now: str,
+                            expires_at: str, taking_over_from: str | None = None) -> set[str]:
+        """Claim the pending rows of `notifier` for the instance `claimant` until `expires_at`; return the ids won.
+
+        A row is won when it is pending and nobody holds it, `claimant` holds it already (the claim is
+        renewed), its claim expired before `now`, or `taking_over_from` holds it. The test and the write are
+        one conditional UPDATE, which the database runs atomically: of two instances that claim one row, one
+        UPDATE changes it and the other's matches nothing. When the row count shows that some rows were not
+        won, a SELECT in the same transaction finds which are held now.
+        """
+        table = schema.notification_outbox
+        won: set[str] = set()
+        ids = sorted(set(notification_ids))
+        with self.engine.begin() as connection:
+            for start in range(0, len(ids), _BATCH):
+                chunk = ids[start:start + _BATCH]
+                in_chunk = and_(table.c.notifier == notifier, table.c.notification_id.in_(chunk),
+                                table.c.state == OUTBOX_PENDING)
+                result = connection.execute(
+                    update(table)
+                    .where(in_chunk, or_(table.c.claimed_by == claimant, _claimable(now, taking_over_from)))
+                    .values(claimed_by=claimant, claim_expires_at=expires_at))
+                if result.rowcount == len(chunk):
+                    won.update(chunk)
+                    continue
+                won.update(connection.execute(
+                    select(table.c.notification_id).where(in_chunk, table.c.claimed_by == claimant)
+                ).scalars().all())
+        return won
+
+    def renew_notification_claims(self, claimant: str, expires_at: str) -> int:
+        """Extend every claim that `claimant` holds on a pending row to `expires_at`; return how many."""
+        table = schema.notification_outbox
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(table).where(table.c.claimed_by == claimant, table.c.state == OUTBOX_PENDING)
+                .values(claim_expires_at=expires_at))
+        return int(result.rowcount)
+
+    def release_notification_claims(self, claimant: str,
+                                    rows: Collection[tuple[str, str]] | None = None) -> int:
+        """Drop the claims of `claimant` on pending rows, so that any instance may take them; return how many.
+
+        `rows` limits the release to those (notifier, notification id) pairs; without it every claim goes.
+        """
+        table = schema.notification_outbox
+        owned = and_(table.c.claimed_by == claimant, table.c.state == OUTBOX_PENDING)
+        released = 0
+        with self.engine.begin() as connection:
+            if rows is None:
+                result = connection.execute(update(table).where(owned).values(claimed_by=None,
+                                                                              claim_expires_at=None))
+                return int(result.rowcount)
+            by_notifier: dict[str, list[str]] = {}
+            for notifier, notification_id in sorted(set(rows)):
+                by_notifier.setdefault(notifier, []).append(notification_id)
+            for notifier, ids in by_notifier.items():
+                for start in range(0, len(ids), _BATCH):
+                    result = connection.execute(
+                        update(table)
+                        .where(owned, table.c.notifier == notifier,
+                               table.c.notification_id.in_(ids[start:start + _BATCH]))
+                        .values(claimed_by=None, claim_expires_at=None))
+                    released += int(result.rowcount)
+        return released
 
     def mark_notifications_delivered(self, notifier: str, notification_ids: Sequence[str], delivered_at: str) -> None:
         """Count one more attempt for the rows of `notifier`, mark them delivered at `delivered_at`, clear errors.
@@ -383,19 +502,25 @@ class Store:
                             last_error=None))
 
     def record_notification_failure(self, notifier: str, notification_ids: Sequence[str], error: str, *,
-                                    final: bool) -> None:
-        """Count one more failed attempt for the rows of `notifier`, and mark them failed when `final`."""
+                                    final: bool, claimant: str | None = None) -> None:
+        """Count one more failed attempt for the rows of `notifier`, and mark them failed when `final`.
+
+        With `claimant`, only the rows that instance holds are changed, so a row another watcher took over
+        keeps its own count. A failed row loses its claim, so that a reset to pending makes it free to take.
+        """
         table = schema.notification_outbox
         values: dict[str, Any] = {"attempts": table.c.attempts + 1, "last_error": _text(error)}
         if final:
-            values["state"] = OUTBOX_FAILED
+            values.update(state=OUTBOX_FAILED, claimed_by=None, claim_expires_at=None)
+        conditions: list[ColumnElement[bool]] = [table.c.notifier == notifier, table.c.state != OUTBOX_DELIVERED]
+        if claimant is not None:
+            conditions.append(table.c.claimed_by == claimant)
         with self.engine.begin() as connection:
             for start in range(0, len(notification_ids), _BATCH):
                 # A row that another run has delivered meanwhile stays delivered.
                 connection.execute(
                     update(table)
-                    .where(table.c.notifier == notifier, table.c.state != OUTBOX_DELIVERED,
-                           table.c.notification_id.in_(notification_ids[start:start + _BATCH]))
+                    .where(*conditions, table.c.notification_id.in_(notification_ids[start:start + _BATCH]))
                     .values(**values))
 
     def prune_notifications(self, delivered_before: str) -> int:
@@ -405,6 +530,16 @@ class Store:
             result = connection.execute(
                 delete(table).where(table.c.state == OUTBOX_DELIVERED, table.c.delivered_at < delivered_before))
         return int(result.rowcount)
+
+
+def _claimable(now: str, taking_over_from: str | None) -> ColumnElement[bool]:
+    """Return the condition of an outbox row that nobody holds, whose claim expired, or that a dead instance held."""
+    table = schema.notification_outbox
+    # Times are ISO 8601 in UTC with microseconds, so comparing the text compares the times.
+    conditions = [table.c.claimed_by.is_(None), table.c.claim_expires_at < now]
+    if taking_over_from is not None:
+        conditions.append(table.c.claimed_by == taking_over_from)
+    return or_(*conditions)
 
 
 def _json(value: Any) -> str:

@@ -11,8 +11,9 @@ from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, Stri
 SCHEMA_VERSION = 2
 """Version 2 added `finding_states`; opening a version 1 database creates that table.
 
-`notification_outbox` came later without a new version: an older Ridgeline ignores the table, and a newer one
-creates it when it is missing.
+`notification_outbox` and `watcher_leases` came later without a new version: an older Ridgeline ignores those
+tables, and a newer one creates them when they are missing. The claim columns of the outbox (`ADDED_COLUMNS`)
+are added the same way, because an older Ridgeline writes its rows without them.
 """
 
 metadata = MetaData()
@@ -126,9 +127,33 @@ notification_outbox = Table(
     Column("attempts", Integer, nullable=False, default=0, doc="Delivery attempts so far, over every run"),
     Column("last_error", Text, nullable=True, doc="Error of the last failed attempt"),
     Column("delivered_at", String(32), nullable=True, doc="When the notifier accepted it; null until then"),
+    Column("claimed_by", String(128), nullable=True,
+           doc="Instance id of the watcher that delivers the row; null while no watcher holds it"),
+    Column("claim_expires_at", String(32), nullable=True,
+           doc="End of the claim's lease: after it, another watcher may take the row over"),
     Index("ix_notification_outbox_state", "state", "provider", "created_at"),
 )
 """Notifications stored with the life-cycle change that produced them, until their notifier has them.
 
-Opening an older database creates the table (`create_all` adds missing tables), so the schema version stays 2.
+Opening an older database creates the table (`create_all` adds missing tables) and adds its missing
+`ADDED_COLUMNS`, so the schema version stays 2.
 """
+
+ADDED_COLUMNS = {"notification_outbox": ("claimed_by", "claim_expires_at")}
+"""Nullable columns added to tables that older databases already have; `Store` adds the missing ones."""
+
+watcher_leases = Table(
+    "watcher_leases",
+    metadata,
+    Column("provider", String(16), primary_key=True),
+    Column("scope", String(255), primary_key=True,
+           doc="What the watcher watches: the account, regions and services, or the subscriptions or projects"),
+    Column("instance_id", String(128), nullable=False, doc="The watcher instance that holds the lease"),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", String(32), nullable=False, doc="When the holder started"),
+    Column("heartbeat_at", String(32), nullable=False, doc="The holder's last renewal"),
+    Column("expires_at", String(32), nullable=False,
+           doc="End of the lease unless renewed; after it, another watcher of the scope takes the lease over"),
+)
+"""One row per watched provider and scope, held by the one watcher that works on it."""

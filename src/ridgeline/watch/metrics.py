@@ -56,6 +56,9 @@ class WatchMetrics:
                          "Age of the oldest message in the last batch when its processing started.", registry=registry)
         self.last_full_scan = Gauge("ridgeline_watch_last_full_scan_timestamp_seconds",
                                     "When the last successful full scan finished (Unix time).", registry=registry)
+        self.lease_held = Gauge("ridgeline_watch_lease_held",
+                                "1 while the watcher of a provider holds its lease; 0 in standby or after a loss.",
+                                ["provider"], registry=registry)
 
         # Work done.
         self.full_scans = Counter("ridgeline_watch_full_scans", "Full scans run, by outcome.", ["outcome"],

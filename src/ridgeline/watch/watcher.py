@@ -11,6 +11,10 @@ again after its lease.
 With a dispatcher that has the store, the notifications are written to the store's outbox in the
 transaction that saves the life-cycle states. Each start first queues what an earlier run left
 undelivered, so a crash loses no notification either.
+
+With a `WatcherLease`, the watcher first takes the lease of its provider and scope (see
+`ridgeline.watch.lease`), so that a second watcher of the same scope on the same database does not run
+beside it, and it stops when another watcher takes the lease over.
 """
 
 from __future__ import annotations
@@ -37,11 +41,13 @@ from ridgeline.pipeline import evaluate_collection
 from ridgeline.providers.aws.scanner import RefreshOutcome, RefreshRequest, ScanSetupError
 from ridgeline.rules.model import Rule
 from ridgeline.store.database import OutboxRow, Store, StoredScan
+from ridgeline.store.leases import LeaseRecord
 from ridgeline.suppress import Suppression, apply_suppressions
 from ridgeline.watch.backends import Backend
 from ridgeline.watch.coalesce import Batch, Coalescer, PendingMessage
 from ridgeline.watch.events import ALL, EventSource, MalformedEvent, Parser, ReceivedMessage, SourceUnavailable
 from ridgeline.watch.increment import Evaluation, IncrementalEvaluator
+from ridgeline.watch.lease import LeaseHeld, WatcherLease
 from ridgeline.watch.metrics import WatchMetrics
 from ridgeline.watch.state import Base, LiveState, resource_key
 
@@ -101,12 +107,16 @@ class Watcher:
     def __init__(self, backend: Backend, store: Store, rules: Sequence[Rule], *, source: EventSource | None = None,
                  parser: Parser | None = None, dispatcher: Dispatcher | None = None,
                  metrics: WatchMetrics | None = None, suppressions: Sequence[Suppression] | None = None,
-                 settings: WatchSettings | None = None) -> None:
+                 settings: WatchSettings | None = None, lease: WatcherLease | None = None) -> None:
         if (source is None) != (parser is None):
             raise ValueError("an event source needs a parser, and a parser needs a source")
         if dispatcher is not None and dispatcher.store is not None and dispatcher.store.url != store.url:
             # The outbox rows are written with the states through `store` and marked through the dispatcher's.
             raise ValueError("the dispatcher's store must be the watcher's store")
+        if (lease is not None and dispatcher is not None and dispatcher.store is not None
+                and dispatcher.instance_id != lease.instance_id):
+            # A successor that takes the lease over takes the outbox claims of the same instance id.
+            raise ValueError("the dispatcher and the lease must have the same instance id")
         self.backend = backend
         self.store = store
         self.rules = list(rules)
@@ -117,6 +127,11 @@ class Watcher:
         self.metrics = metrics or WatchMetrics()
         self.suppressions = list(suppressions) if suppressions is not None else None
         self.settings = settings or WatchSettings()
+        self.lease = lease
+        self.lease_refused: LeaseHeld | None = None
+        """Set when another live watcher held the lease at start; `run` then returns without watching."""
+        self.lease_lost = False
+        """Set when another watcher took the lease over while this one ran; `run` then returns."""
         self.evaluator = IncrementalEvaluator(self.rules)
         self.coalescer = Coalescer()
         self.state: LiveState | None = None
@@ -144,6 +159,8 @@ class Watcher:
         next_scan = time.monotonic()
         self._started_at = datetime.now(UTC)
         try:
+            if self.lease is not None and not self._take_lease():
+                return
             # Notifications an earlier run stored but did not deliver go first, before any new work.
             self._outbox_housekeeping()
             if settings.initial_scan or not self._load_state():
@@ -181,11 +198,40 @@ class Watcher:
         if self.source is not None:
             self.source.close()
         self.backend.close()
+        # After the dispatcher released its outbox claims, so that a successor finds both free.
+        if self.lease is not None:
+            self.lease.release()
+            self.metrics.lease_held.labels(provider=self.backend.provider).set(0)
         logger.info("watcher stopped: %d message(s) received, %d processed, %d unknown, %d coalesced",
                     self.metrics.value("ridgeline_watch_events_received_total"),
                     self.metrics.value("ridgeline_watch_events_processed_total"),
                     self.metrics.value("ridgeline_watch_events_unknown_total"),
                     self.metrics.value("ridgeline_watch_events_coalesced_total"))
+
+    def _take_lease(self) -> bool:
+        """Take the watcher lease and start its heartbeat; return False when a stop came first or it is held.
+
+        When another live watcher holds it and this one is not a standby, `lease_refused` names the holder.
+        """
+        assert self.lease is not None
+        self.metrics.lease_held.labels(provider=self.backend.provider).set(0)
+        try:
+            acquired = self.lease.acquire(self._stop)
+        except LeaseHeld as error:
+            logger.error("not watching: the lease of %s scope %r is held by live instance %s",
+                         self.lease.provider, self.lease.scope, error.holder.instance_id)
+            self.lease_refused = error
+            return False
+        if not acquired:
+            return False
+        self.metrics.lease_held.labels(provider=self.backend.provider).set(1)
+        self.lease.start_heartbeat(self._on_lease_lost)
+        return True
+
+    def _on_lease_lost(self, _holder: LeaseRecord | None) -> None:
+        self.lease_lost = True
+        self.metrics.lease_held.labels(provider=self.backend.provider).set(0)
+        self.stop()
 
     # Full scans
 
@@ -606,8 +652,12 @@ class Watcher:
         if self.dispatcher is None:
             return
         if not self._outbox_recovered:
+            # Claims of the watcher whose lease this one took over are taken at once, without waiting for them
+            # to expire: that watcher is gone, or stops at its next heartbeat.
+            previous = self.lease.taken_over if self.lease is not None else None
             try:
-                self.dispatcher.recover(self.backend.provider, self.backend.accounts, self._started_at)
+                self.dispatcher.recover(self.backend.provider, self.backend.accounts,
+                                        taking_over_from=previous.instance_id if previous is not None else None)
             except SQLAlchemyError as error:
                 logger.error("reading the notification outbox of %s account(s) %s failed (%s: %s); tried again "
                              "after the next full scan", self.backend.provider,

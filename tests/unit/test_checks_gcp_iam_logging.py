@@ -13,12 +13,12 @@ import pytest
 from ridgeline.model.finding import Status
 from ridgeline.model.resource import Resource
 from ridgeline.model.scan import Coverage
+from ridgeline.rules.checks_common import known_value_in
 from ridgeline.rules.checks_gcp_iam_logging import (
     dns_policy_lists_network,
     essential_contacts_missing,
     iam_public_grants,
     iam_service_account_admin_grants,
-    known_value_in,
     logging_metric_covers,
     logging_sink_bucket_not_found,
     logging_sink_exports_to_bucket,

@@ -7,6 +7,7 @@ exporter. The message adds that the text ends early, so the user looks for the c
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -65,3 +66,37 @@ def test_bad_middle_line_is_not_called_cut(tmp_path: Path) -> None:
     assert len(result.report.errors) == 1
     assert result.report.errors[0].location == "line 2"
     assert CUT_SHORT not in result.report.errors[0].message
+
+
+def azure_page(count: int) -> str:
+    rows = [{"id": f"/subscriptions/00000000-0000-0000-0000-0000000000c7/resourceGroups/rg/providers/"
+                   f"Microsoft.Compute/disks/disk-{index}", "name": f"disk-{index}", "type": "Microsoft.Compute/disks",
+             "location": "westeurope", "subscriptionId": "00000000-0000-0000-0000-0000000000c7",
+             "properties": {"encryption": {"type": "EncryptionAtRestWithPlatformKey"}}} for index in range(count)]
+    return json.dumps({"count": count, "data": rows, "skip_token": None, "total_records": count}, indent=2)
+
+
+def test_gzip_cut_in_first_item_names_cut(tmp_path: Path) -> None:
+    compressed = gzip.compress(azure_page(3).encode())
+    export = tmp_path / "page.json.gz"
+    export.write_bytes(compressed[:len(compressed) // 2])
+
+    result = import_files([export])
+
+    assert result.collections == []
+    assert len(result.report.errors) == 1
+    error = result.report.errors[0]
+    assert error.location.startswith("line ")
+    assert error.message.startswith("the gzip data ends early")
+
+
+def test_plain_page_cut_in_first_item_is_cut_short(tmp_path: Path) -> None:
+    text = azure_page(3)
+    export = tmp_path / "page.json"
+    export.write_text(text[:len(text.split('"name"')[0]) + 20])
+
+    result = import_files([export])
+
+    assert len(result.report.errors) == 1
+    assert result.report.errors[0].message.startswith("invalid JSON")
+    assert result.report.errors[0].message.endswith(CUT_SHORT)

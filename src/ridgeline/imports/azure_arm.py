@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from ridgeline.imports.jsonstream import JsonReader, JsonStreamError, json_kind, json_problem
-from ridgeline.imports.report import ImportReport
+from ridgeline.imports.report import ImportReport, Positions
 from ridgeline.imports.sources import InputFile, TruncatedInput, iter_input_files
 from ridgeline.imports.streaming import NotStreamable, StreamTarget
 from ridgeline.model.resource import Resource
@@ -61,6 +61,9 @@ PROPERTIES_PATH = "configuration.properties"
 NO_PROPERTIES_REASON = ("not in the export: the item has no properties (a Resource Graph query that projects "
                         "columns must keep properties; `az resource list` leaves them out)")
 """The reason given for the settings of a Resource Manager item without `properties`: unknown, not unset."""
+
+LATER_REASON = "it is read later, and Azure items are not compared by time"
+"""Why the later of two different copies of an Azure resource is judged: Resource Graph rows carry no time."""
 
 GRAPH_TYPE_PREFIX = "microsoft.graph."
 """Lower-case prefix of the Entra ID object types read through Microsoft Graph; their account is the tenant."""
@@ -374,8 +377,8 @@ def stream_azure_files(files: Iterable[InputFile], report: ImportReport, target:
 class _PendingChild:
     resource: Resource
     parent_id: str
-    label: str
-    location: str
+    position: int
+    """The child's position in `_AzureImport.positions`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,6 +438,14 @@ class _AzureImport:
         self.report = report
         self.resources: dict[str, Resource] = {}
         self.children: list[_PendingChild] = []
+
+        # Where the items were read, to name both copies of a resource given twice. When the files are read
+        # whole, each resource keeps its position as one integer in `_kept_at`. Streamed, only children do.
+        self.positions = Positions()
+        self._kept_at: dict[str, int] = {}
+        self._folded_at: dict[tuple[str, str], int] = {}
+        """(parent key, supplementary key) -> the position of the child folded there, while children fold."""
+
         self.truncations: list[_Truncation] = []
         self._file_accounts: set[str] = set()
         # Certificates of `az keyvault certificate` output, and the vaults they may belong to, by vault key.
@@ -758,19 +769,19 @@ class _AzureImport:
         # fold_parent_id is None for every type that is not a child type.
         parent_id = fold_parent_id(resource) if facts.child else None
         if parent_id is not None:
-            self.children.append(_PendingChild(resource, parent_id, label, location))
+            self.children.append(_PendingChild(resource, parent_id, self.positions.add(label, location)))
             return
         key = resource.id.lower()
         if self.stream is not None:
             self._stream_item(key, resource, facts)
             return
+        position = self.positions.add(label, location)
         earlier = self.resources.get(key)
         if earlier is not None and earlier.configuration != resource.configuration:
-            # Resource Graph rows carry no time of their own, so the later item is taken as the newer one.
-            self.report.add_duplicate(label, location, f"{resource.id} is also given in "
-                                      f"{earlier.source.removeprefix('file:')} with other content; the later "
-                                      "item is judged")
+            self.report.add_duplicate(label, location, resource.id, other=self.positions.describe(self._kept_at[key]),
+                                      judged=self.positions.describe(position), reason=LATER_REASON)
         self.resources[key] = resource
+        self._kept_at[key] = position
 
     def _mark_no_properties(self, resource: Resource) -> None:
         """Mark the settings of a resource whose item has no `properties` as unknown.
@@ -838,9 +849,7 @@ class _AzureImport:
     def finish(self) -> Iterator[Resource]:
         """Fold the children into their parents, mark what the files lack, and yield every resource redacted."""
         self._place_certificates()
-        for child in self.children:
-            self._fold(child)
-        self.children = []
+        self._fold_children()
         self._record_truncations()
 
         self._warn_no_properties()
@@ -853,9 +862,7 @@ class _AzureImport:
         """Fold the children into the kept parents and pass those on, as `finish` does for every resource."""
         assert self.stream is not None
         self._place_certificates()
-        for child in self.children:
-            self._fold(child)
-        self.children = []
+        self._fold_children()
         self._record_truncations()
         self._warn_no_properties()
         for key, resource in self.resources.items():
@@ -866,6 +873,12 @@ class _AzureImport:
         self._mark_not_imported(resource)
         self.report.count(self.report.imported, resource.type)
         return redact_azure(resource)
+
+    def _fold_children(self) -> None:
+        for child in self.children:
+            self._fold(child)
+        self.children = []
+        self._folded_at = {}
 
     def _fold(self, child: _PendingChild) -> None:
         resource = child.resource
@@ -886,18 +899,23 @@ class _AzureImport:
             self.report.count(self.report.skipped, f"{resource.type} {child_name} (rules read {fold.name})")
             return
         if parent is None:
-            self.report.add_error(child.label, child.location, f"{resource.id}: its parent {child.parent_id} is "
-                                  f"not in the imported files, so this {resource.type} is not judged")
+            self.report.add_error(self.positions.file(child.position), self.positions.location(child.position),
+                                  f"{resource.id}: its parent {child.parent_id} is not in the imported files, so this "
+                                  f"{resource.type} is not judged")
             return
 
         if PROPERTIES_PATH in resource.errors:
             # The parent's setting contains the child's properties, which the export lacks.
             parent.errors.setdefault(f"supplementaryConfiguration.{fold.key}", NO_PROPERTIES_REASON)
         if fold.shape == SINGLE:
-            if fold.key in parent.supplementary and parent.supplementary[fold.key] != resource.configuration:
-                self.report.add_duplicate(child.label, child.location, f"{resource.id} is given more than once "
-                                          f"for {parent.id} with other content; the later item is judged")
+            slot = (child.parent_id, fold.key)
+            earlier = self._folded_at.get(slot)
+            if earlier is not None and parent.supplementary.get(fold.key) != resource.configuration:
+                self.report.add_duplicate(self.positions.file(child.position), self.positions.location(child.position),
+                                          resource.id, other=self.positions.describe(earlier),
+                                          judged=self.positions.describe(child.position), reason=LATER_REASON)
             parent.supplementary[fold.key] = resource.configuration
+            self._folded_at[slot] = child.position
         elif fold.shape == LIST:
             parent.supplementary.setdefault(fold.key, []).append(resource.configuration)
         elif fold.shape == BY_NAME:

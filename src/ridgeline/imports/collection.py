@@ -21,14 +21,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from ridgeline.imports.aws_config import SUPPLEMENTARY_PATH, iter_aws_config_file, iter_aws_config_items
+from ridgeline.imports.aws_config import SUPPLEMENTARY_PATH, iter_aws_config_items, iter_located_items
 from ridgeline.imports.azure_arm import iter_azure_files
 from ridgeline.imports.detect import Detection, Format, detect_format
 from ridgeline.imports.gcp_cai import iter_gcp_cai_files
-from ridgeline.imports.report import ImportIssue, ImportReport
+from ridgeline.imports.report import ImportIssue, ImportReport, Positions
 from ridgeline.imports.sources import STDIN, InputFile, iter_input_files
 from ridgeline.model.resource import Resource
 from ridgeline.model.scan import CallError, Completeness, Coverage
@@ -43,6 +44,11 @@ MISSING_TYPE_REASON = "not in the imported files (the recorder may not record th
 NOT_RECORDED_REASON = "not recorded in the imported configuration item; a live scan reads it"
 INCOMPLETE_ITEM_REASON = ("not in the imported configuration item, although AWS Config records it for every "
                           "resource of this type: the item is incomplete")
+INCOMPLETE_FIELD_REASONS = {
+    "aws": "the item has no {fields}, which AWS Config records for every {type}; the item is incomplete",
+    "gcp": "the asset has no {fields}, which the service's API returns for every {type}; the asset is incomplete",
+}
+"""The reason, by provider, given for each ALWAYS_RETURNED_CONFIGURATION field that an imported item lacks."""
 CATALOGUE_MISSING_TYPE_REASON = "not in the imported files (the export or query may not include this type)"
 NO_IAM_POLICIES_REASON = ("the imported files hold no IAM policy at all; export with --content-type=iam-policy "
                           "too and import both")
@@ -90,6 +96,52 @@ ALWAYS_RECORDED_PATHS: dict[str, tuple[str, ...]] = {
 RECORDED_WHEN_SET_PATHS: dict[str, tuple[str, ...]] = {
     "AWS::Lambda::Function": ("Policy",),
     "AWS::S3::Bucket": ("PublicAccessBlockConfiguration", "ServerSideEncryptionConfiguration"),
+}
+
+# Configuration fields that rules read and that the provider's API returns for every resource of the type,
+# so every AWS Config item (Cloud Asset Inventory asset) of the type has them, keyed by the field's name in
+# `configuration`. An imported item lacking one (or holding null) was cut down, by an advanced query that
+# selected single fields or by hand, so the field is unknown rather than unset: rules reading it report
+# ERROR. Not listed: fields absent while unset (a trail's kmsKeyId), and fields that the API gained after
+# AWS Config began to record the type (RDS deletionProtection, KMS keySpec, a trail's
+# hasCustomEventSelectors), because real items recorded before then lack them. Fields are marked on
+# imported items only, never on live scans.
+ALWAYS_RETURNED_CONFIGURATION: dict[str, tuple[str, ...]] = {
+    # DescribeTrails: S3BucketName, which CreateTrail requires.
+    "AWS::CloudTrail::Trail": ("s3BucketName",),
+    # DescribeInstances: the instance's security groups (GroupSet), an empty list when it has none.
+    "AWS::EC2::Instance": ("securityGroups",),
+    # DescribeNetworkAcls: Entries, never empty because every network ACL has its two default deny entries.
+    "AWS::EC2::NetworkAcl": ("entries",),
+    # DescribeSecurityGroups: GroupName and both rule lists, empty lists when the group has no rules.
+    "AWS::EC2::SecurityGroup": ("groupName", "ipPermissions", "ipPermissionsEgress"),
+    # DescribeVolumes: Encrypted, true or false.
+    "AWS::EC2::Volume": ("encrypted",),
+    # GetAccountAuthorizationDetails: each entity's attached and inline policy lists (empty lists when
+    # none), a role's trust policy and a managed policy's versions.
+    "AWS::IAM::Group": ("attachedManagedPolicies", "groupPolicyList"),
+    "AWS::IAM::Policy": ("policyVersionList",),
+    "AWS::IAM::Role": ("assumeRolePolicyDocument", "attachedManagedPolicies", "rolePolicyList"),
+    "AWS::IAM::User": ("attachedManagedPolicies", "userPolicyList"),
+    # DescribeKey: KeyManager, KeyState and Origin (AWS_KMS, EXTERNAL, ...) of every key.
+    "AWS::KMS::Key": ("keyManager", "keyState", "origin"),
+    # DescribeDBClusters: Engine, and StorageEncrypted (Boolean, not BooleanOptional, in the RDS service model).
+    "AWS::RDS::DBCluster": ("engine", "storageEncrypted"),
+    # DescribeDBClusterSnapshots: StorageEncrypted (Boolean in the RDS service model).
+    "AWS::RDS::DBClusterSnapshot": ("storageEncrypted",),
+    # DescribeDBInstances: Engine, and members typed Boolean or Integer (not the Optional types) in the RDS
+    # service model. An item that AWS Config recorded in 2016, while its instance was being created, has them.
+    "AWS::RDS::DBInstance": ("autoMinorVersionUpgrade", "backupRetentionPeriod", "engine", "multiAZ",
+                             "publiclyAccessible", "storageEncrypted"),
+    # DescribeDBSnapshots: Encrypted (Boolean in the RDS service model).
+    "AWS::RDS::DBSnapshot": ("encrypted",),
+    # GetPublicAccessBlock (S3 Control): all four settings, false for those not turned on.
+    "AWS::S3::AccountPublicAccessBlock": ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                          "restrictPublicBuckets"),
+    # Cloud SQL Admin API instances.get: databaseVersion, fixed at creation, and settings (the tier and
+    # every setting). NOTE: a source representation instance (ON_PREMISES_INSTANCE) may come without
+    # settings. No rule judges those, but their import would still warn.
+    "sqladmin.googleapis.com/Instance": ("databaseVersion", "settings"),
 }
 
 
@@ -163,7 +215,7 @@ def detect_formats(files: Iterable[InputFile], result: ImportResult) -> dict[For
             result.report.count(result.report.skipped, EMPTY_FILE_SKIPPED)
             continue
         if detection.format is None:
-            result.report.add_error(input_file.label, "", detection.reason)
+            result.report.add_error(input_file.label, detection.location, detection.reason)
             continue
         result.formats[input_file.label] = detection.format
         by_format[detection.format].append((input_file, detection))
@@ -182,13 +234,20 @@ def _detect(input_file: InputFile, report: ImportReport) -> Detection | None:
 def read_aws(files: Sequence[tuple[InputFile, Detection]], report: ImportReport) -> list[Resource]:
     """Read AWS Config files; of a resource given more than once, the newest configuration item is judged."""
     resources: dict[tuple[str, str, str, str], Resource] = {}
+    # Where each kept item was read, to name it when another copy differs: one integer per resource.
+    positions = Positions()
+    kept_at: dict[tuple[str, str, str, str], int] = {}
     for input_file, detection in files:
-        for resource in iter_aws_config_file(input_file, report, json_lines=detection.json_lines or None):
+        label = input_file.label
+        for location, resource in iter_located_items(input_file, report, json_lines=detection.json_lines or None):
             key = (resource.type, resource.account, resource.region, resource.id)
+            position = positions.add(label, location)
             earlier = resources.get(key)
             if earlier is not None:
-                resource = _newest_item(earlier, resource, report)
+                resource, position = _newest_item(_Copy(earlier, kept_at[key]), _Copy(resource, position),
+                                                  positions, report)
             resources[key] = resource
+            kept_at[key] = position
     # After the duplicates are dropped, so that the report counts each missing setting once per resource.
     for resource in resources.values():
         mark_unrecorded(resource, report)
@@ -203,23 +262,46 @@ def _content(resource: Resource) -> dict[str, Any]:
     return document
 
 
-def _newest_item(earlier: Resource, later: Resource, report: ImportReport) -> Resource:
-    """Return the copy of a resource to judge: the one captured last, else the one read last."""
-    if _content(earlier) == _content(later):
+CAPTURE_TIME = "configurationItemCaptureTime"
+
+
+class _Copy(NamedTuple):
+    """One copy of a resource given more than once, and its position in the import's `Positions`."""
+
+    resource: Resource
+    position: int
+
+
+def _newest_item(earlier: _Copy, later: _Copy, positions: Positions, report: ImportReport) -> _Copy:
+    """Return the copy of a resource to judge: the one captured last, else the one read last.
+
+    A copy with a capture time wins over one without. Copies with other content are reported.
+    """
+    if _content(earlier.resource) == _content(later.resource):
         return earlier
-    judged = earlier if later.collected_at < earlier.collected_at else later
-    other = later if judged is earlier else earlier
-    if earlier.source == later.source and earlier.collected_at and later.collected_at \
-            and earlier.collected_at != later.collected_at:
+    earlier_newer = later.resource.collected_at < earlier.resource.collected_at
+    judged, other = (earlier, later) if earlier_newer else (later, earlier)
+    judged_time, other_time = judged.resource.collected_at, other.resource.collected_at
+    if earlier.resource.source == later.resource.source and judged_time and other_time and judged_time != other_time:
         # A history file: the versions of a resource over time, of which the newest is its state now.
         report.count(report.skipped, OLDER_VERSION_SKIPPED)
         return judged
-    times = (f"captured {judged.collected_at or 'at an unknown time'}, against "
-             f"{other.collected_at or 'an unknown time'}")
-    report.add_duplicate(later.source.removeprefix("file:"), "",
-                         f"{later.id} is also given in {earlier.source.removeprefix('file:')} with other content; "
-                         f"the configuration item from {judged.source.removeprefix('file:')} is judged ({times})")
+
+    report.add_duplicate(positions.file(later.position), positions.location(later.position), later.resource.id,
+                         other=positions.describe(earlier.position), judged=positions.describe(judged.position),
+                         reason=_capture_reason(judged_time, other_time))
     return judged
+
+
+def _capture_reason(judged_time: str, other_time: str) -> str:
+    """Return why the copy captured at `judged_time` is judged rather than the one captured at `other_time`."""
+    if judged_time and other_time and judged_time != other_time:
+        return f"its {CAPTURE_TIME} is newer ({judged_time}, against {other_time})"
+    if judged_time and judged_time == other_time:
+        return f"it is read later, and both copies have {CAPTURE_TIME} {judged_time}"
+    if judged_time:
+        return f"only it has a {CAPTURE_TIME} ({judged_time})"
+    return f"it is read later, and neither copy has a {CAPTURE_TIME}"
 
 
 @contextmanager
@@ -302,12 +384,16 @@ def import_coverage(resources: Iterable[Resource]) -> list[Coverage]:
 
 
 def mark_unrecorded(resource: Resource, report: ImportReport | None = None) -> None:
-    """Mark the supplementary settings an imported item lacks as unknown, and count them in `report`.
+    """Mark the settings an imported item lacks as unknown, counting the supplementary ones in `report`.
 
-    Those are the live-only settings (LIVE_ONLY_PATHS) and those that AWS Config records for every
-    resource of the type (ALWAYS_RECORDED_PATHS). An item without any `supplementaryConfiguration` already
-    has the whole field marked unknown by the importer: all of the type's settings count as missing then.
+    Those are the live-only settings (LIVE_ONLY_PATHS), those that AWS Config records for every
+    resource of the type (ALWAYS_RECORDED_PATHS) and the configuration fields of ALWAYS_RETURNED_CONFIGURATION,
+    which `mark_incomplete_configuration` reports as warnings. An item without any
+    `supplementaryConfiguration` already has the whole field marked unknown by the importer: all of the
+    type's supplementary settings count as missing then.
     """
+    mark_incomplete_configuration(resource, report)
+
     if SUPPLEMENTARY_PATH in resource.errors:
         if report is not None:
             for key in _supplementary_keys(resource.type):
@@ -320,6 +406,37 @@ def mark_unrecorded(resource: Resource, report: ImportReport | None = None) -> N
                 resource.errors.setdefault(f"{SUPPLEMENTARY_PATH}.{key}", reason)
                 if report is not None:
                     report.count(report.not_imported, f"{resource.type} {key}")
+
+
+def mark_incomplete_configuration(resource: Resource, report: ImportReport | None = None) -> None:
+    """Mark the ALWAYS_RETURNED_CONFIGURATION fields that an imported item lacks (or has as null) as unknown.
+
+    Each incomplete item is a warning of `report`, naming the resource and the fields, because real exports
+    never lack them: the item was cut down or made by hand.
+    """
+    if "configuration" in resource.errors:
+        # The importer marked the whole configuration unknown already (missing, null or invalid).
+        return
+    missing = [key for key in ALWAYS_RETURNED_CONFIGURATION.get(resource.type, ())
+               if resource.configuration.get(key) is None]
+    if not missing:
+        return
+
+    for key in missing:
+        resource.errors.setdefault(f"configuration.{key}", _incomplete_reason(resource.provider, resource.type, key))
+
+    if report is not None:
+        fields = ", ".join(f"configuration.{key}" for key in missing)
+        reason = INCOMPLETE_FIELD_REASONS[resource.provider].format(fields=fields, type=resource.type)
+        readers = "it" if len(missing) == 1 else "them"
+        report.add_warning(resource.source.removeprefix("file:"), "",
+                           f"{resource.id}: {reason}, so the rules reading {readers} report ERROR")
+
+
+@lru_cache(maxsize=256)
+def _incomplete_reason(provider: str, type_name: str, key: str) -> str:
+    # One string per field of a type, shared by every resource that lacks it.
+    return INCOMPLETE_FIELD_REASONS[provider].format(fields=f"configuration.{key}", type=type_name)
 
 
 def _supplementary_keys(type_name: str) -> tuple[str, ...]:
@@ -488,7 +605,13 @@ def mark_gcp_not_imported(resources: Sequence[Resource], report: ImportReport) -
 
 
 def mark_gcp_not_exported(resource: Resource, report: ImportReport) -> None:
-    """Mark the catalogue's supplementary settings of further API calls that `resource` lacks as unknown."""
+    """Mark what the export of `resource` lacks as unknown.
+
+    Those are the catalogue's supplementary settings of further API calls, counted in `report`, and the
+    fields of ALWAYS_RETURNED_CONFIGURATION, which `mark_incomplete_configuration` reports as warnings.
+    """
+    mark_incomplete_configuration(resource, report)
+
     entry = gcp_catalog.TYPES_BY_NAME.get(resource.type)
     for key in entry.supplementary if entry is not None else ():
         if key not in resource.supplementary:

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from ridgeline.imports.jsonstream import JsonReader, JsonStreamError, json_kind
-from ridgeline.imports.sources import InputFile
+from ridgeline.imports.sources import InputFile, TruncatedInput
 
 LINE_SNIFF_LIMIT = 1 << 20
 """A first line longer than this is read as the start of a document, not as a JSON line."""
@@ -55,6 +55,9 @@ class Detection:
 
     reason: str = ""
     """Reason the format is unknown, for the error message (empty when `format` is set)."""
+
+    location: str = ""
+    """Where in the file the reason applies ("line 8"), when the reason does not name it itself."""
 
     empty: bool = False
     """True for an empty JSON array, which `az ... list` prints when nothing matches: no format, no error."""
@@ -120,8 +123,31 @@ def _detect_start(input_file: InputFile) -> Detection:
         try:
             skeleton = _skeleton(JsonReader(stream, prefix=head), 0)
         except JsonStreamError as error:
+            cut = _gzip_cut(input_file) if error.ends_early else None
+            if cut is not None:
+                return Detection(None, location=cut.location,
+                                 reason="the gzip data ends early, so the file was cut short (an interrupted download "
+                                        "or copy?) inside its first item; nothing of it was imported")
             return Detection(None, reason=f"invalid JSON: {error}{_json_hint(input_file.name)}")
         return _detection(skeleton, json_lines=False)
+
+
+def _gzip_cut(input_file: InputFile) -> TruncatedInput | None:
+    """Return the truncation of gzip data that ends before its end marker, or None for whole data.
+
+    The format is detected with a cut read as the end of the data, so a document cut short inside its first
+    items looks like invalid JSON. The cut is the better explanation, with the line where the data ends.
+    """
+    try:
+        with input_file.open_text() as stream:
+            while stream.read(_READ_SIZE):
+                pass
+    except TruncatedInput as cut:
+        return cut
+    return None
+
+
+_READ_SIZE = 1 << 20
 
 
 def _json_hint(name: str) -> str:

@@ -22,6 +22,7 @@ import orjson
 
 from ridgeline.imports.aws_config import ImportReport
 from ridgeline.imports.jsonstream import json_kind, json_problem
+from ridgeline.imports.report import Positions
 from ridgeline.imports.sources import InputFile, TruncatedInput, iter_input_files
 from ridgeline.imports.streaming import NotStreamable, StreamTarget
 from ridgeline.model.redaction import Redactor, normal_key
@@ -122,7 +123,9 @@ class _PendingAsset:
     name: str
     asset_type: str
     label: str
-    location: str
+    position: int
+    """The position, in the import's `Positions`, of the line that names the resource's file (`label`)."""
+
     data: dict[str, Any] | None = None
     region: str = ""
     project: str = ""
@@ -132,8 +135,8 @@ class _PendingAsset:
     supplementary: dict[str, Any] = field(default_factory=dict)
     data_missing: bool = False
     """Whether the last `resource` given had no `data`: then nothing of the resource's settings is known."""
-    origins: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    """Part ("resource", "iamPolicy", ...) -> (update time, file, location) of the line that gave it."""
+    origins: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Part ("resource", "iamPolicy", ...) -> (update time, position) of the line that gave it."""
 
 
 def iter_gcp_cai_assets(sources: str | Path | Iterable[str | Path],
@@ -158,13 +161,14 @@ def iter_gcp_cai_files(files: Iterable[InputFile], report: ImportReport | None =
     # NOTE: the merge keeps every asset in memory until the last source is read, so memory grows with
     # the export (roughly the size of the parsed JSON). Lines are still parsed one at a time.
     pending: dict[str, _PendingAsset] = {}
+    positions = Positions()
     for input_file in files:
-        for location, asset in _iter_file_assets(input_file, report):
-            _merge(pending, asset, location, input_file.label, report)
+        for position, asset in _iter_file_assets(input_file, report, positions):
+            _merge(pending, asset, position, input_file.label, positions, report)
 
     without_data: dict[str, int] = {}
     for part in pending.values():
-        resource = _build(part, report)
+        resource = _build(part, positions, report)
         _mark_no_data(resource, part, without_data)
         report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
         yield redact_gcp(resource)
@@ -179,11 +183,12 @@ def resources_from_assets(assets: Iterable[Any], source: str, report: ImportRepo
     """
     report = report if report is not None else ImportReport()
     pending: dict[str, _PendingAsset] = {}
+    positions = Positions()
     for index, asset in enumerate(assets):
-        _merge(pending, asset, f"item {index}", source, report)
+        _merge(pending, asset, positions.add_numbered(source, "item", index), source, positions, report)
 
     for part in pending.values():
-        resource = _build(part, report)
+        resource = _build(part, positions, report)
         resource.source = source
         report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
         yield redact_gcp(resource)
@@ -234,8 +239,8 @@ def stream_gcp_cai_files(files: Sequence[InputFile], report: ImportReport, targe
     merge = state.merge
     for original, input_file in _parts_first(files):
         label = input_file.label
-        for ordinal, (location, asset) in enumerate(_iter_file_assets(input_file, report)):
-            merge(asset, location, label, (original, ordinal))
+        for ordinal, (position, asset) in enumerate(_iter_file_assets(input_file, report, state.positions)):
+            merge(asset, position, label, (original, ordinal))
     state.finish()
     return state.policy_seen
 
@@ -258,30 +263,33 @@ class _GcpStream:
         self.ranks: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {}
         """Asset name -> the first and the last position (file, asset) of its lines in the given file order."""
         self.emitted: set[int] = set()
+        self.positions = Positions()
         self.policy_seen = False
         self.without_data: dict[str, int] = {}
         """Asset type -> how many assets had no resource data (see _mark_no_data)."""
 
-    def merge(self, asset: Any, location: str, label: str, rank: tuple[int, int]) -> None:
-        """Merge one asset line; pass the resource on when the line completes it."""
+    def merge(self, asset: Any, position: int, label: str, rank: tuple[int, int]) -> None:
+        """Merge one asset line, read at `position` of file `label`, and pass the resource on once it is complete."""
+        positions = self.positions
         if not isinstance(asset, dict):
-            self.report.add_error(label, location, f"expected an asset object, found {json_kind(asset)}")
+            self.report.add_error(label, positions.location(position),
+                                  f"expected an asset object, found {json_kind(asset)}")
             return
         try:
             name, asset_type = _identity(asset)
         except InvalidAsset as error:
-            self.report.add_error(label, location, str(error))
+            self.report.add_error(label, positions.location(position), str(error))
             return
         name_hash = hash(name)
         if name_hash in self.emitted:
-            raise NotStreamable(f"{name} has content at {label}, {location}, after its resource content")
+            raise NotStreamable(f"{name} has content at {positions.describe(position)}, after its resource content")
 
         # Only a line with an IAM policy adds one to the parts, so after a merge the parts show whether this
         # line or an earlier line of the asset (which already set policy_seen) had one.
         part = self.pending.get(name)
         if part is None:
-            part = _PendingAsset(name=name, asset_type=asset_type, label=label, location=location)
-            _merge_into(part, asset, location, label, self.report)
+            part = _PendingAsset(name=name, asset_type=asset_type, label=label, position=position)
+            _merge_into(part, asset, position, self.positions, self.report)
             self.policy_seen = self.policy_seen or "iamPolicy" in part.supplementary
             if part.data is None:
                 self.pending[name] = part
@@ -294,22 +302,24 @@ class _GcpStream:
             self._emit(part, rank)
             return
 
-        self._merge_order(part, asset, asset_type, location, label, rank)
-        _merge_into(part, asset, location, label, self.report)
+        self._merge_order(part, asset, asset_type, position, rank)
+        _merge_into(part, asset, position, self.positions, self.report)
         self.policy_seen = self.policy_seen or "iamPolicy" in part.supplementary
         if asset.get("resource") is not None and part.data is not None:
             del self.pending[name]
             self.emitted.add(name_hash)
             self._emit(part, self.ranks.pop(name)[0])
 
-    def _merge_order(self, part: _PendingAsset, asset: dict[str, Any], asset_type: str, location: str, label: str,
+    def _merge_order(self, part: _PendingAsset, asset: dict[str, Any], asset_type: str, position: int,
                      rank: tuple[int, int]) -> None:
         """Check that merging this line now gives what merging in the given file order gives."""
+        positions = self.positions
         first, last = self.ranks[part.name]
         if rank > last:
             if part.asset_type != asset_type:
-                self.report.add_error(label, location, f"{part.name}: asset type {asset_type} differs from "
-                                      f"{part.asset_type} given at {part.label}, {part.location}; keeping the first")
+                self.report.add_error(positions.file(position), positions.location(position),
+                                      f"{part.name}: asset type {asset_type} differs from {part.asset_type} given at "
+                                      f"{positions.describe(part.position)}; keeping the first")
             self.ranks[part.name] = (first, rank)
             return
 
@@ -321,13 +331,13 @@ class _GcpStream:
         if part.asset_type != asset_type or overlapping or (
                 isinstance(ancestors, list) and ancestors and part.ancestors
                 and [str(item) for item in ancestors] != part.ancestors):
-            raise NotStreamable(f"{part.name}: the lines at {label}, {location} and {part.label}, {part.location} "
-                                "give different content of one kind")
+            raise NotStreamable(f"{part.name}: the lines at {positions.describe(position)} and "
+                                f"{positions.describe(part.position)} give different content of one kind")
         if isinstance(ancestors, list) and ancestors:
             part.ancestors = [str(item) for item in ancestors]
         if rank < first:
             # The first line in the given order names the file of an asset without resource content.
-            part.label, part.location = label, location
+            part.label, part.position = positions.file(position), position
             self.ranks[part.name] = (rank, last)
 
     def finish(self) -> None:
@@ -338,7 +348,7 @@ class _GcpStream:
         _warn_no_data(self.without_data)
 
     def _emit(self, part: _PendingAsset, rank: tuple[int, int]) -> None:
-        resource = _build(part, self.report)
+        resource = _build(part, self.positions, self.report)
         _mark_no_data(resource, part, self.without_data)
         imported = self.report.imported
         imported[resource.type] = imported.get(resource.type, 0) + 1
@@ -373,8 +383,11 @@ def _first_asset_has_no_resource(input_file: InputFile) -> bool:
     return isinstance(document, dict) and _looks_like_asset(document) and document.get("resource") is None
 
 
-def _iter_file_assets(input_file: InputFile, report: ImportReport) -> Iterator[tuple[str, Any]]:
-    """Yield (location, asset) pairs of one file, streaming JSON lines and loading other JSON whole."""
+def _iter_file_assets(input_file: InputFile, report: ImportReport, positions: Positions) -> Iterator[tuple[int, Any]]:
+    """Yield (position, asset) pairs of one file, streaming JSON lines and loading other JSON whole.
+
+    Each position is added to `positions`: "line N" in JSON lines, "item N" in an array.
+    """
     label = input_file.label
     try:
         with input_file.open_text() as stream:
@@ -388,7 +401,7 @@ def _iter_file_assets(input_file: InputFile, report: ImportReport) -> Iterator[t
             # line is a whole asset is read line by line. Anything else is one JSON document.
             first_document = _parse_line(line)
             if input_file.json_lines or (isinstance(first_document, dict) and _looks_like_asset(first_document)):
-                yield from _iter_lines(stream, number, line, label, report)
+                yield from _iter_lines(stream, number, line, label, report, positions)
                 return
             document = json.loads(line + stream.read())
     except json.JSONDecodeError as error:
@@ -402,7 +415,7 @@ def _iter_file_assets(input_file: InputFile, report: ImportReport) -> Iterator[t
         report.add_error(label, "", f"could not read the file: {error}")
         return
 
-    yield from _document_assets(document, label, report)
+    yield from _document_assets(document, label, report, positions)
 
 
 def _first_content_line(stream: Iterable[str]) -> tuple[int, str] | None:
@@ -419,10 +432,11 @@ def _parse_line(line: str) -> Any:
         return None
 
 
-def _iter_lines(stream: Iterable[str], first_number: int, first_line: str, label: str,
-                report: ImportReport) -> Iterator[tuple[str, Any]]:
+def _iter_lines(stream: Iterable[str], first_number: int, first_line: str, label: str, report: ImportReport,
+                positions: Positions) -> Iterator[tuple[int, Any]]:
     # The usual line, one asset object, is handled here without a further call. orjson rejects blank
     # lines, so only the lines that it rejects are checked for being blank.
+    add_numbered = positions.add_numbered
     for number, line in enumerate(chain((first_line,), stream), start=first_number):
         try:
             document = orjson.loads(line)
@@ -432,9 +446,9 @@ def _iter_lines(stream: Iterable[str], first_number: int, first_line: str, label
             document = _json_module_line(number, line, label, report)
         if (isinstance(document, dict) and "assets" not in document and "name" in document
                 and ("asset_type" in document or "assetType" in document)):
-            yield f"line {number}", document
+            yield add_numbered(label, "line", number), document
         elif document is not _INVALID_LINE:
-            yield from _line_assets(number, document, label, report)
+            yield from _line_assets(number, document, label, report, positions)
 
 
 _INVALID_LINE = object()
@@ -452,8 +466,9 @@ def _json_module_line(number: int, line: str, label: str, report: ImportReport) 
         return _INVALID_LINE
 
 
-def _line_assets(number: int, document: Any, label: str, report: ImportReport) -> Iterator[tuple[str, Any]]:
-    """Yield the assets of a parsed line that is not one plain asset object, or record why it has none."""
+def _line_assets(number: int, document: Any, label: str, report: ImportReport,
+                 positions: Positions) -> Iterator[tuple[int, Any]]:
+    """Yield the (position, asset) pairs of a line that is not one plain asset object, or record why it has none."""
     location = f"line {number}"
     if not isinstance(document, dict):
         report.add_error(label, location, f"expected an asset object, found {json_kind(document)}")
@@ -462,23 +477,24 @@ def _line_assets(number: int, document: Any, label: str, report: ImportReport) -
     # A line may also hold a whole ListAssets response page.
     if isinstance(document.get("assets"), list):
         for index, asset in enumerate(document["assets"]):
-            yield f"{location}, item {index}", asset
+            yield positions.add(label, f"{location}, item {index}"), asset
         return
     if not _looks_like_asset(document):
         report.add_error(label, location, _not_an_asset_message(document))
         return
-    yield location, document
+    yield positions.add_numbered(label, "line", number), document
 
 
-def _document_assets(document: Any, label: str, report: ImportReport) -> Iterable[tuple[str, Any]]:
-    """Return (location, asset) pairs of a whole JSON document, recording a file error when it has no assets."""
+def _document_assets(document: Any, label: str, report: ImportReport,
+                     positions: Positions) -> Iterable[tuple[int, Any]]:
+    """Return (position, asset) pairs of a whole JSON document, recording a file error when it has no assets."""
     if isinstance(document, dict) and isinstance(document.get("assets"), list):
         document = document["assets"]
     if isinstance(document, list):
         if document and not any(isinstance(item, dict) and _looks_like_asset(item) for item in document):
             report.add_error(label, "", "not a Cloud Asset Inventory export: no item has a name and an asset type")
             return ()
-        return [(f"item {index}", item) for index, item in enumerate(document)]
+        return [(positions.add_numbered(label, "item", index), item) for index, item in enumerate(document)]
     if isinstance(document, dict):
         report.add_error(label, "", _not_an_asset_message(document))
         return ()
@@ -496,28 +512,30 @@ def _not_an_asset_message(document: dict[str, Any]) -> str:
             f"(fields present: {fields}); export with `gcloud asset export` or `gcloud asset list --format=json`")
 
 
-def _merge(pending: dict[str, _PendingAsset], asset: Any, location: str, label: str, report: ImportReport) -> None:
-    """Add the parts of one asset to `pending`, recording an error when the asset is invalid."""
+def _merge(pending: dict[str, _PendingAsset], asset: Any, position: int, label: str, positions: Positions,
+           report: ImportReport) -> None:
+    """Add the parts of one asset, read at `position` of file `label`, to `pending`, or record why it is invalid."""
     if not isinstance(asset, dict):
-        report.add_error(label, location, f"expected an asset object, found {json_kind(asset)}")
+        report.add_error(label, positions.location(position), f"expected an asset object, found {json_kind(asset)}")
         return
     try:
         name, asset_type = _identity(asset)
     except InvalidAsset as error:
-        report.add_error(label, location, str(error))
+        report.add_error(label, positions.location(position), str(error))
         return
 
     part = pending.get(name)
     if part is None:
-        part = pending[name] = _PendingAsset(name=name, asset_type=asset_type, label=label, location=location)
+        part = pending[name] = _PendingAsset(name=name, asset_type=asset_type, label=label, position=position)
     elif part.asset_type != asset_type:
-        report.add_error(label, location, f"{name}: asset type {asset_type} differs from {part.asset_type} "
-                         f"given at {part.label}, {part.location}; keeping the first")
-    _merge_into(part, asset, location, label, report)
+        report.add_error(label, positions.location(position), f"{name}: asset type {asset_type} differs from "
+                         f"{part.asset_type} given at {positions.describe(part.position)}; keeping the first")
+    _merge_into(part, asset, position, positions, report)
 
 
-def _merge_into(part: _PendingAsset, asset: dict[str, Any], location: str, label: str, report: ImportReport) -> None:
-    """Add the content of one asset line to the parts of its asset seen so far."""
+def _merge_into(part: _PendingAsset, asset: dict[str, Any], position: int, positions: Positions,
+                report: ImportReport) -> None:
+    """Add the content of one asset line, read at `position`, to the parts of its asset seen so far."""
     ancestors = asset.get("ancestors")
     if isinstance(ancestors, list) and not part.ancestors:
         part.ancestors = list(map(str, ancestors))
@@ -527,8 +545,8 @@ def _merge_into(part: _PendingAsset, asset: dict[str, Any], location: str, label
     line_time = update_time if isinstance(update_time, str) else ""
 
     resource = asset.get("resource")
-    if resource is not None and _newest(part, "resource", resource, part.data, line_time, location, label, report):
-        _merge_resource(part, resource, location, label, report)
+    if resource is not None and _newest(part, "resource", resource, part.data, line_time, position, positions, report):
+        _merge_resource(part, resource, position, positions, report)
 
     # Most lines hold resource content only, so one set operation spares them the look-ups of each part.
     if _PART_SPELLINGS.isdisjoint(asset):
@@ -537,7 +555,7 @@ def _merge_into(part: _PendingAsset, asset: dict[str, Any], location: str, label
         value = asset[snake] if snake in asset else asset.get(camel)
         if value is not None:
             value = _camel_keys(value)
-            if _newest(part, key, value, part.supplementary.get(key), line_time, location, label, report):
+            if _newest(part, key, value, part.supplementary.get(key), line_time, position, positions, report):
                 part.supplementary[key] = value
     for snake, camel, key in _LISTED_PART_FIELDS:
         value = asset[snake] if snake in asset else asset.get(camel)
@@ -545,8 +563,8 @@ def _merge_into(part: _PendingAsset, asset: dict[str, Any], location: str, label
             part.supplementary.setdefault(key, []).append(_camel_keys(value))
 
 
-def _newest(part: _PendingAsset, key: str, value: Any, current: Any, line_time: str, location: str, label: str,
-            report: ImportReport) -> bool:
+def _newest(part: _PendingAsset, key: str, value: Any, current: Any, line_time: str, position: int,
+            positions: Positions, report: ImportReport) -> bool:
     """Tell whether a line's part of an asset replaces the one given before: yes unless that one is newer.
 
     Exports made at different times, or overlapping ones, give an asset twice. The newer update time wins,
@@ -554,47 +572,63 @@ def _newest(part: _PendingAsset, key: str, value: Any, current: Any, line_time: 
     """
     earlier = part.origins.get(key)
     if earlier is None:
-        part.origins[key] = (line_time, label, location)
+        part.origins[key] = (line_time, position)
         return True
 
-    earlier_time, earlier_label, earlier_location = earlier
+    earlier_time, earlier_position = earlier
     replaces = not (line_time and earlier_time and line_time < earlier_time)
     if replaces:
-        part.origins[key] = (line_time, label, location)
+        part.origins[key] = (line_time, position)
     # The resource part is compared by its data, which is what `part` keeps of it.
     if key == "resource" and isinstance(value, dict):
         same = value.get("data") == current
     else:
         same = value == current
     if not same:
-        if replaces:
-            judged = f"this line ({line_time or 'no update time'})"
-        else:
-            judged = f"{earlier_label}, {earlier_location} ({earlier_time})"
-        report.add_duplicate(label, location, f"{part.name}: {key} is also given at {earlier_label}, "
-                             f"{earlier_location} with other content; the one judged is from {judged}")
+        judged_time, other_time = (line_time, earlier_time) if replaces else (earlier_time, line_time)
+        report.add_duplicate(positions.file(position), positions.location(position), f"the {key} of {part.name}",
+                             other=positions.describe(earlier_position),
+                             judged=positions.describe(position if replaces else earlier_position),
+                             reason=_update_reason(judged_time, other_time))
     return replaces
 
 
-def _merge_resource(part: _PendingAsset, resource: Any, location: str, label: str, report: ImportReport) -> None:
+UPDATE_TIME = "update_time"
+
+
+def _update_reason(judged_time: str, other_time: str) -> str:
+    """Return why the copy updated at `judged_time` is judged rather than the one updated at `other_time`."""
+    if judged_time and other_time and judged_time != other_time:
+        return f"its {UPDATE_TIME} is newer ({judged_time}, against {other_time})"
+    if judged_time and judged_time == other_time:
+        return f"it is read later, and both copies have {UPDATE_TIME} {judged_time}"
+    return f"it is read later, and {UPDATE_TIME} is compared only when both copies have one"
+
+
+def _merge_resource(part: _PendingAsset, resource: Any, position: int, positions: Positions,
+                    report: ImportReport) -> None:
     if not isinstance(resource, dict):
         found = json_kind(resource)
-        report.add_error(label, location, f"{part.name}: resource must be a JSON object, found {found}")
+        report.add_error(positions.file(position), positions.location(position),
+                         f"{part.name}: resource must be a JSON object, found {found}")
         return
     data = resource.get("data")
     if data is not None and not isinstance(data, dict):
         found = json_kind(data)
-        report.add_error(label, location, f"{part.name}: resource.data must be a JSON object, found {found}")
+        report.add_error(positions.file(position), positions.location(position),
+                         f"{part.name}: resource.data must be a JSON object, found {found}")
         return
     if part.data is not None:
-        logger.debug("import: %s has resource content again at %s, %s, which replaces the earlier content",
-                     part.name, label, location)
+        logger.debug("import: %s has resource content again at %s, which replaces the earlier content",
+                     part.name, positions.describe(position))
 
     # The resource content decides the file named in `Resource.source`, since rules mostly read it.
     part.data_missing = data is None
     data = part.data = data or {}
-    part.label = label
-    part.location = location
+    if position != part.position:
+        # A line of an asset seen before: most resource content comes in the line that named the asset.
+        part.label = positions.file(position)
+        part.position = position
     part.region = str(resource.get("location") or "")
     part.parent = str(resource.get("parent") or "")
     project = data["projectId"] if "projectId" in data else data.get("project_id")
@@ -612,14 +646,15 @@ def _identity(asset: dict[str, Any]) -> tuple[str, str]:
     return name, LEGACY_ASSET_TYPES.get(asset_type, asset_type)
 
 
-def _build(part: _PendingAsset, report: ImportReport) -> Resource:
+def _build(part: _PendingAsset, positions: Positions, report: ImportReport) -> Resource:
     data = part.data if part.data is not None else {}
     project = (part.project or _project_from_ancestry(part.ancestors, part.parent) or _project_from_name(part.name)
                or _container_of(part.ancestors, part.name))
     if not project:
         project = UNKNOWN_PROJECT
-        report.add_warning(part.label, part.location, f"{part.name}: no project found in resource.data.projectId, "
-                           f"ancestors, resource.parent or the name; account set to {UNKNOWN_PROJECT!r}")
+        report.add_warning(part.label, positions.location(part.position), f"{part.name}: no project found in "
+                           "resource.data.projectId, ancestors, resource.parent or the name; account set to "
+                           f"{UNKNOWN_PROJECT!r}")
 
     if part.ancestors:
         part.supplementary[ANCESTORS_KEY] = part.ancestors

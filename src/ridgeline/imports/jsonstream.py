@@ -30,15 +30,22 @@ _NOT_WHITESPACE = re.compile(r"[^ \t\n\r]")
 _DECODER = json.JSONDecoder()
 
 
+CUT_SHORT = "the text ends before the JSON value does, so it was probably cut short"
+"""The explanation added to a JSON error at the end of the text (a file still being written, or copied in part)."""
+
+
 class JsonStreamError(ValueError):
     """Invalid JSON, with the 1-based line and column of the problem."""
 
-    def __init__(self, message: str, line: int, column: int) -> None:
+    def __init__(self, message: str, line: int, column: int, *, ends_early: bool = False) -> None:
         # Some messages of the json module end with "at" ("Unterminated string starting at").
-        super().__init__(f"{message.removesuffix(' at')} at line {line} column {column}")
+        text = f"{message.removesuffix(' at')} at line {line} column {column}"
+        super().__init__(f"{text}; {CUT_SHORT}" if ends_early else text)
         self.message = message
         self.line = line
         self.column = column
+        self.ends_early = ends_early
+        """The text ended before the value was complete: the file was probably cut short."""
 
 
 class JsonReader:
@@ -199,7 +206,10 @@ class JsonReader:
 
     def _error(self, message: str, pos: int) -> JsonStreamError:
         line, column = self._location(pos)
-        return JsonStreamError(message, line, column)
+        # At the end of the stream, an error with nothing but white space after it, or a string that never
+        # closes, means that the text stopped inside a value.
+        ends_early = self._eof and (message.startswith("Unterminated string") or not self._buffer[pos:].strip())
+        return JsonStreamError(message, line, column, ends_early=ends_early)
 
 
 def _shared_keys(value: Any, text: str, start: int, end: int) -> Any:
@@ -230,7 +240,7 @@ def json_problem(error: json.JSONDecodeError, *, line: bool = True) -> str:
     message = error.msg.removesuffix(" at")
     position = f"line {error.lineno} column {error.colno}" if line else f"column {error.colno}"
     if _ends_early(error):
-        return f"{message} at {position}; the text ends before the JSON value does, so it was probably cut short"
+        return f"{message} at {position}; {CUT_SHORT}"
     return f"{message} at {position}"
 
 

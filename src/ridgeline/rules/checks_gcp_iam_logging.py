@@ -38,16 +38,6 @@ def _grant_list(found: list[gcp_bindings.Grant], heading: str) -> Outcome:
 # --- Generic values ---------------------------------------------------------------------------------
 
 
-@check_function("gcp.known_value_in", path_args=("value",), literal_args=("values",), required=("value", "values"))
-def known_value_in(value: Any, values: list[Any]) -> Outcome:
-    """True when the value is one of `values`; unknown when the value is absent."""
-    if not isinstance(values, list):
-        return Outcome(None, "gcp.known_value_in needs a list of values")
-    if value is None:
-        return Outcome(None, "the value is missing, and this field has no documented default")
-    return Outcome(value in values, f"the value is {value!r}")
-
-
 @check_function("gcp.timestamp_older_than_days", path_args=("time",), literal_args=("days",),
                 required=("time", "days"))
 def timestamp_older_than_days(time: Any, days: float) -> Outcome:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -176,16 +175,17 @@ def test_array_of_resources(tmp_path: Path, indent: int | None) -> None:
     assert set(resources) == {STORAGE_ID, VAULT_ID}
 
 
-def test_list_response_with_next_link(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_list_response_with_next_link(tmp_path: Path) -> None:
     page = {"value": [storage_account()], "nextLink": "https://management.azure.com/next?page=2"}
     path = write_json(tmp_path / "page.json", page)
 
-    with caplog.at_level(logging.WARNING, logger="ridgeline.imports.azure_arm"):
-        resources, report = import_all(path)
+    resources, report = import_all(path)
 
     assert list(resources) == [STORAGE_ID]
     assert described(report) == []
-    assert "one page of a longer list" in caplog.text
+    assert [issue.describe() for issue in report.warnings] == [
+        f"{path}: one page of a longer list (nextLink is set); resources on later pages are imported only if their "
+        "files are given too"]
 
 
 def test_json_lines(tmp_path: Path) -> None:

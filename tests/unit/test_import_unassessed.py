@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ridgeline.imports.aws_config import SELECT_ADVICE
+from ridgeline.imports.aws_config_shapes import AWS_CONFIG_SHAPES
 from ridgeline.imports.collection import (
     ALWAYS_RECORDED_PATHS,
     LIVE_ONLY_PATHS,
@@ -200,13 +201,19 @@ def test_settings_recorded_only_when_set_stay_judged(tmp_path: Path, rules: list
 
 
 def test_supplementary_tables_cover_the_keys_that_rules_read(rules: list[Rule]) -> None:
-    # A key of these types that no table names would not be counted when an item lacks supplementaryConfiguration.
+    # A supplementary key that no table names is judged as absent when an imported item lacks it, which is
+    # a verdict on a setting that AWS Config may never record (the metric filters of a log group).
     read = paths_read([rule for rule in rules if rule.provider == "aws"])
     prefix = "supplementaryConfiguration."
-    for type_name in {*ALWAYS_RECORDED_PATHS, *RECORDED_WHEN_SET_PATHS}:
+    # Keys whose absence the check function itself judges: without event selectors, a trail's
+    # hasCustomEventSelectors (always recorded) tells whether it records the default events.
+    judged_without = {"AWS::CloudTrail::Trail": {"EventSelectors", "AdvancedEventSelectors"}}
+    for type_name in read:
         keys = {path.removeprefix(prefix).split(".")[0] for path in read.get(type_name, ()) if path.startswith(prefix)}
+        shape = AWS_CONFIG_SHAPES.get(type_name)
+        renamed = {path.removeprefix(prefix).split(".")[0] for path in shape.not_recorded} if shape else set()
         named = {*LIVE_ONLY_PATHS.get(type_name, ()), *ALWAYS_RECORDED_PATHS.get(type_name, ()),
-                 *RECORDED_WHEN_SET_PATHS.get(type_name, ())}
+                 *RECORDED_WHEN_SET_PATHS.get(type_name, ()), *judged_without.get(type_name, ()), *renamed}
         assert keys <= named, f"{type_name}: {sorted(keys - named)}"
 
 
@@ -246,6 +253,11 @@ def test_projected_rows_are_not_assessed(tmp_path: Path, rules: list[Rule], stre
 
     for name, rule_ids in AZURE_PROPERTY_RULES.items():
         assert_not_assessed(statuses(found, name), rule_ids, "the item has no properties")
+    report = evaluated.result.report if streamed else import_files([path]).report
+    assert [issue.describe() for issue in report.warnings] == [
+        "resources without properties, whose rules report ERROR: Microsoft.KeyVault/vaults (1), "
+        "Microsoft.Sql/servers (1), Microsoft.Storage/storageAccounts (1); export whole resources (a Resource "
+        "Graph query without `project`, or `az resource show`)"]
     assert all(finding.status.value != "PASS" for finding in found), [
         finding.rule_id for finding in found if finding.status.value == "PASS"]
 
@@ -303,6 +315,11 @@ def test_assets_without_resource_data_are_not_assessed(tmp_path: Path, rules: li
     else:
         found = findings_of(path, rules)
 
+    report = evaluated.result.report if streamed else import_files([path]).report
+    assert len(report.warnings) == 1
+    assert report.warnings[0].describe().startswith(
+        "assets without resource data, whose rules reading their settings report ERROR: "
+        "compute.googleapis.com/Firewall (1), sqladmin.googleapis.com/Instance (1), storage.googleapis.com/Bucket (1)")
     for name, rule_ids in GCP_DATA_RULES.items():
         assert_not_assessed(statuses(found, name), rule_ids, "the export has no resource data for this asset")
         assert all(status != "PASS" for status, _ in statuses(found, name).values()), name
@@ -347,3 +364,23 @@ def test_policy_only_asset_unassessed(tmp_path: Path) -> None:
     assert by_rule["gcp-sql-instance-no-open-authorized-networks"].status is Status.ERROR
     assert "only this asset's policy" in by_rule["gcp-sql-instance-no-open-authorized-networks"].message
     assert by_rule["gcp-bigquery-dataset-not-public"].status is Status.FAIL
+
+
+def test_log_group_alarms_unknown_without_live_settings(tmp_path: Path, rules: list[Rule]) -> None:
+    # AWS Config records a log group as DescribeLogGroups returns it, without metric filters or alarms.
+    group_arn = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:trail-events:*"
+    trail = delivered_item("AWS::CloudTrail::Trail", "org-trail",
+                           {"name": "org-trail", "isMultiRegionTrail": True, "hasCustomEventSelectors": False,
+                            "s3BucketName": "trail-logs", "cloudWatchLogsLogGroupArn": group_arn},
+                           {"TrailStatus": {"isLogging": True}})
+    trail["ARN"] = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-trail"
+    group = delivered_item("AWS::Logs::LogGroup", "trail-events",
+                           {"logGroupName": "trail-events", "arn": group_arn, "retentionInDays": 365}, {})
+    group["ARN"] = group_arn
+
+    found = findings_of(write_json(tmp_path / "snapshot.json", {"configurationItems": [trail, group]}), rules)
+
+    alarms = [finding for finding in found if finding.rule_id == "aws-cloudtrail-alarm-unauthorized-api-calls"]
+    assert len(alarms) == 1
+    assert alarms[0].status is Status.ERROR, alarms[0].message
+    assert "MetricFilters" in alarms[0].message

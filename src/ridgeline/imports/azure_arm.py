@@ -730,8 +730,8 @@ class _AzureImport:
         next_link = members.get("nextLink") or members.get("@odata.nextLink")
         if next_link:
             # NOTE: not a coverage gap by itself, because the later pages may be among the files.
-            logger.warning("import: %s contains one page of a longer list (nextLink is set); resources on later "
-                           "pages are imported only if their files are given too", label)
+            self.report.add_warning(label, "", "one page of a longer list (nextLink is set); resources on later "
+                                    "pages are imported only if their files are given too")
 
     # Items ------------------------------------------------------------------------------------------
 
@@ -796,8 +796,9 @@ class _AzureImport:
         if self._without_properties:
             counts = ", ".join(f"{type_name} ({count})"
                                for type_name, count in sorted(self._without_properties.items()))
-            logger.warning("import: resources without properties, whose rules report ERROR: %s; export whole "
-                           "resources (a Resource Graph query without `project`, or `az resource show`)", counts)
+            self.report.add_warning("", "", f"resources without properties, whose rules report ERROR: {counts}; "
+                                    "export whole resources (a Resource Graph query without `project`, or "
+                                    "`az resource show`)")
             self._without_properties = {}
 
     def _stream_item(self, key: str, resource: Resource, facts: _TypeFacts) -> None:

@@ -72,10 +72,17 @@ PROJECT_ASSET_TYPE = "cloudresourcemanager.googleapis.com/Project"
 # rules reading them report ERROR instead of a false FAIL (a trail without TrailStatus is not "stopped").
 LIVE_ONLY_PATHS: dict[str, tuple[str, ...]] = {
     "AWS::CloudTrail::Trail": ("TrailStatus",),
+    "AWS::EC2::Snapshot": ("CreateVolumePermissions",),
     "AWS::EC2::VPC": ("FlowLogs",),
+    # Ridgeline's own type for GetAccountPasswordPolicy, which AWS Config does not record: only an item
+    # written by hand or by Ridgeline can hold it.
+    "AWS::IAM::AccountPasswordPolicy": ("PasswordPolicyExists",),
     "AWS::IAM::User": ("CredentialReport",),
     "AWS::KMS::Key": ("KeyRotationStatus",),
     "AWS::Lambda::Function": ("FunctionUrlConfigs",),
+    # A log group item contains DescribeLogGroups' fields. The CloudWatch alarm rules read its metric filters,
+    # their alarms and the alarms' topic subscriptions, which the live collector reads with further calls.
+    "AWS::Logs::LogGroup": ("MetricAlarms", "MetricFilters", "TopicSubscriptions"),
     "AWS::RDS::DBSnapshot": ("RestoreAttributes",),
     "AWS::RDS::DBClusterSnapshot": ("RestoreAttributes",),
     "AWS::S3::Bucket": ("BucketOwnershipControls",),

@@ -172,7 +172,7 @@ def iter_gcp_cai_files(files: Iterable[InputFile], report: ImportReport | None =
         _mark_no_data(resource, part, without_data)
         report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
         yield redact_gcp(resource)
-    _warn_no_data(without_data)
+    _warn_no_data(without_data, report)
 
 
 def resources_from_assets(assets: Iterable[Any], source: str, report: ImportReport | None = None) -> Iterator[Resource]:
@@ -345,7 +345,7 @@ class _GcpStream:
         for name in sorted(self.pending, key=lambda pending_name: self.ranks[pending_name][0]):
             self._emit(self.pending[name], self.ranks[name][0])
         self.pending = {}
-        _warn_no_data(self.without_data)
+        _warn_no_data(self.without_data, self.report)
 
     def _emit(self, part: _PendingAsset, rank: tuple[int, int]) -> None:
         resource = _build(part, self.positions, self.report)
@@ -695,12 +695,12 @@ def _mark_no_data(resource: Resource, part: _PendingAsset, without_data: dict[st
     without_data[resource.type] = without_data.get(resource.type, 0) + 1
 
 
-def _warn_no_data(without_data: dict[str, int]) -> None:
+def _warn_no_data(without_data: dict[str, int], report: ImportReport) -> None:
     if without_data:
         counts = ", ".join(f"{type_name} ({count})" for type_name, count in sorted(without_data.items()))
-        logger.warning("import: assets without resource data, whose rules reading their settings report ERROR: "
-                       "%s; export the resource content whole, with its data (gcloud asset export "
-                       "--content-type=resource)", counts)
+        report.add_warning("", "", f"assets without resource data, whose rules reading their settings report "
+                           f"ERROR: {counts}; export the resource content whole, with its data (gcloud asset "
+                           "export --content-type=resource)")
 
 
 def resource_name(asset_type: str, asset_name: str, data: Mapping[str, Any]) -> str:

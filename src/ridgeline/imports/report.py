@@ -20,7 +20,12 @@ class ImportIssue:
     message: str
 
     def describe(self) -> str:
-        """Return a one-line description such as "snap.json, item 3: missing resourceType"."""
+        """Return a one-line description such as "snap.json, item 3: missing resourceType".
+
+        An issue of the whole import, such as a count of incomplete assets over every file, has no file.
+        """
+        if not self.file:
+            return self.message
         where = f", {self.location}" if self.location else ""
         return f"{self.file}{where}: {self.message}"
 

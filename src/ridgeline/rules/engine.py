@@ -63,8 +63,11 @@ class ResourceIndex:
     def note_coverage(self, coverage: Sequence[Coverage]) -> None:
         """Learn from the whole coverage of the scan which types could not be listed and which services it read.
 
-        Only for the scan's complete coverage: a service missing from `coverage` counts as not read.
+        Only for the scan's complete coverage: a service missing from `coverage` counts as not read. Each
+        call replaces what the previous one noted, so an index that outlives a scan (a watcher's) is kept
+        right by calling it again with the whole coverage after each change.
         """
+        self.unlisted.clear()
         self.unlisted.update(_unlisted_types(coverage))
         self.services = ServiceCoverage(coverage)
 
@@ -232,7 +235,7 @@ class Engine:
 
         A given `index` learns only the types that `coverage` could not list, because `coverage` may be a
         part of the scan's (a watcher's re-collected units). Which services the scan read is what the
-        index was built with: see `build_index`.
+        index was built with (`build_index`) or last given (`ResourceIndex.note_coverage`).
         """
         if index is None:
             index = self.build_index(resources, coverage)

@@ -55,7 +55,9 @@ class IncrementalEvaluator:
                 self._by_service[(rule.provider, rule.service)].append(rule)
                 for type_name in rule.resource_types:
                     self._own[type_name].append(rule)
-                for type_name in lookups - set(rule.resource_types):
+                # The rule's own types count too, because a rule on virtual networks that looks up the Network
+                # Watcher of their region (a type it also judges) changes when a Network Watcher does.
+                for type_name in lookups:
                     self._reading[type_name].append(rule)
             else:
                 for type_name in set(rule.resource_types) | lookups:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ridgeline.model.resource import Resource
-from ridgeline.model.scan import Coverage
+from ridgeline.model.scan import Completeness, Coverage
 from ridgeline.rules.engine import ResourceIndex
 
 ResourceKey = tuple[str, str, str, str]
@@ -82,8 +82,7 @@ class LiveState:
         self.coverage: dict[UnitKey, Coverage] = {}
         for resource in resources:
             self.upsert(resource)
-        for unit in coverage:
-            self.coverage[(unit.account, unit.region, unit.service)] = unit
+        self.replace_units(coverage)
 
     def __len__(self) -> int:
         return len(self.resources)
@@ -150,6 +149,30 @@ class LiveState:
         return [resource for type_name in types for resource in self.index.by_type.get(type_name, ())
                 if resource.account == account and (region is None or resource.region == region)]
 
+    def replace_units(self, units: Iterable[Coverage]) -> list[Coverage]:
+        """Replace the state's units of the same account, region and service with `units`, and update the index.
+
+        The index then judges lookups by the whole coverage, as a full scan of the same state would. A lookup
+        of a type whose service no unit read is unknown, and a type listed again is no longer unknown.
+        Returns the units that change what lookups conclude: units new to the state, and units whose
+        listings failed differently than before.
+        """
+        relisted = []
+        for unit in units:
+            key = (unit.account, unit.region, unit.service)
+            previous = self.coverage.get(key)
+            if previous is None or _listing_failures(previous) != _listing_failures(unit):
+                relisted.append(unit)
+            self.coverage[key] = unit
+        # In the order of the scan's coverage, which decides the reason given when two units failed the same type.
+        self.index.note_coverage(list(self.coverage.values()))
+        return relisted
+
     def coverage_list(self) -> list[Coverage]:
         """Return the coverage units, sorted."""
         return sorted(self.coverage.values(), key=lambda unit: (unit.account, unit.service, unit.region))
+
+
+def _listing_failures(unit: Coverage) -> tuple[bool, dict[str, str]]:
+    """Return the parts of a unit that make lookups of its types unknown: whether it failed, and its failed types."""
+    return unit.status is Completeness.FAILED, unit.failed_types

@@ -421,7 +421,7 @@ class Watcher:
         requests, gone = self._plan(batch)
         outcomes = self.backend.refresh(list(requests.values())) if requests else []
         failed_units: set[tuple[str, str]] = set()
-        recollected, whole_units, touched = self._collect_outcomes(outcomes, gone, failed_units, result)
+        recollected, whole_units, touched, relisted = self._collect_outcomes(outcomes, gone, failed_units, result)
         for resource in batch.resources.values():
             previous = state.with_id(resource.id)
             carried = self.backend.carried(resource, previous[0] if previous else None)
@@ -444,6 +444,11 @@ class Watcher:
             state.upsert(resource)
         changed_types = {resource.type for resource in recollected.values()} | {r.type for r in gone.values()}
         accounts = {resource.account for resource in (*recollected.values(), *gone.values())}
+        # A unit read for the first time, or whose listings failed differently than before, changes the lookups
+        # of its service's types in its account, even where none of its resources changed.
+        for unit in relisted:
+            changed_types.update(self.backend.service_types(unit.service))
+            accounts.add(unit.account)
         evaluation = self.evaluator.evaluate(state, list(recollected.values()), changed_types, accounts, whole_units)
         if self.suppressions is not None:
             apply_suppressions(evaluation.findings, list(evaluation.resources.values()), self.suppressions,
@@ -522,12 +527,18 @@ class Watcher:
     def _collect_outcomes(self, outcomes: Sequence[RefreshOutcome], gone: dict[str, Resource],
                           failed: set[tuple[str, str]],
                           result: IncrementResult) -> tuple[dict[tuple[str, str, str, str], Resource], list[Coverage],
-                                                            list[Coverage]]:
+                                                            list[Coverage], list[Coverage]]:
+        """Sort the refresh outcomes: fill `gone` and `failed`, and put the units read whole in the state.
+
+        Returns the resources collected again, the units collected whole, the units collected at all, and the
+        units that change what lookups of their types conclude (see `LiveState.replace_units`).
+        """
         assert self.state is not None
         state = self.state
         recollected: dict[tuple[str, str, str, str], Resource] = {}
         whole_units: list[Coverage] = []
         touched: list[Coverage] = []
+        read_units: list[Coverage] = []
         for outcome in outcomes:
             request = outcome.request
             if outcome.failure is not None:
@@ -547,8 +558,11 @@ class Watcher:
                                                region):
                     if resource.id not in fresh and resource.type not in outcome.coverage.failed_types:
                         gone[resource.id] = resource
-                cov = outcome.coverage
-                state.coverage[(cov.account, cov.region, cov.service)] = cov
+            if outcome.whole_unit or not request.targets:
+                # The unit was read whole: collected again, or imported again from every file of a folder
+                # (whose requests name no resource). A targeted refresh read only the resources it names,
+                # so the unit of the last full scan stays.
+                read_units.append(outcome.coverage)
             for resource in outcome.resources:
                 recollected[resource_key(resource)] = resource
             for type_name, resource_id in outcome.gone:
@@ -557,8 +571,9 @@ class Watcher:
                 gone[resource_id] = known[0] if known else Resource(
                     provider=state.provider, account=outcome.coverage.account, region=request.region,
                     type=type_name, id=resource_id, name=resource_id.rsplit("/", 1)[-1].rsplit(":", 1)[-1])
+        relisted = state.replace_units(read_units) if read_units else []
         self.metrics.recollected.inc(len(recollected))
-        return recollected, whole_units, touched
+        return recollected, whole_units, touched, relisted
 
     def _store_increment(self, state: LiveState, batch: Batch, evaluation: Evaluation,
                          recollected: dict[tuple[str, str, str, str], Resource], gone: dict[str, Resource],

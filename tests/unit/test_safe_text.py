@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
+import logging
 import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -166,3 +171,55 @@ def test_remediation_text_and_terraform() -> None:
 
     assert rendered["text"] == f"Block public access on data in {ACCOUNT}."
     assert rendered["terraform"] == 'bucket = "${name}"'
+
+
+# Log lines ----------------------------------------------------------------------------------------------
+
+def _formatted_log_line(message: str, *arguments: object) -> str:
+    from ridgeline.cli import _TerminalSafeFormatter
+
+    record = logging.LogRecord("ridgeline.imports.report", logging.INFO, __file__, 1, message, arguments, None)
+    return _TerminalSafeFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_log_line_escapes_hostile_name(name: str) -> None:
+    line = _formatted_log_line("import: %s: no project found", f"//storage.googleapis.com/{name}")
+
+    assert not any(character in line for character in "\x1b\x07\x08\r\x9b\x9c\x9d")
+    assert line.startswith("INFO ridgeline.imports.report: import: //storage.googleapis.com/")
+
+
+def test_log_line_newline_cannot_forge_line() -> None:
+    line = _formatted_log_line("import: %s", "bucket\n2026-12-05 00:00:00,000 ERROR ridgeline: forged")
+
+    assert "\n" not in line
+    assert "\\x0a2026-12-05" in line
+
+
+def test_log_traceback_keeps_its_lines() -> None:
+    from ridgeline.cli import _TerminalSafeFormatter
+
+    try:
+        raise ValueError("bad \x1b[2J value")
+    except ValueError:
+        record = logging.LogRecord("ridgeline", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    text = _TerminalSafeFormatter("%(message)s").format(record)
+
+    assert text.startswith("failed\nTraceback")
+    assert "\x1b" not in text
+    assert "bad \\x1b[2J value" in text
+
+
+def test_cli_log_output_escaped(tmp_path: Path) -> None:
+    export = tmp_path / "assets.jsonl"
+    export.write_text(json.dumps({"name": "//storage.googleapis.com/b\x1b]0;PWNED\x07", "asset_type":
+                                  "storage.googleapis.com/Bucket", "resource": {"data": {"name": "b"}}}) + "\n")
+
+    command = str(Path(sys.executable).with_name("ridgeline"))
+    completed = subprocess.run([command, "-v", "scan", "file", str(export), "--no-store", "--output-dir",
+                                str(tmp_path / "out")], capture_output=True, check=False)
+
+    assert b"PWNED" in completed.stderr
+    assert b"\x1b" not in completed.stderr
+    assert b"\x1b" not in completed.stdout

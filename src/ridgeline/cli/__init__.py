@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import click
 
 from ridgeline import __version__
 from ridgeline.cli import compliance, diff, permissions, report, rules, scan, scan_azure, scan_gcp, watch
 from ridgeline.cli.common import EXIT_GATE, EXIT_SETUP
+from ridgeline.report.text import escape_controls
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,14 +32,32 @@ def main(verbose: int) -> None:
                                           GCP Cloud Asset Inventory exports)
     """
     level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=max(level, logging.DEBUG), handlers=[handler])
     # botocore logs every retry at INFO and whole API responses at DEBUG, and responses can hold secrets
     # (Lambda environment variables, for one): never let it go below INFO, and keep it at WARNING unless
     # debugging.
     logging.getLogger("botocore").setLevel(logging.WARNING if verbose < 2 else logging.INFO)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
 
+
+
+class _TerminalSafeFormatter(logging.Formatter):
+    """A log formatter that shows control characters escaped, as the rest of the terminal output does.
+
+    Messages name resources, files and keys, which the scanned accounts and files control: an escape
+    sequence there could rewrite the terminal, and a newline could forge a log line.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return escape_controls(super().formatException(ei), multiline=True)
+
+    def formatStack(self, stack_info: str) -> str:
+        return escape_controls(super().formatStack(stack_info), multiline=True)
 
 
 # Each command lives in its own module; they import only shared helpers, never this module.

@@ -25,9 +25,17 @@ def terminal_safe(value: object, *, multiline: bool = False) -> str:
 
     With `multiline`, newlines are kept (for rule text such as Terraform snippets); names never need them.
     """
+    return rich_escape(escape_controls(value, multiline=multiline))
+
+
+def escape_controls(value: object, *, multiline: bool = False) -> str:
+    """Return `value` as text whose control characters are shown escaped ("\\x1b"), for plain terminal output.
+
+    With `multiline`, newlines are kept. Unlike `terminal_safe`, Rich markup is left alone, for text that
+    does not go through Rich, such as log lines.
+    """
     pattern = _CONTROL_MULTILINE if multiline else _CONTROL
-    text = pattern.sub(lambda match: f"\\x{ord(match.group()):02x}", str(value))
-    return rich_escape(text)
+    return pattern.sub(lambda match: f"\\x{ord(match.group()):02x}", str(value))
 
 
 CLI_NAMES = {"aws": "AWS CLI", "azure": "Azure CLI", "gcp": "Google Cloud CLI"}

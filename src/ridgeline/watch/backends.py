@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ridgeline.model.resource import Resource
@@ -66,6 +67,16 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release clients and thread pools."""
         ...
+
+
+@dataclass(slots=True)
+class ImportOutcome(RefreshOutcome):
+    """The outcome of a unit imported again from every file of a folder (`ridgeline watch file`).
+
+    Its coverage is of the whole unit, so it replaces the state's unit, as that of a unit collected again
+    whole does. Unlike such a unit (`whole_unit`), its `resources` and `gone` hold only what changed since
+    the last import, so the unit's other resources in the state are not gone.
+    """
 
 
 class AwsBackend:

@@ -46,6 +46,7 @@ from ridgeline.providers.aws.collectors import all_collectors
 from ridgeline.providers.aws.scanner import Collection, RefreshOutcome, RefreshRequest, ScanSetupError
 from ridgeline.providers.azure import catalog as azure_catalog
 from ridgeline.providers.gcp import catalog as gcp_catalog
+from ridgeline.watch.backends import ImportOutcome
 from ridgeline.watch.events import ChangeEvent, MalformedEvent, ParseResult, ReceivedMessage, SourceUnavailable, Target
 from ridgeline.watch.state import ResourceKey, resource_key
 
@@ -515,7 +516,7 @@ class FolderBackend:
         for read in collection.coverage:
             if read.account not in skipped_accounts:
                 request = RefreshRequest(service=read.service, region=read.region, targets={})
-                outcomes[(read.account, read.region, read.service)] = RefreshOutcome(request=request, coverage=read)
+                outcomes[(read.account, read.region, read.service)] = ImportOutcome(request=request, coverage=read)
 
         # Resources of types outside the catalogue are in no unit; no rule judges them, but the state keeps them.
         loose: list[Resource] = []

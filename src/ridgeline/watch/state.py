@@ -34,8 +34,35 @@ def short_id(resource_id: str) -> str:
 class LiveIndex(ResourceIndex):
     """A `ResourceIndex` that can also forget a resource, so it follows the state without a rebuild."""
 
+    def __init__(self, resources: Iterable[Resource]) -> None:
+        self._account_groups: dict[tuple[str, str], list[Resource]] = {}
+        """(type, account) -> the list `find_all` returned for them, until a resource of the type there changes."""
+        super().__init__(resources)
+
+    def add(self, resource: Resource) -> None:
+        """Index one resource."""
+        super().add(resource)
+        self._account_groups.pop((resource.type, resource.account), None)
+
+    def find_all(self, type_name: str, resource: Resource, match: str) -> list[Resource]:
+        """Return every resource of `type_name` in the same account (match "account") or also region.
+
+        By account, callers get the same list until a resource of the type in the account is added or
+        removed, as from a `GroupedIndex`, and must not change it. Check functions remember what they
+        derived from `peers` by the list's identity, so an increment that judges every firewall rule of a
+        project again finds their deny candidates once, not once per rule.
+        """
+        if match != "account":
+            return super().find_all(type_name, resource, match)
+        key = (type_name, resource.account)
+        group = self._account_groups.get(key)
+        if group is None:
+            group = self._account_groups[key] = super().find_all(type_name, resource, match)
+        return group
+
     def remove(self, resource: Resource) -> None:
         """Forget one resource (the same object that was added)."""
+        self._account_groups.pop((resource.type, resource.account), None)
         same_type = self.by_type.get(resource.type, [])
         for position, candidate in enumerate(same_type):
             if candidate is resource:

@@ -43,7 +43,7 @@ from ridgeline.rules.model import Rule
 from ridgeline.store.database import OutboxRow, Store, StoredScan
 from ridgeline.store.leases import LeaseRecord
 from ridgeline.suppress import Suppression, apply_suppressions
-from ridgeline.watch.backends import Backend
+from ridgeline.watch.backends import Backend, ImportOutcome
 from ridgeline.watch.coalesce import Batch, Coalescer, PendingMessage
 from ridgeline.watch.events import ALL, EventSource, MalformedEvent, Parser, ReceivedMessage, SourceUnavailable
 from ridgeline.watch.increment import Evaluation, IncrementalEvaluator
@@ -449,7 +449,8 @@ class Watcher:
         for unit in relisted:
             changed_types.update(self.backend.service_types(unit.service))
             accounts.add(unit.account)
-        evaluation = self.evaluator.evaluate(state, list(recollected.values()), changed_types, accounts, whole_units)
+        evaluation = self.evaluator.evaluate(state, list(recollected.values()), changed_types, accounts, whole_units,
+                                             list(gone.values()))
         if self.suppressions is not None:
             apply_suppressions(evaluation.findings, list(evaluation.resources.values()), self.suppressions,
                                today=datetime.now(UTC).date())
@@ -558,10 +559,9 @@ class Watcher:
                                                region):
                     if resource.id not in fresh and resource.type not in outcome.coverage.failed_types:
                         gone[resource.id] = resource
-            if outcome.whole_unit or not request.targets:
-                # The unit was read whole: collected again, or imported again from every file of a folder
-                # (whose requests name no resource). A targeted refresh read only the resources it names,
-                # so the unit of the last full scan stays.
+            if outcome.whole_unit or isinstance(outcome, ImportOutcome):
+                # The unit was read whole: collected again, or imported again from every file of a folder. A
+                # targeted refresh read only the resources it names, so the unit of the last full scan stays.
                 read_units.append(outcome.coverage)
             for resource in outcome.resources:
                 recollected[resource_key(resource)] = resource

@@ -614,7 +614,8 @@ CONFIG_ITEMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # AWS_EC2_Volume.json
     "AWS::EC2::Volume": ({"volumeId": "vol-1", "encrypted": True}, {}),
     # schema
-    "AWS::EFS::FileSystem": ({"FileSystemId": EFS_ID, "Arn": EFS_ARN, "Encrypted": True}, {}),
+    "AWS::EFS::FileSystem": ({"FileSystemId": EFS_ID, "Arn": EFS_ARN, "Encrypted": True,
+                              "KmsKeyId": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/efs"}, {}),
     # AWS_IAM_Group.json, with the policy document URL-encoded as AWS Config records it
     "AWS::IAM::Group": (
         {"groupName": "ops", "groupPolicyList": [{"policyName": "p", "policyDocument": ADMIN_POLICY}],

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from ridgeline.cli import main
 from ridgeline.model.finding import Finding, Severity, Status
-from ridgeline.model.scan import Completeness, Coverage
+from ridgeline.model.scan import CallError, Completeness, Coverage
 from ridgeline.pipeline import ScanResult
 from ridgeline.providers.aws.scanner import Collection
 from ridgeline.report import html, sarif
@@ -283,3 +283,23 @@ def test_summary_counts_many_accounts() -> None:
     assert "50 accounts (acme-prod-000, acme-prod-001, acme-prod-002 and 47 more)" in " ".join(outputs[0].split())
     assert "acme-prod-003" not in outputs[0]
     assert f"account(s) {SUBSCRIPTION_A}, {SUBSCRIPTION_B}" in " ".join(outputs[1].split())
+
+
+def test_terminal_gap_cause_printed_once() -> None:
+    result = _azure_result(Status.ERROR, unit_status=Completeness.PARTIAL)
+    unreadable = CallError(call="import", code="UnreadableItems", message="3 file(s) could not be read")
+    for service in ("network", "storage", "keyvault"):
+        result.collection.coverage.append(Coverage(provider="azure", account=SUBSCRIPTION_A, region="global",
+                                                   service=service, status=Completeness.PARTIAL,
+                                                   errors=[unreadable]))
+    output = io.StringIO()
+
+    print_summary(result, Console(file=output, width=400))
+
+    lines = output.getvalue().splitlines()
+    causes = [line for line in lines if "3 file(s) could not be read" in line]
+    assert len(causes) == 1
+    following = lines[lines.index(causes[0]) + 1]
+    assert following.strip().startswith("3 unit(s):")
+    assert f"{SUBSCRIPTION_A} storage global (partial)" in following
+    assert any(line.strip().startswith("2 unit(s):") for line in lines), "the units without an error"

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ridgeline.model.finding import CATEGORIES, Finding, Severity, Status
-from ridgeline.model.scan import Completeness
+from ridgeline.model.scan import Completeness, Coverage
 from ridgeline.pipeline import ScanResult
 from ridgeline.report.text import terminal_safe
 
@@ -169,6 +169,10 @@ def _top_failures(failed: list[Finding], *, top: int) -> Table:
     return table
 
 
+_CAUSES_SHOWN = 5
+_UNITS_NAMED = 4
+
+
 def _print_gaps(result: ScanResult, console: Console) -> None:
     incomplete = [unit for unit in result.collection.coverage if unit.status is not Completeness.COMPLETE]
     errors = [f for f in result.findings if f.status is Status.ERROR]
@@ -178,12 +182,21 @@ def _print_gaps(result: ScanResult, console: Console) -> None:
 
     console.print(f"[bold yellow]Not assessed: {len(errors)} check(s) could not be evaluated[/bold yellow] "
                   f"({len(incomplete)} collection unit(s) partial or failed).")
-    for unit in incomplete[:10]:
-        first = unit.errors[0].describe() if unit.errors else "no detail"
-        console.print(f"  {terminal_safe(unit.service)} {terminal_safe(unit.region)}: {unit.status.value}, "
-                      f"{len(unit.errors)} error(s); first: {terminal_safe(first)}")
-    if len(incomplete) > 10:
-        console.print(f"  ... and {len(incomplete) - 10} more (see the JSON report's 'collection')")
+
+    # One cause often makes many units partial (an unreadable file of an import counts for all of them), so
+    # each distinct first error is printed once, with the units it affects.
+    by_cause: dict[str, list[Coverage]] = {}
+    for unit in incomplete:
+        by_cause.setdefault(unit.errors[0].describe() if unit.errors else "no detail", []).append(unit)
+    for shown, (cause, units) in enumerate(by_cause.items()):
+        if shown == _CAUSES_SHOWN:
+            console.print(f"  ... and {len(by_cause) - shown} more cause(s) (see the JSON report's 'collection')")
+            break
+        named = ", ".join(f"{unit.account} {unit.service} {unit.region} ({unit.status.value})"
+                          for unit in units[:_UNITS_NAMED])
+        more = f" and {len(units) - _UNITS_NAMED} more" if len(units) > _UNITS_NAMED else ""
+        console.print(f"  {terminal_safe(cause)}")
+        console.print(f"    {len(units)} unit(s): {terminal_safe(named)}{more}")
     if not incomplete:
         # Everything was collected, so the reasons are in the findings (a related resource not scanned, ...).
         for finding in errors[:5]:

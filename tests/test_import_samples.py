@@ -167,11 +167,17 @@ def test_recorded_exchanges_as_given_are_not_inventories(path: Path) -> None:
 
 @pytest.mark.parametrize("path", sample_files("azure", "custodian-cassettes"), ids=lambda path: path.name)
 def test_cassette_bodies(tmp_path: Path, path: Path) -> None:
-    files = write_bodies(tmp_path, path.stem, cassette_bodies(path))
+    bodies = cassette_bodies(path)
+    files = write_bodies(tmp_path, path.stem, bodies)
 
     result = import_files(files)
 
-    assert messages(result) == []
+    # The Resource Graph cassettes keep one row of their tables with the recorded count, as a file whose rows
+    # were removed: the import reports each such result as incomplete.
+    shortened = [body for body in bodies if isinstance(body, dict) and isinstance(body.get("data"), dict)
+                 and len(body["data"]["rows"]) < body["count"]]
+    assert [message.split(":")[0] for message in messages(result)] == (
+        ["the Resource Graph result is incomplete"] * len(shortened))
     assert set(result.formats.values()) == {Format.AZURE}
     resources = resources_of(result)
     assert resources

@@ -393,6 +393,26 @@ def test_incomplete_item_warning(tmp_path: Path) -> None:
     assert report.errors == []
 
 
+@pytest.mark.parametrize(("json_lines", "location"), [(False, "item 1"), (True, "line 2")])
+def test_incomplete_item_warning_position(tmp_path: Path, json_lines: bool, location: str) -> None:
+    # A whole instance first, so the incomplete one is the second item of the file.
+    whole = db_instance(True)
+    whole.item["ARN"] = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:billing"
+    items = [whole.item, db_instance(False).without("engine").item]
+    if json_lines:
+        path = tmp_path / "items.jsonl"
+        path.write_text("".join(json.dumps(item) + "\n" for item in items), encoding="utf-8")
+    else:
+        path = tmp_path / "snapshot.json"
+        path.write_text(json.dumps({"configurationItems": items}, indent=2), encoding="utf-8")
+
+    (warning,) = import_files([path]).report.warnings
+
+    assert warning.file == str(path)
+    assert warning.location == location
+    assert "configuration.engine" in warning.message
+
+
 def test_whole_item_has_no_warning(tmp_path: Path) -> None:
     report = import_files([write_case(tmp_path, db_instance(True))]).report
 

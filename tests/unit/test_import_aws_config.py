@@ -359,7 +359,6 @@ def test_unknown_configuration_gives_rule_error(tmp_path: Path, builtin_rules: l
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    (b'{"configurationItems": [', "invalid JSON"),
     (b'"just a string"', "expected a JSON object or array"),
     (b'{"something": "else"}', "not an AWS Config export"),
     (b'{"configurationItems": {}}', "configurationItems must be a JSON array"),
@@ -378,3 +377,15 @@ def test_bad_file_named(tmp_path: Path, content: bytes, message: str) -> None:
     assert report.errors[0].file == str(bad)
     assert report.errors[0].location == ""
     assert message in report.errors[0].message
+
+
+def test_invalid_json_named_at_line_and_item(tmp_path: Path) -> None:
+    bad = tmp_path / "a_bad.json"
+    bad.write_bytes(b'{"configurationItems": [')
+    write_json(tmp_path / "b_good.json", ci_item())
+
+    resources, report = import_all(tmp_path)
+
+    assert [resource.id for resource in resources] == ["arn:aws:s3:::logs-bucket"]
+    assert [(issue.file, issue.location) for issue in report.errors] == [(str(bad), "line 1, item 0")]
+    assert report.errors[0].message.startswith("invalid JSON")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
+import zlib
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,72 @@ def test_plain_page_cut_in_first_item_is_cut_short(tmp_path: Path) -> None:
     assert len(result.report.errors) == 1
     assert result.report.errors[0].message.startswith("invalid JSON")
     assert result.report.errors[0].message.endswith(CUT_SHORT)
+
+
+# Text cut inside a character of several bytes ---------------------------------------------------------------
+
+def tagged_items(count: int) -> bytes:
+    """An AWS Config snapshot whose tags contain characters of two bytes in UTF-8, in a seeded random order."""
+    letters = random.Random(7)
+    items = [{"configurationItemCaptureTime": "2026-11-30T10:00:00.000Z", "configurationItemStatus": "OK",
+              "resourceType": "AWS::EC2::Volume", "resourceId": f"vol-{index:04d}", "awsAccountId": "111122223333",
+              "awsRegion": "eu-west-1", "ARN": f"arn:aws:ec2:eu-west-1:111122223333:volume/vol-{index:04d}",
+              "tags": {"Name": "".join(letters.choices("abcdefgöüäß", k=600))}, "supplementaryConfiguration": {},
+              "configuration": {"volumeId": f"vol-{index:04d}", "encrypted": True}} for index in range(count)]
+    return json.dumps({"configurationItems": items}, indent=2, ensure_ascii=False).encode()
+
+
+def ends_inside_character(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError as error:
+        return error.reason == "unexpected end of data"
+    return False
+
+
+def inside_character(data: bytes, start: int) -> int:
+    """Return the offset of the second byte of the first two-byte character at or after `start`."""
+    return data.index("ö".encode(), start) + 1
+
+
+def test_plain_cut_inside_character_keeps_items(tmp_path: Path) -> None:
+    # `head -c` counts bytes, so it may stop between the two bytes of "ö".
+    data = tagged_items(40)
+    export = tmp_path / "snapshot.json"
+    export.write_bytes(data[:inside_character(data, len(data) // 2)])
+
+    result = import_files([export])
+
+    assert 10 < sum(len(collection.resources) for collection in result.collections) < 40
+    assert len(result.report.errors) == 1
+    assert result.report.errors[0].message.startswith("invalid JSON: Unterminated string")
+    assert result.report.errors[0].message.endswith("the rest of the file is not read")
+
+
+def test_gzip_cut_inside_character_keeps_items(tmp_path: Path) -> None:
+    data = tagged_items(40)
+    compressed = gzip.compress(data, mtime=0)
+    # The shortest cut past half of the compressed data whose decompressed text ends inside a character.
+    size = next(size for size in range(len(compressed) // 2, len(compressed))
+                if ends_inside_character(zlib.decompressobj(wbits=31).decompress(compressed[:size])))
+    export = tmp_path / "snapshot.json.gz"
+    export.write_bytes(compressed[:size])
+
+    result = import_files([export])
+
+    assert 10 < sum(len(collection.resources) for collection in result.collections) < 40
+    assert len(result.report.errors) == 1
+    assert result.report.errors[0].message.startswith("the gzip data ends early")
+
+
+def test_invalid_byte_before_end_is_unreadable(tmp_path: Path) -> None:
+    # Only a character cut by the end of the text is forgiven; other invalid UTF-8 is not guessed at.
+    data = tagged_items(3)
+    export = tmp_path / "snapshot.json"
+    export.write_bytes(data.replace("ö".encode(), b"\xff", 1))
+
+    result = import_files([export])
+
+    assert result.collections == []
+    assert len(result.report.errors) == 1
+    assert "could not read the file" in result.report.errors[0].message

@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 
 from ridgeline.imports.collection import import_files
+from ridgeline.imports.evaluate import import_and_evaluate
 from ridgeline.imports.sources import InputFile, TruncatedInput
 from ridgeline.model.scan import Completeness
+from ridgeline.rules.engine import Engine
+from ridgeline.rules.loader import load_builtin_rules
 
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000c7"
 
@@ -59,6 +62,7 @@ def cut(path: Path, text: bytes, fraction: float) -> int:
 
 
 def import_cut(path: Path) -> tuple[int, list[str], list[Completeness]]:
+    """Import `path`; return the number of resources, each error as printed, and the coverage statuses."""
     result = import_files([str(path)])
     resources = sum(len(collection.resources) for collection in result.collections)
     errors = [issue.describe() for issue in result.report.errors]
@@ -174,3 +178,231 @@ def test_utf16_without_byte_order_mark(tmp_path: Path, encoding: str) -> None:
 
     assert resources == 3
     assert errors == []
+
+
+# Documents cut short or invalid, plain or gzipped ---------------------------------------------------------
+
+def aws_api_item(index: int) -> dict[str, Any]:
+    """An item as get-resource-config-history and batch-get-resource-config return it: configuration is JSON text."""
+    item = aws_item(index)
+    return {"version": "1.3", "accountId": item["awsAccountId"], "configurationItemCaptureTime": 1764496800.0,
+            "configurationItemStatus": "OK", "resourceType": item["resourceType"], "resourceId": item["resourceId"],
+            "arn": item["ARN"], "awsRegion": item["awsRegion"], "configuration": json.dumps(item["configuration"]),
+            "supplementaryConfiguration": {}}
+
+
+def camel_asset(index: int) -> dict[str, Any]:
+    """An asset as `gcloud asset list --format=json` prints it."""
+    line = gcp_line(index)
+    return {"name": line["name"], "assetType": line["asset_type"], "ancestors": line["ancestors"],
+            "resource": line["resource"], "updateTime": "2026-11-30T10:00:00Z"}
+
+
+# Each shape: (the member that contains the items, or None for a top-level array; the document of N items).
+DOCUMENTS: dict[str, tuple[str | None, Any]] = {
+    "config snapshot": ("configurationItems", lambda count: {
+        "fileVersion": "1.0", "configurationSnapshotId": "c0ffee00-1111-2222-3333-444455556666",
+        "configurationItems": [aws_item(index) for index in range(count)]}),
+    "config history API": ("configurationItems", lambda count: {
+        "configurationItems": [aws_api_item(index) for index in range(count)], "nextToken": "page-2"}),
+    "config batch API": ("baseConfigurationItems", lambda count: {
+        "baseConfigurationItems": [aws_api_item(index) for index in range(count)], "unprocessedResourceKeys": []}),
+    "advanced query": ("Results", lambda count: {
+        "Results": [json.dumps(aws_item(index)) for index in range(count)],
+        "QueryInfo": {"SelectFields": [{"Name": "*"}]}}),
+    "config item array": (None, lambda count: [aws_item(index) for index in range(count)]),
+    "asset array": (None, lambda count: [camel_asset(index) for index in range(count)]),
+    "ListAssets response": ("assets", lambda count: {
+        "readTime": "2026-11-30T10:00:00Z", "assets": [camel_asset(index) for index in range(count)]}),
+}
+
+
+def item_ends(text: str, member: str | None) -> list[int]:
+    """Return the offset in `text` just after each item of the document's item list."""
+    start = text.index("[", text.index(f'"{member}"') if member else 0) + 1
+    decoder = json.JSONDecoder()
+    ends = []
+    position = start
+    while True:
+        position = len(text) - len(text[position:].lstrip(" \n,"))
+        if text[position] == "]":
+            return ends
+        _, position = decoder.raw_decode(text, position)
+        ends.append(position)
+
+
+def ids_of(paths: list[Path]) -> list[str]:
+    result = import_files([str(path) for path in paths])
+    return [resource.id for collection in result.collections for resource in collection.resources]
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.77])
+@pytest.mark.parametrize("shape", list(DOCUMENTS))
+def test_plain_document_keeps_items_before_cut(tmp_path: Path, shape: str, fraction: float) -> None:
+    member, make = DOCUMENTS[shape]
+    text = json.dumps(make(60), indent=2)
+    end = int(len(text) * fraction)
+    path = tmp_path / "export.json"
+    path.write_text(text[:end])
+    whole_items = sum(item_end <= end for item_end in item_ends(text, member))
+
+    resources, errors, statuses = import_cut(path)
+
+    assert resources == whole_items
+    assert len(errors) == 1
+    last_line = text[:end].count("\n") + 1
+    assert errors[0].startswith(f"{path}, line {last_line}, item {whole_items}: invalid JSON: ")
+    assert errors[0].endswith("it was probably cut short; the rest of the file is not read")
+    assert statuses and Completeness.COMPLETE not in statuses
+
+
+@pytest.mark.parametrize("shape", list(DOCUMENTS))
+def test_gzip_and_plain_cut_keep_same_items(tmp_path: Path, shape: str) -> None:
+    member, make = DOCUMENTS[shape]
+    whole = json.dumps(make(300), indent=2)
+    compressed = tmp_path / "export.json.gz"
+    cut(compressed, whole.encode(), 0.5)
+    text = zlib.decompressobj(wbits=31).decompress(compressed.read_bytes())
+    plain = tmp_path / "export.json"
+    plain.write_bytes(text)
+    whole_items = sum(item_end <= len(text) for item_end in item_ends(whole, member))
+
+    _, gzip_errors, gzip_statuses = import_cut(compressed)
+    _, plain_errors, _ = import_cut(plain)
+
+    assert 0 < whole_items < 300
+    assert len(ids_of([compressed])) == whole_items
+    assert ids_of([compressed]) == ids_of([plain])
+    last_line = text.count(b"\n") + 1
+    assert gzip_errors == [f"{compressed}, line {last_line}, item {whole_items}: the gzip data ends early, "
+                           "so the file was cut short (an interrupted download or copy?); what came before the cut "
+                           "was read, and the rest of the file is missing"]
+    assert f", item {whole_items}: invalid JSON: " in plain_errors[0]
+    assert gzip_statuses and Completeness.COMPLETE not in gzip_statuses
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp"])
+def test_invalid_item_stops_document_there(tmp_path: Path, provider: str) -> None:
+    # A syntax error in the middle, not at the end: the items before it are kept, and it is not called a cut.
+    document = DOCUMENTS["config snapshot" if provider == "aws" else "asset array"][1](40)
+    lines = json.dumps(document, indent=2).splitlines()
+    broken = next(number for number, line in enumerate(lines) if "-0020" in line)
+    lines[broken] = lines[broken].replace('": "', '" "', 1)
+    path = tmp_path / "export.json"
+    path.write_text("\n".join(lines))
+
+    resources, errors, statuses = import_cut(path)
+
+    assert resources == 20
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{path}, line {broken + 1}, item 20: invalid JSON: Expecting ':' delimiter")
+    assert "cut short" not in errors[0]
+    assert Completeness.COMPLETE not in statuses
+
+
+def test_streamed_scan_keeps_assets_before_cut(tmp_path: Path) -> None:
+    # `scan file` reads Cloud Asset Inventory files while it judges them: the cut is handled there too.
+    text = json.dumps([camel_asset(index) for index in range(30)], indent=2)
+    end = len(text) // 2
+    path = tmp_path / "assets.json"
+    path.write_text(text[:end])
+    whole_items = sum(item_end <= end for item_end in item_ends(text, None))
+    last_line = text[:end].count("\n") + 1
+
+    evaluated = import_and_evaluate([path], Engine(load_builtin_rules()))
+
+    assert evaluated.streamed["gcp"]
+    (collection,) = evaluated.result.collections
+    assert len(collection.resources) == whole_items
+    assert [issue.location for issue in evaluated.result.report.errors] == [
+        f"line {last_line}, item {whole_items}"]
+    assert Completeness.COMPLETE not in [unit.status for unit in collection.coverage]
+
+
+# Resource Graph results with fewer rows than they count ----------------------------------------------------
+
+def graph_result(rows: int, **members: Any) -> dict[str, Any]:
+    return {**members, "data": [azure_item(index) for index in range(rows)]}
+
+
+@pytest.mark.parametrize("layout", ["indented", "one line", "streamed"])
+@pytest.mark.parametrize(("members", "numbers"), [
+    ({"count": 3, "total_records": 3, "skip_token": None}, "data contains 1 row(s), fewer than its count 3 and "
+                                                           "total_records 3"),
+    ({"count": 3}, "data contains 1 row(s), fewer than its count 3,"),
+    ({"totalRecords": 3, "resultTruncated": "false"}, "truncated: 1 of 3 records"),
+])
+def test_graph_result_short_of_count(tmp_path: Path, layout: str, members: dict[str, Any], numbers: str) -> None:
+    path = tmp_path / "graph.json"
+    document = graph_result(1, **members)
+    if layout == "indented":
+        path.write_text(json.dumps(document, indent=2))
+    elif layout == "one line":
+        path.write_text(json.dumps(document) + "\n")
+    else:
+        # Two documents one after the other are read item by item.
+        path.write_text(json.dumps(document, indent=2) + "\n" + json.dumps(azure_item(7), indent=2))
+
+    result = import_files([str(path)])
+
+    assert len(result.report.errors) == 1
+    error = result.report.errors[0]
+    assert error.file == str(path)
+    assert numbers in error.message
+    assert ("azure", SUBSCRIPTION) in result.report.incomplete
+    assert {unit.status for unit in result.collections[0].coverage} == {Completeness.PARTIAL}
+
+
+def test_graph_table_short_of_count(tmp_path: Path) -> None:
+    path = tmp_path / "table.json"
+    columns = [{"name": "id", "type": "string"}, {"name": "type", "type": "string"}]
+    row = [azure_item(0)["id"], "microsoft.compute/disks"]
+    path.write_text(json.dumps({"totalRecords": 2, "count": 2, "data": {"columns": columns, "rows": [row]}}))
+
+    result = import_files([str(path)])
+
+    assert [error.message.split(";")[0] for error in result.report.errors] == [
+        "the Resource Graph result is incomplete: data contains 1 row(s), fewer than its count 2 and total_records 2, "
+        "so rows were removed from the file"]
+    assert ("azure", SUBSCRIPTION) in result.report.incomplete
+
+
+def test_graph_pages_that_add_up_are_complete(tmp_path: Path) -> None:
+    # Each page counts its own rows, and the pages among the files make up the total.
+    first = tmp_path / "page-1.json"
+    first.write_text(json.dumps({**graph_result(2), "count": 2, "total_records": 3, "skip_token": "next"}))
+    second = tmp_path / "page-2.json"
+    second.write_text(json.dumps({"count": 1, "total_records": 3, "data": [azure_item(5)]}))
+
+    result = import_files([str(first), str(second)])
+
+    assert result.report.errors == []
+    assert result.report.incomplete == {}
+
+
+def test_arm_list_without_counts_is_complete(tmp_path: Path) -> None:
+    path = tmp_path / "disks.json"
+    path.write_text(json.dumps({"value": [azure_item(index) for index in range(3)]}))
+
+    result = import_files([str(path)])
+
+    assert result.report.errors == []
+    assert result.report.incomplete == {}
+
+
+# A file that is not an export -----------------------------------------------------------------------------
+
+def test_stray_file_in_folder_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text(json.dumps({"name": "tools", "version": "1.0.0", "dependencies": {}}))
+    (tmp_path / "assets.jsonl").write_text("".join(json.dumps(gcp_line(index)) + "\n" for index in range(3)))
+
+    resources, errors, statuses = import_cut(tmp_path)
+
+    assert resources == 3
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{tmp_path / 'package.json'}: unknown format: ")
+    assert errors[0].endswith("move it out of the scanned folder or name the export files instead of the folder: "
+                              "until then the coverage of every provider is partial, because the file may be an "
+                              "export that could not be read")
+    # Cautious still: the file may be a damaged export, so nothing may resolve while it is there.
+    assert statuses and Completeness.COMPLETE not in statuses

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from ridgeline.cli import main
-from ridgeline.imports.collection import import_files
+from ridgeline.imports.collection import OLDER_VERSION_SKIPPED, import_files
 from ridgeline.imports.report import Positions
 from ridgeline.pipeline import evaluate_files
 from ridgeline.rules.loader import load_builtin_rules
@@ -339,6 +339,32 @@ def test_aws_history_file_newest(tmp_path: Path, rules: list[Rule]) -> None:
     report = import_files([str(path)]).report
     assert report.duplicates == []
     assert list(report.skipped.values()) == [1]
+
+
+def test_aws_history_identical_versions_left_out(tmp_path: Path) -> None:
+    # Versions that differ only in their capture time are older versions all the same: counted, not reported.
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps({"configurationItems": [volume("2025-02-01T09:00:00.000Z", True),
+                                                       volume("2026-12-01T09:00:00.000Z", True),
+                                                       volume("2025-06-01T09:00:00.000Z", True)]}))
+
+    result = import_files([str(path)])
+
+    assert result.report.duplicates == []
+    assert result.report.skipped == {OLDER_VERSION_SKIPPED: 2}
+    [resource] = result.collections[0].resources
+    assert resource.collected_at == "2026-12-01T09:00:00.000Z"
+
+
+def test_aws_identical_copies_of_files_not_counted(tmp_path: Path) -> None:
+    # The same item in two files (overlapping exports) is no older version.
+    for name in ("first.json", "second.json"):
+        (tmp_path / name).write_text(json.dumps({"configurationItems": [volume("2026-12-01T09:00:00.000Z", True)]}))
+
+    result = import_files([str(tmp_path)])
+
+    assert result.report.duplicates == []
+    assert result.report.skipped == {}
 
 
 def _aws_files(folder: Path) -> list[str]:

@@ -409,7 +409,6 @@ def test_gzip_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("content", "message"), [
     (b"", "the file is empty"),
-    (b"[1, 2", "invalid JSON"),
     (b"\x1f\x8bnot gzip", "could not read the file"),
     (b'{"kind": "storage#bucket",\n "name": "x"}', "not a Cloud Asset Inventory asset"),
     (b"[1, 2]", "not a Cloud Asset Inventory export"),
@@ -424,6 +423,19 @@ def test_bad_file_reported(tmp_path: Path, content: bytes, message: str) -> None
     assert len(report.errors) == 1
     assert report.errors[0].location == ""
     assert message in report.errors[0].message
+
+
+def test_cut_array_reports_items_and_cut(tmp_path: Path) -> None:
+    # A document that cannot be parsed whole is read item by item, up to the cut.
+    path = tmp_path / "bad.json"
+    path.write_bytes(b"[1, 2")
+
+    resources, report = import_all(path)
+
+    assert resources == {}
+    assert [issue.location for issue in report.errors] == ["item 0", "item 1", "line 1, item 2"]
+    assert "expected an asset object, found a number" in report.errors[0].message
+    assert report.errors[2].message.startswith("invalid JSON")
 
 
 def test_missing_source_raises(tmp_path: Path) -> None:

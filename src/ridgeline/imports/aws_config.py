@@ -9,17 +9,19 @@ instead of raised, so one bad item or file costs only itself. Only a missing sou
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ridgeline.imports.aws_config_shapes import apply_envelope_spelling
-from ridgeline.imports.jsonstream import JsonReader, JsonStreamError, json_kind, json_problem
+from ridgeline.imports.jsonstream import json_kind, json_problem
 from ridgeline.imports.report import ImportIssue, ImportReport
+from ridgeline.imports.salvage import salvage_items
 from ridgeline.imports.sources import InputFile, TruncatedInput, iter_input_files
 from ridgeline.model.redaction import redact
 from ridgeline.model.resource import Resource
@@ -88,19 +90,25 @@ def iter_located_items(input_file: InputFile, report: ImportReport, *,
                 for number, line in enumerate(stream, start=1):
                     yield from _iter_line(line, number, label, report)
                 return
-            document = json.load(stream)
-    except json.JSONDecodeError as error:
-        report.add_error(label, "", f"invalid JSON: {json_problem(error)}")
-        return
-    except TruncatedInput as error:
-        report.add_error(label, error.location, str(error))
-        if not json_lines:
-            # The document is incomplete, but the items before the cut are whole: read it again item by item.
-            yield from _items_before_cut(input_file, report)
+            text = stream.read()
+    except TruncatedInput as cut:
+        if json_lines:
+            report.add_error(label, cut.location, str(cut))
+            return
+        # The document is incomplete, but the items before the cut are whole: read it again item by item.
+        with input_file.open_text(cut_as_end=True) as stream:
+            yield from _salvaged(stream, label, report, cut=cut)
         return
     except (OSError, EOFError, UnicodeDecodeError) as error:
         # OSError covers unreadable files and corrupt gzip data (gzip.BadGzipFile).
         report.add_error(label, "", f"could not read the file: {error}")
+        return
+
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        # Cut short or invalid in the middle: the items before the damage are whole.
+        yield from _salvaged(io.StringIO(text), label, report, failure=error)
         return
 
     # A file holding one item names it "item 0", as a one-item array would.
@@ -110,27 +118,11 @@ def iter_located_items(input_file: InputFile, report: ImportReport, *,
             yield location, resource
 
 
-def _items_before_cut(input_file: InputFile, report: ImportReport) -> Iterator[tuple[str, Resource]]:
-    """Yield the resources of the whole items of a document whose compressed data is cut short.
-
-    The document is walked as a stream: an array of items, or an object whose item list member
-    (`configurationItems`, `Results`, ...) contains them. The cut itself was already reported by the caller.
-    """
-    label = input_file.label
-    try:
-        with input_file.open_text(cut_as_end=True) as stream:
-            reader = JsonReader(stream)
-            if reader.peek() == "[":
-                yield from _import_items(_indexed(reader.iter_array()), label, report)
-                return
-            for key in reader.iter_members():
-                if key in _ITEM_LISTS and reader.peek() == "[":
-                    yield from _import_items(_indexed(reader.iter_array()), label, report)
-                else:
-                    reader.value()
-    except JsonStreamError:
-        # The cut, met again where the text ends: everything before it has been imported.
-        return
+def _salvaged(stream: IO[str], label: str, report: ImportReport, *, cut: TruncatedInput | None = None,
+              failure: json.JSONDecodeError | None = None) -> Iterator[tuple[str, Resource]]:
+    """Yield the resources of the whole items of a document that cannot be parsed whole (see `salvage_items`)."""
+    items = salvage_items(stream, label, report, list_keys=_ITEM_LISTS, cut=cut, failure=failure)
+    yield from _import_items(((f"item {index}", item) for index, item in items), label, report)
 
 
 _ITEM_LISTS = ("configurationItems", "baseConfigurationItems", "Results")

@@ -423,11 +423,18 @@ def is_certificate_item(item: Mapping[str, Any]) -> bool:
 
 @dataclass(slots=True)
 class _Truncation:
-    """A Resource Graph result that contains `count` of `total` records."""
+    """A Resource Graph result whose `rows` fall short of its `count`, or of its `total` records."""
 
     label: str
-    count: int
-    total: int
+    rows: int
+    """The rows (or items) that the result's `data` holds."""
+
+    count: int | None
+    """The result's `count`: the number of rows in this response as the service returned it."""
+
+    total: int | None
+    """The result's `total_records` (`totalRecords`): the records of the whole query, over every page."""
+
     accounts: set[str]
 
 
@@ -546,15 +553,17 @@ class _AzureImport:
             for index, item in enumerate(value):
                 self.add_item(item, default_type, label, f"{where}, item {index}")
         data = document.get("data")
+        rows: int | None = None
         if isinstance(data, list):
             listed = True
+            rows = len(data)
             for index, item in enumerate(data):
                 self.add_item(item, "", label, f"{where}, item {index}")
         elif isinstance(data, dict):
             listed = True
-            self._add_table(data.get("columns"), data.get("rows"), label, where)
+            rows = self._add_table(data.get("columns"), data.get("rows"), label, where)
         if listed:
-            self._check_truncation(document, label)
+            self._check_truncation(document, label, rows)
         else:
             self.add_item(document, "", label, where)
 
@@ -610,6 +619,7 @@ class _AzureImport:
         """Add a parsed object member by member, in the order of `_stream_object`."""
         members: dict[str, Any] = {}
         listed = False
+        rows: int | None = None
         for key, value in document.items():
             if key == "value" and isinstance(value, list):
                 listed = True
@@ -618,27 +628,30 @@ class _AzureImport:
                     self.add_item(item, default_type, label, f"item {index}")
             elif key == "data" and isinstance(value, list):
                 listed = True
+                rows = len(value)
                 for index, item in enumerate(value):
                     self.add_item(item, "", label, f"item {index}")
             elif key == "data" and isinstance(value, dict):
                 listed = True
-                self._add_table_members(value, label)
+                rows = self._add_table_members(value, label)
             else:
                 members[key] = value
         if listed:
-            self._check_truncation(members, label)
+            self._check_truncation(members, label, rows)
         else:
             self.add_item(members, "", label, where)
 
-    def _add_table_members(self, table: dict[str, Any], label: str) -> None:
-        """Add a parsed Resource Graph table as `_stream_table` reads one."""
+    def _add_table_members(self, table: dict[str, Any], label: str) -> int:
+        """Add a parsed Resource Graph table as `_stream_table` reads one; return the number of rows."""
         columns: Any = None
         rows: Any = None
+        count = 0
         for key, value in table.items():
             if key == "columns":
                 columns = value
             elif key == "rows" and columns is not None and isinstance(value, list):
                 names = _column_names(columns, label, self.report)
+                count = len(value)
                 if names is not None:
                     self._add_rows(names, enumerate(value), label, "")
                 rows = []
@@ -647,12 +660,14 @@ class _AzureImport:
         if rows is None:
             self.report.add_error(label, "", "the Resource Graph table has no rows")
         elif rows:
-            self._add_table(columns, rows, label, "")
+            count = self._add_table(columns, rows, label, "")
+        return count
 
     def _stream_object(self, reader: JsonReader, label: str, where: str) -> None:
         """Read an object: a list response or query result streams its items, anything else is one resource."""
         members: dict[str, Any] = {}
         listed = False
+        rows: int | None = None
         for key in reader.iter_members():
             kind = reader.peek()
             if key == "value" and kind == "[":
@@ -662,31 +677,37 @@ class _AzureImport:
                     self.add_item(item, default_type, label, f"item {index}")
             elif key == "data" and kind == "[":
                 listed = True
+                rows = 0
                 for index, item in enumerate(reader.iter_array()):
                     self.add_item(item, "", label, f"item {index}")
+                    rows = index + 1
             elif key == "data" and kind == "{":
                 listed = True
-                self._stream_table(reader, label)
+                rows = self._stream_table(reader, label)
             else:
                 members[key] = reader.value()
         if listed:
-            self._check_truncation(members, label)
+            self._check_truncation(members, label, rows)
         else:
             self.add_item(members, "", label, where)
 
-    def _stream_table(self, reader: JsonReader, label: str) -> None:
-        """Read the table form of a Resource Graph result: `columns` [{name, type}] and `rows` of values."""
+    def _stream_table(self, reader: JsonReader, label: str) -> int:
+        """Read the table form of a Resource Graph result: `columns` [{name, type}] and `rows` of values.
+
+        Returns the number of rows.
+        """
         columns: Any = None
         rows: Any = None
+        count = 0
         for key in reader.iter_members():
             if key == "columns":
                 columns = reader.value()
             elif key == "rows" and columns is not None and reader.peek() == "[":
                 names = _column_names(columns, label, self.report)
                 if names is None:
-                    reader.value()
+                    count = len(reader.value())
                 else:
-                    self._add_rows(names, enumerate(reader.iter_array()), label, "")
+                    count = self._add_rows(names, enumerate(reader.iter_array()), label, "")
                 rows = []
             elif key == "rows":
                 # The columns come later (or never), so the rows wait for them.
@@ -696,20 +717,26 @@ class _AzureImport:
         if rows is None:
             self.report.add_error(label, "", "the Resource Graph table has no rows")
         elif rows:
-            self._add_table(columns, rows, label, "")
+            count = self._add_table(columns, rows, label, "")
+        return count
 
-    def _add_table(self, columns: Any, rows: Any, label: str, where: str) -> None:
+    def _add_table(self, columns: Any, rows: Any, label: str, where: str) -> int:
+        """Add the rows of a Resource Graph table; return how many rows it has (0 when they are not a list)."""
         if not isinstance(rows, list):
             self.report.add_error(label, where, f"the Resource Graph table's rows must be a JSON array, found "
                                   f"{json_kind(rows)}")
-            return
+            return 0
         names = _column_names(columns, label, self.report)
         if names is not None:
             self._add_rows(names, enumerate(rows), label, where)
+        return len(rows)
 
-    def _add_rows(self, names: list[str], rows: Iterable[tuple[int, Any]], label: str, where: str) -> None:
+    def _add_rows(self, names: list[str], rows: Iterable[tuple[int, Any]], label: str, where: str) -> int:
+        """Add each row as a resource, or report why it is invalid; return the number of rows."""
         prefix = f"{where}, " if where else ""
+        count = 0
         for index, row in rows:
+            count = index + 1
             location = f"{prefix}row {index}"
             if not isinstance(row, list):
                 self.report.add_error(label, location, f"expected a row (JSON array), found {json_kind(row)}")
@@ -717,15 +744,24 @@ class _AzureImport:
                 self.report.add_error(label, location, f"the row has {len(row)} values for {len(names)} columns")
             else:
                 self.add_item(dict(zip(names, row, strict=True)), "", label, location)
+        return count
 
-    def _check_truncation(self, members: Mapping[str, Any], label: str) -> None:
-        """Note a Resource Graph result that holds only part of the records, or an ARM list page with more pages."""
-        count = members.get("count")
-        total = members.get("total_records", members.get("totalRecords"))
+    def _check_truncation(self, members: Mapping[str, Any], label: str, rows: int | None) -> None:
+        """Note a Resource Graph result that holds only part of the records, or an ARM list page with more pages.
+
+        `rows` is the number of rows (or items) in the result's `data`, None without `data` (an ARM list).
+        """
+        count = _record_count(members.get("count"))
+        total = _record_count(members.get("total_records", members.get("totalRecords")))
+        if rows is None:
+            # An ARM list page has no `data` rows to count, so its own `count` is taken as the rows received.
+            rows = count
         token = members.get("skip_token") or members.get("$skipToken")
         truncated = str(members.get("resultTruncated", "")).lower() == "true"
-        if isinstance(count, int) and isinstance(total, int) and (count < total or token or truncated):
-            self.truncations.append(_Truncation(label, count, total, set(self._file_accounts)))
+        # `count` is the number of rows of this response, so fewer rows mean that rows were removed from the file.
+        short = rows is not None and count is not None and rows < count
+        if rows is not None and (short or (total is not None and (rows < total or token or truncated))):
+            self.truncations.append(_Truncation(label, rows, count, total, set(self._file_accounts)))
 
         next_link = members.get("nextLink") or members.get("@odata.nextLink")
         if next_link:
@@ -933,15 +969,24 @@ class _AzureImport:
                 self.report.count(self.report.not_imported, f"{resource.type} {key}")
 
     def _record_truncations(self) -> None:
-        # Pages of one query share `total`: the files are complete when their counts add up to it.
+        # Pages of one query share `total`: the files are complete when their rows add up to it.
         received: dict[int, int] = {}
         for truncation in self.truncations:
-            received[truncation.total] = received.get(truncation.total, 0) + truncation.count
+            if truncation.total is not None:
+                received[truncation.total] = received.get(truncation.total, 0) + truncation.rows
         for truncation in self.truncations:
-            if received[truncation.total] >= truncation.total:
+            if truncation.count is not None and truncation.rows < truncation.count:
+                of_total = f" and total_records {truncation.total}" if truncation.total is not None else ""
+                message = (f"the Resource Graph result is incomplete: data contains {truncation.rows} row(s), fewer "
+                           f"than its count {truncation.count}{of_total}, so rows were removed from the file; "
+                           "import the query's output as az or the API wrote it")
+            elif truncation.total is not None and received[truncation.total] < truncation.total:
+                message = (f"the Resource Graph result is truncated: {truncation.rows} of {truncation.total} "
+                           "records; export every page (az graph query --first 1000 with --skip-token) and import "
+                           "them together")
+            else:
                 continue
-            message = (f"the Resource Graph result is truncated: {truncation.count} of {truncation.total} records; "
-                       "export every page (az graph query --first 1000 with --skip-token) and import them together")
+            # An error, not a warning: the missing rows may belong to any subscription, so every unit is partial.
             self.report.add_error(truncation.label, "", message)
             for account in truncation.accounts:
                 self.report.incomplete[(PROVIDER, account)] = f"{truncation.label}: {message}"
@@ -1018,6 +1063,11 @@ def _graph_type(context: Any) -> str:
         if candidate in TYPES_BY_LOWER_NAME:
             return TYPES_BY_LOWER_NAME[candidate].name
     return ""
+
+
+def _record_count(value: Any) -> int | None:
+    """Return a Resource Graph count (`count`, `total_records`) when it is an integer, else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _column_names(columns: Any, label: str, report: ImportReport) -> list[str] | None:

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ridgeline.imports.aws_config import SUPPLEMENTARY_PATH, iter_aws_config_items, iter_located_items
+from ridgeline.imports.aws_config import SUPPLEMENTARY_PATH, iter_located_items
 from ridgeline.imports.azure_arm import iter_azure_files
 from ridgeline.imports.detect import Detection, Format, detect_format
 from ridgeline.imports.gcp_cai import iter_gcp_cai_files
@@ -256,8 +256,9 @@ def read_aws(files: Sequence[tuple[InputFile, Detection]], report: ImportReport)
             resources[key] = resource
             kept_at[key] = position
     # After the duplicates are dropped, so that the report counts each missing setting once per resource.
-    for resource in resources.values():
-        mark_unrecorded(resource, report)
+    for key, resource in resources.items():
+        position = kept_at[key]
+        mark_unrecorded(resource, report, at=(positions.file(position), positions.location(position)))
     return list(resources.values())
 
 
@@ -282,17 +283,19 @@ class _Copy(NamedTuple):
 def _newest_item(earlier: _Copy, later: _Copy, positions: Positions, report: ImportReport) -> _Copy:
     """Return the copy of a resource to judge: the one captured last, else the one read last.
 
-    A copy with a capture time wins over one without. Copies with other content are reported.
+    A copy with a capture time wins over one without. Copies with other content are reported, and the older
+    versions in a history file are counted as left out.
     """
-    if _content(earlier.resource) == _content(later.resource):
-        return earlier
     earlier_newer = later.resource.collected_at < earlier.resource.collected_at
     judged, other = (earlier, later) if earlier_newer else (later, earlier)
     judged_time, other_time = judged.resource.collected_at, other.resource.collected_at
     if earlier.resource.source == later.resource.source and judged_time and other_time and judged_time != other_time:
-        # A history file: the versions of a resource over time, of which the newest is its state now.
+        # A history file: the versions of a resource over time, of which the newest is its state now. A version
+        # whose content equals the newest (only its capture time differs) is an older version all the same.
         report.count(report.skipped, OLDER_VERSION_SKIPPED)
         return judged
+    if _content(earlier.resource) == _content(later.resource):
+        return earlier
 
     report.add_duplicate(positions.file(later.position), positions.location(later.position), later.resource.id,
                          other=positions.describe(earlier.position), judged=positions.describe(judged.position),
@@ -351,9 +354,10 @@ def import_aws_config(sources: Iterable[str | Path]) -> tuple[Collection, Import
     report = ImportReport()
     resources: list[Resource] = []
     for source in sources:
-        for resource in iter_aws_config_items(source, report):
-            mark_unrecorded(resource, report)
-            resources.append(resource)
+        for input_file in iter_input_files(source):
+            for location, resource in iter_located_items(input_file, report):
+                mark_unrecorded(resource, report, at=(input_file.label, location))
+                resources.append(resource)
 
     collection = build_collection("aws", resources, report)
     collection.duration_s = time.monotonic() - started
@@ -390,16 +394,17 @@ def import_coverage(resources: Iterable[Resource]) -> list[Coverage]:
     return sorted(units.values(), key=lambda unit: (unit.account, unit.service, unit.region))
 
 
-def mark_unrecorded(resource: Resource, report: ImportReport | None = None) -> None:
+def mark_unrecorded(resource: Resource, report: ImportReport | None = None, *,
+                    at: tuple[str, str] | None = None) -> None:
     """Mark the settings an imported item lacks as unknown, counting the supplementary ones in `report`.
 
     Those are the live-only settings (LIVE_ONLY_PATHS), those that AWS Config records for every
     resource of the type (ALWAYS_RECORDED_PATHS) and the configuration fields of ALWAYS_RETURNED_CONFIGURATION,
     which `mark_incomplete_configuration` reports as warnings. An item without any
     `supplementaryConfiguration` already has the whole field marked unknown by the importer: all of the
-    type's supplementary settings count as missing then.
+    type's supplementary settings count as missing then. `at` is the item's (file, location), for the warnings.
     """
-    mark_incomplete_configuration(resource, report)
+    mark_incomplete_configuration(resource, report, at=at)
 
     if SUPPLEMENTARY_PATH in resource.errors:
         if report is not None:
@@ -415,11 +420,13 @@ def mark_unrecorded(resource: Resource, report: ImportReport | None = None) -> N
                     report.count(report.not_imported, f"{resource.type} {key}")
 
 
-def mark_incomplete_configuration(resource: Resource, report: ImportReport | None = None) -> None:
+def mark_incomplete_configuration(resource: Resource, report: ImportReport | None = None, *,
+                                  at: tuple[str, str] | None = None) -> None:
     """Mark the ALWAYS_RETURNED_CONFIGURATION fields that an imported item lacks (or has as null) as unknown.
 
     Each incomplete item is a warning of `report`, naming the resource and the fields, because real exports
-    never lack them: the item was cut down or made by hand.
+    never lack them: the item was cut down or made by hand. The warning is at `at`, the item's (file,
+    location) such as ("snapshot.json", "item 3"), or else in the file named by the resource's `source`.
     """
     if "configuration" in resource.errors:
         # The importer marked the whole configuration unknown already (missing, null or invalid).
@@ -436,8 +443,8 @@ def mark_incomplete_configuration(resource: Resource, report: ImportReport | Non
         fields = ", ".join(f"configuration.{key}" for key in missing)
         reason = INCOMPLETE_FIELD_REASONS[resource.provider].format(fields=fields, type=resource.type)
         readers = "it" if len(missing) == 1 else "them"
-        report.add_warning(resource.source.removeprefix("file:"), "",
-                           f"{resource.id}: {reason}, so the rules reading {readers} report ERROR")
+        file, location = at if at is not None else (resource.source.removeprefix("file:"), "")
+        report.add_warning(file, location, f"{resource.id}: {reason}, so the rules reading {readers} report ERROR")
 
 
 @lru_cache(maxsize=256)

@@ -222,16 +222,24 @@ def _detection(document: Any, *, json_lines: bool) -> Detection:
     return Detection(None, reason=_unknown_reason(document))
 
 
+NOT_AN_EXPORT_ADVICE = ("If the file is not an inventory export, move it out of the scanned folder or name the "
+                        "export files instead of the folder: until then the coverage of every provider is partial, "
+                        "because the file may be an export that could not be read")
+"""The advice for a file of unknown format, such as a package.json in a folder of exports."""
+
+
 def _unknown_reason(document: Any) -> str:
     expected = ("expected an AWS Config export (configurationItems, Results or configuration items), a Cloud "
                 "Asset Inventory export (assets with name and asset_type) or Azure Resource Graph / Resource "
                 "Manager JSON (resources with id and type, in data or value)")
     if isinstance(document, dict):
         keys = ", ".join(sorted(str(key) for key in document)[:10]) or "none"
-        return f"unknown format: {expected}; top-level fields: {keys}"
-    if isinstance(document, list):
-        return f"unknown format: {expected}; found an array of {_item_kind(document)}"
-    return f"unknown format: {expected}; found {json_kind(document)}"
+        found = f"top-level fields: {keys}"
+    elif isinstance(document, list):
+        found = f"found an array of {_item_kind(document)}"
+    else:
+        found = f"found {json_kind(document)}"
+    return f"unknown format: {expected}; {found}. {NOT_AN_EXPORT_ADVICE}"
 
 
 def _item_kind(items: list[Any]) -> str:

@@ -9,6 +9,7 @@ and lines are collected in the `ImportReport` shared with the AWS Config import;
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -16,13 +17,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
 from ridgeline.imports.aws_config import ImportReport
 from ridgeline.imports.jsonstream import json_kind, json_problem
 from ridgeline.imports.report import Positions
+from ridgeline.imports.salvage import salvage_items
 from ridgeline.imports.sources import InputFile, TruncatedInput, iter_input_files
 from ridgeline.imports.streaming import NotStreamable, StreamTarget
 from ridgeline.model.redaction import Redactor, normal_key
@@ -386,9 +388,12 @@ def _first_asset_has_no_resource(input_file: InputFile) -> bool:
 def _iter_file_assets(input_file: InputFile, report: ImportReport, positions: Positions) -> Iterator[tuple[int, Any]]:
     """Yield (position, asset) pairs of one file, streaming JSON lines and loading other JSON whole.
 
+    A document that cannot be parsed whole (cut short or invalid) gives its assets up to the damage.
+
     Each position is added to `positions`: "line N" in JSON lines, "item N" in an array.
     """
     label = input_file.label
+    json_lines = False
     try:
         with input_file.open_text() as stream:
             first = _first_content_line(stream)
@@ -400,22 +405,42 @@ def _iter_file_assets(input_file: InputFile, report: ImportReport, positions: Po
             # `gcloud asset export` writes JSON lines whatever the file is called, so a file whose first
             # line is a whole asset is read line by line. Anything else is one JSON document.
             first_document = _parse_line(line)
-            if input_file.json_lines or (isinstance(first_document, dict) and _looks_like_asset(first_document)):
+            json_lines = input_file.json_lines or (isinstance(first_document, dict)
+                                                   and _looks_like_asset(first_document))
+            if json_lines:
                 yield from _iter_lines(stream, number, line, label, report, positions)
                 return
-            document = json.loads(line + stream.read())
-    except json.JSONDecodeError as error:
-        report.add_error(label, "", f"invalid JSON: {json_problem(error)}")
-        return
-    except TruncatedInput as error:
-        report.add_error(label, error.location, str(error))
+            # The blank lines before the first keep the line numbers of errors right.
+            text = "\n" * (number - 1) + line + stream.read()
+    except TruncatedInput as cut:
+        if json_lines:
+            report.add_error(label, cut.location, str(cut))
+            return
+        # The document is incomplete, but the assets before the cut are whole: read it again item by item.
+        with input_file.open_text(cut_as_end=True) as stream:
+            yield from _salvaged(stream, label, report, positions, cut=cut)
         return
     except (OSError, EOFError, UnicodeDecodeError) as error:
         # OSError covers unreadable files and corrupt gzip data (gzip.BadGzipFile).
         report.add_error(label, "", f"could not read the file: {error}")
         return
 
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        # Cut short or invalid in the middle: the assets before the damage are whole.
+        yield from _salvaged(io.StringIO(text), label, report, positions, failure=error)
+        return
     yield from _document_assets(document, label, report, positions)
+
+
+def _salvaged(stream: IO[str], label: str, report: ImportReport, positions: Positions, *,
+              cut: TruncatedInput | None = None,
+              failure: json.JSONDecodeError | None = None) -> Iterator[tuple[int, Any]]:
+    """Yield (position, asset) for the whole assets of a document that cannot be parsed whole (see `salvage_items`)."""
+    add_numbered = positions.add_numbered
+    for index, asset in salvage_items(stream, label, report, list_keys=("assets",), cut=cut, failure=failure):
+        yield add_numbered(label, "item", index), asset
 
 
 def _first_content_line(stream: Iterable[str]) -> tuple[int, str] | None:

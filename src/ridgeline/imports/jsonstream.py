@@ -85,6 +85,11 @@ class JsonReader:
         self._next_char()
         return self._location(self._pos)[0]
 
+    def expect_end(self) -> None:
+        """Raise JsonStreamError unless only whitespace is left, as json.loads rejects text after a document."""
+        if self._next_char():
+            raise self._error("Extra data", self._pos)
+
     def value(self) -> Any:
         """Decode the whole value that starts at the cursor and move past it.
 

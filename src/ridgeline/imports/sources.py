@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import logging
@@ -78,7 +79,7 @@ class InputFile:
         # Config delivers snapshots as .json.gz, but renamed or piped files keep the gzip header only.
         if buffered.peek(2)[:2] == GZIP_MAGIC:
             buffered = io.BufferedReader(_GzipReader(buffered, cut_as_end=cut_as_end))
-        return io.TextIOWrapper(buffered, encoding=_text_encoding(buffered.peek(3)[:3]))
+        return io.TextIOWrapper(buffered, encoding=_text_encoding(buffered.peek(3)[:3]), errors=CUT_CHARACTER_ERRORS)
 
 
 class _GzipReader(io.RawIOBase):
@@ -139,6 +140,29 @@ class _GzipReader(io.RawIOBase):
             # A corrupt member or a checksum that does not match: OSError, as gzip.GzipFile raises.
             raise gzip.BadGzipFile(f"invalid gzip data: {error}") from None
         return data
+
+
+CUT_CHARACTER_ERRORS = "ridgeline-cut-character"
+"""The decoding error handler of import files: a character cut by the end of the text becomes U+FFFD.
+
+A file cut short (`head -c`, an interrupted copy) may end inside a character of several bytes. Its decoder
+then fails at the end, and the file would be unreadable as a whole. The replacement keeps the text before
+it, which the JSON parsers then find incomplete, so the cut is reported where it is and never imported.
+Any other invalid byte still raises UnicodeDecodeError.
+"""
+
+# The reasons that the UTF-8 and UTF-16 decoders give for bytes that end before their character does.
+_CUT_CHARACTER_REASONS = frozenset({"unexpected end of data", "truncated data"})
+
+
+def _replace_cut_character(error: UnicodeError) -> tuple[str, int]:
+    if (isinstance(error, UnicodeDecodeError) and error.reason in _CUT_CHARACTER_REASONS
+            and error.end == len(error.object)):
+        return "\ufffd", error.end
+    raise error
+
+
+codecs.register_error(CUT_CHARACTER_ERRORS, _replace_cut_character)
 
 
 def _text_encoding(head: bytes) -> str:

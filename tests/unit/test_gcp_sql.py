@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from ridgeline.analysis.gcp_sql import database_flag, open_authorized_networks
+from ridgeline.model.finding import Status
+from ridgeline.model.resource import Resource
+from ridgeline.model.scan import Coverage
 from ridgeline.rules.checks_gcp_sql import sql_authorized_networks_open, sql_flag_unsafe
+from ridgeline.rules.engine import Engine
+from ridgeline.rules.loader import load_builtin_rules
 
 
 def settings(*flags: tuple[str, Any]) -> dict[str, Any]:
@@ -98,23 +104,67 @@ def test_authorized_network_without_value_is_invalid() -> None:
         open_authorized_networks({"authorizedNetworks": [{"name": "broken"}]})
 
 
+def instance(configuration: dict[str, Any]) -> Resource:
+    return Resource(provider="gcp", account="p1", region="us-central1", type="sqladmin.googleapis.com/Instance",
+                    id="//cloudsql.googleapis.com/projects/p1/instances/db1", name="db1",
+                    configuration={"name": "db1", "databaseVersion": "POSTGRES_15", **configuration})
+
+
 def test_flag_check_reports_unsafe_default() -> None:
-    outcome = sql_flag_unsafe(settings(), flag="cloudsql.enable_pgaudit", default="off", safe_values=["on"])
+    subject = instance({"settings": settings()})
+
+    outcome = sql_flag_unsafe(None, flag="cloudsql.enable_pgaudit", default="off", safe_values=["on"],
+                              subject=subject)
 
     assert outcome.matched is True
     assert "not set (default off)" in outcome.detail
 
 
-def test_flag_check_is_unknown_without_settings() -> None:
-    outcome = sql_flag_unsafe(None, flag="log_connections", default="off", safe_values=["on"])
+def test_flag_check_reads_the_flags_given() -> None:
+    subject = instance({"settings": settings(("log_connections", "off"))})
+
+    outcome = sql_flag_unsafe([{"name": "log_connections", "value": "on"}], flag="log_connections", default="off",
+                              safe_values=["on"], subject=subject)
+
+    assert outcome.matched is False
+
+
+@pytest.mark.parametrize("configuration", [{}, {"settings": None}, {"settings": ["x"]}],
+                         ids=["no settings", "null settings", "settings not an object"])
+def test_flag_check_is_unknown_without_settings(configuration: dict[str, Any]) -> None:
+    outcome = sql_flag_unsafe(None, flag="log_connections", default="off", safe_values=["on"],
+                              subject=instance(configuration))
+
+    assert outcome.matched is None
+    assert "settings" in outcome.detail
+
+
+def test_flag_check_is_unknown_without_subject() -> None:
+    outcome = sql_flag_unsafe([], flag="log_connections", default="off", safe_values=["on"])
 
     assert outcome.matched is None
 
 
 def test_flag_check_rejects_non_string_safe_values() -> None:
-    outcome = sql_flag_unsafe(settings(), flag="user connections", default="0", safe_values=[0])  # type: ignore[list-item]
+    outcome = sql_flag_unsafe([], flag="user connections", default="0", safe_values=[0],
+                              subject=instance({"settings": settings()}))
 
     assert outcome.matched is None
+
+
+def test_flag_rule_evidence_without_labels() -> None:
+    # The engine records each argument of a check as evidence, and labels beside the flags may be secret.
+    rule = next(rule for rule in load_builtin_rules() if rule.id == "gcp-sql-postgres-log-connections")
+    subject = instance({"settings": {"tier": "db-custom-1-3840", "userLabels": {"team": "LABEL-VALUE"},
+                                     "databaseFlags": [{"name": "log_connections", "value": "off"}]}})
+    coverage = [Coverage(provider="gcp", account="p1", region="global", service="sqladmin")]
+
+    (finding,) = [finding for finding in Engine([rule]).evaluate([subject], coverage) if finding.rule_id == rule.id]
+
+    assert finding.status is Status.FAIL
+    assert finding.evidence["configuration.settings.databaseFlags"] == [{"name": "log_connections", "value": "off"}]
+    assert "LABEL-VALUE" not in json.dumps(finding.evidence)
+    assert "db-custom" not in json.dumps(finding.evidence)
 
 
 def test_network_check_is_unknown_on_bad_cidr() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ridgeline.model.redaction import REDACTED, SECRET_KEYS, SHARED, redact
+from ridgeline.model.redaction import REDACTED, SECRET_KEYS, SECRET_LABEL_PREFIXES, SHARED, redact, redact_text
 from ridgeline.model.resource import Resource
 from ridgeline.providers.azure.envelope import AZURE_SECRET_KEYS
 
@@ -77,6 +77,8 @@ def test_secret_key_redacted(key: str) -> None:
 @pytest.mark.parametrize("key", [
     "passwordLastUsed", "passwordEnabled", "PasswordPolicy", "password_last_changed", "secretArn",
     "kmsKeyId", "MasterUsername", "userDataFormat", "apiKeySource", "httpTokens", "tokenExpiry",
+    # Keys of a provider's schema count by their whole name or their end only, never by their start.
+    "pwd_policy_version", "pwdLastSet", "credentialsType", "credential",
 ])
 def test_similar_keys_kept(key: str) -> None:
     resource = make_resource("AWS::IAM::User", {key: "2024-01-01T00:00:00Z", "nested": [{key: True}]})
@@ -125,6 +127,141 @@ def test_secret_tags_redacted_relationships_untouched() -> None:
     assert resource.relationships == relationships
 
 
+@pytest.mark.parametrize("key", ["pw", "PWD", "credentials", "DB_PW", "mysql-pwd", "gitCredentials"])
+def test_short_password_keys_redacted(key: str) -> None:
+    resource = make_resource("AWS::Custom::Thing", {"settings": {key: "value-1"}})
+
+    redact(resource)
+
+    assert resource.configuration["settings"][key] == REDACTED
+
+
+# Passwords in URLs and private keys, in any string ---------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("https://user:SeKrEt-A10@example.com", f"https://user:{REDACTED}@example.com"),
+    ("mysql://root:SeKrEt-G05@10.0.0.5/db", f"mysql://root:{REDACTED}@10.0.0.5/db"),
+    ("postgresql://u:VAL-91@h/db", f"postgresql://u:{REDACTED}@h/db"),
+    ("redis://:VAL-92@h:6379", f"redis://:{REDACTED}@h:6379"),
+    ("mongodb+srv://app:p%40ss@cluster0.example.net/db?retryWrites=true",
+     f"mongodb+srv://app:{REDACTED}@cluster0.example.net/db?retryWrites=true"),
+    # An unencoded "@" in the password: the host starts after the last "@" of the authority.
+    ("amqp://u:p@ss@broker:5672/vhost", f"amqp://u:{REDACTED}@broker:5672/vhost"),
+    ("see https://a:b@h1/x and ftp://c:d@h2", f"see https://a:{REDACTED}@h1/x and ftp://c:{REDACTED}@h2"),
+    ("jdbc:mysql://root:pw1@db:3306/app", f"jdbc:mysql://root:{REDACTED}@db:3306/app"),
+    (f"mysql://root:{REDACTED}@10.0.0.5/db", f"mysql://root:{REDACTED}@10.0.0.5/db"),
+])
+def test_url_password_replaced(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "user@host", "alice@example.com", "git@github.com:org/repo.git", "ssh://git@github.com:22/org/repo",
+    "http://host:8080/", "https://host:8443/path?next=a:b@c", "https://user@host/path", "https://u:@host/",
+    "http://[::1]:8080/", "mailto:alice@example.com", "sa@project.iam.gserviceaccount.com",
+    "https://h/p#frag:x@y",
+])
+def test_text_without_url_password_kept(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize("header", [
+    "-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY-----",
+    "-----BEGIN OPENSSH PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+    "-----BEGIN PGP PRIVATE KEY BLOCK-----",
+])
+def test_private_key_replaced_whole(header: str) -> None:
+    key = f"{header}\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n-----END KEY-----\n"
+    resource = make_resource("AWS::Custom::Thing", {"note": key, "list": ["x", f"prefix {key}"]})
+
+    redact(resource)
+
+    assert resource.configuration == {"note": REDACTED, "list": ["x", REDACTED]}
+
+
+@pytest.mark.parametrize("text", [
+    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", "-----BEGIN PUBLIC KEY-----\nMIIB",
+    "ssh-rsa AAAAB3NzaC1yc2E alice@laptop", "rotate the private key yearly",
+])
+def test_public_keys_and_prose_kept(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_url_password_redacted_everywhere() -> None:
+    url = "postgresql://app:hunter2@db.internal:5432/app"
+    resource = make_resource("AWS::Custom::Thing", {"endpoint": url, "urls": [url], "nested": {"items": [
+        {"name": "DATABASE", "value": url}]}})
+    resource.tags = {"dsn": url}
+
+    redact(resource)
+
+    kept = f"postgresql://app:{REDACTED}@db.internal:5432/app"
+    assert resource.configuration == {"endpoint": kept, "urls": [kept], "nested": {"items": [
+        {"name": "DATABASE", "value": kept}]}}
+    assert resource.tags == {"dsn": kept}
+
+
+# Tags and labels -----------------------------------------------------------------------------------------
+
+LABELS = {"pw": "v1", "pwd": "v2", "credentials": "v3", "secret-label": "v4", "Password_DB": "v5",
+          "token": "v6", "pwd_policy_version": "3", "team": "web", "cost-center": "42", "passthrough": "yes"}
+SECRET_LABELS = {"pw", "pwd", "credentials", "secret-label", "Password_DB", "token", "pwd_policy_version"}
+
+
+def _expected_labels() -> dict[str, str]:
+    return {name: REDACTED if name in SECRET_LABELS else value for name, value in LABELS.items()}
+
+
+def test_tags_named_like_secrets_redacted() -> None:
+    resource = make_resource("AWS::S3::Bucket", {})
+    resource.tags = dict(LABELS)
+
+    redact(resource)
+
+    # A tag name that starts with a secret word counts, `pwd_policy_version` too (see SECRET_LABEL_PREFIXES).
+    assert resource.tags == _expected_labels()
+
+
+@pytest.mark.parametrize("path", [("labels",), ("settings", "userLabels"), ("resourceLabels",), ("tags",),
+                                  ("nodeConfig", "labels")])
+def test_label_mappings_redacted_like_tags(path: tuple[str, ...]) -> None:
+    configuration: dict[str, Any] = {}
+    target = configuration
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = dict(LABELS)
+    resource = make_resource("Microsoft.Web/sites", configuration)
+
+    redact(resource)
+
+    labels = resource.configuration
+    for key in path:
+        labels = labels[key]
+    assert labels == _expected_labels()
+
+
+@pytest.mark.parametrize(("name_field", "value_field"), [("key", "value"), ("Key", "Value"), ("tagKey", "tagValue")])
+def test_listed_tags_redacted_like_tags(name_field: str, value_field: str) -> None:
+    resource = make_resource("AWS::EC2::Instance", {"tags": [{name_field: name, value_field: value}
+                                                             for name, value in LABELS.items()]})
+
+    redact(resource)
+
+    assert resource.configuration["tags"] == [{name_field: name, value_field: value}
+                                              for name, value in _expected_labels().items()]
+
+
+def test_label_prefixes_only_in_labels() -> None:
+    # Outside tags and labels a key that starts with a secret word is a provider's field: kept.
+    configuration = {"settings": {"pwd_policy_version": "3", "secretName": "db", "tokenExpiry": "1h"},
+                     "items": [{"key": "secret-label", "value": "v"}]}
+    resource = make_resource("AWS::Custom::Thing", copy.deepcopy(configuration))
+
+    redact(resource)
+
+    assert resource.configuration == configuration
+
+
 def test_redaction_idempotent() -> None:
     resource = make_resource(LAMBDA, {"environment": {"variables": {"A": "1"}}, "password": "p"})
     redact(resource)
@@ -138,7 +275,8 @@ def test_redaction_idempotent() -> None:
 # The quick test before the walk ------------------------------------------------------------------------
 
 _WORDS = sorted(SECRET_KEYS | AZURE_SECRET_KEYS | {"appSettings", "keys", "primaryConnectionString", "sasToken",
-                                                  "rootPassword", "authorization", "hasSecret", "API_KEY"})
+                                                  "rootPassword", "authorization", "hasSecret", "API_KEY", "DB_PW",
+                                                  "gitCredentials"})
 # Keys that hold variables: a list or a mapping under them is redacted.
 _CONTAINERS = ["env", "environment", "environmentVariables", "buildEnvironmentVariables", "envVariables", "secrets",
                "runtimeEnvironmentVariables", "appSettings", "keys"]
@@ -152,14 +290,33 @@ _PLAIN = ["name", "id", "properties", "value", "keyName", "tokens", "passwordPol
 _SECRET_TEXTS = ["Server=db;Password=pw", "https://h/?sv=1&sig=a", "Endpoint=sb://x;SharedAccessKey=k",
                  "DefaultEndpointsProtocol=https;AccountKey=abc==", "Data Source=db;PWD=x", "SharedAccessSignature=sv",
                  "Bearer eyJhbGciOi.J9x", "bearer abc123def456", "Basic dXNlcjpwYXNz", "curl -H 'BASIC ab12cd34ef'",
-                 "https://f.azurewebsites.net/api/x?code=abc", "https://h/p?x=1&access_token=t", "/v1?API-KEY=k"]
+                 "https://f.azurewebsites.net/api/x?code=abc", "https://h/p?x=1&access_token=t", "/v1?API-KEY=k",
+                 # Passwords in URLs: "-" and "_" are not in the quick test's text, so "-" leaves it empty there.
+                 "mysql://root:s3cr3t@10.0.0.5/db", "redis://:pw@h:6379", "amqp://u:p@ss@h/v", "https://U:-@h",
+                 'postgresql://u:pa"ss@h/db', "x https://u:p\\w@h y", "MONGODB+SRV://A_B:C-D@E",
+                 "-----BEGIN RSA PRIVATE KEY-----\nMIIE", "-----BEGIN OPENSSH PRIVATE KEY-----",
+                 "key: -----begin ec private key-----", "-----BEGIN PRIVATE KEY-----"]
+# Names of tags and labels: a secret word at the start counts there only.
+_LABEL_CONTAINERS = ["labels", "userLabels", "resourceLabels", "tags", "tagList", "TagSet"]
+_LABEL_NAMES = [*SECRET_LABEL_PREFIXES, "secret-label", "pwd_policy_version", "Token-Expiry", "pw", "credentials"]
+
+
+# Strings close to secrets that no redaction changes: addresses without passwords, ports, public keys.
+_PLAIN_TEXTS = ["user@host", "http://host:8080/", "git@github.com:org/repo", "ssh://git@github.com:22/x",
+                "https://u:@h/", "alice@example.com", "https://h/p?next=a:b@c", "-----BEGIN CERTIFICATE-----\nMII",
+                "-----BEGIN PUBLIC KEY-----", "http://[::1]:8080/"]
 
 
 def _plain_value(rng: random.Random, depth: int = 0) -> Any:
     """Return a JSON value of plain keys and values, which no redaction changes."""
     choice = rng.random()
     if depth > 3 or choice < 0.3:
-        return rng.choice(["v", "", None, 1, 2.5, True, "é", "a=b", "Basic tier", "Bearer x", "prod"])
+        return rng.choice(["v", "", None, 1, 2.5, True, "é", "a=b", "Basic tier", "Bearer x", "prod",
+                           rng.choice(_PLAIN_TEXTS)])
+    if choice < 0.35:
+        # Labels with plain names.
+        return {rng.choice(_LABEL_CONTAINERS): rng.choice([{"team": "web", "env": "prod"}, {},
+                                                           [{"key": "team", "value": "web"}]])}
     if choice < 0.5:
         return [_plain_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
     return {rng.choice(_PLAIN): _plain_value(rng, depth + 1) for _ in range(rng.randint(1, 4))}
@@ -197,9 +354,17 @@ def _secret_entry(rng: random.Random) -> tuple[str, Any]:
         value_field = rng.choice(["value", "Value", "secureValue"])
         item = {name_field: _spelled(rng, rng.choice(_SECRET_NAMES)), value_field: rng.choice(["v", {"a": "b"}])}
         return rng.choice(["items", "tags", "0"]), [item] if rng.random() < 0.8 else item
-    if shape < 0.9:
+    if shape < 0.85:
         return "optionSettings", [{"namespace": "aws:elasticbeanstalk:application:environment", "optionName": "MODE",
                                    "value": "prod"}]
+    if shape < 0.92:
+        name = _spelled(rng, rng.choice(_LABEL_NAMES)) + rng.choice(["", "-label", "_version", "Policy"])
+        value = rng.choice(["v", {"a": "b"}, ["x"], 3])
+        labels: Any = rng.choice([
+            {"team": "web", name: value}, {name: value, "x\"y": "}"},
+            [{"key": "team", "value": "web"}, {rng.choice(["key", "Key", "tagKey", "name"]): name,
+                                                rng.choice(["value", "Value", "tagValue"]): value}]])
+        return _spelled(rng, rng.choice(_LABEL_CONTAINERS)), labels
     return rng.choice(_PLAIN), rng.choice(_SECRET_TEXTS)
 
 
@@ -264,7 +429,9 @@ def test_hint_never_skips_needed_walk(seed: int) -> None:
     ({"adminPassword": "x"}, True),
     ({"DB_PASS-WORD": "x"}, True),
     ({"a": {"b": [{"apikey": 1}]}}, True),
-    ({"passwordPolicy": "x"}, False),
+    ({"lastPasswordChange": "x"}, False),
+    # A false alarm: any key that starts with a secret word may be a label's name.
+    ({"passwordPolicy": "x"}, True),
     ({"\u212aey": "x"}, True),
     ({"env": "prod"}, False),
     ({"env": []}, True),
@@ -273,6 +440,16 @@ def test_hint_never_skips_needed_walk(seed: int) -> None:
     ({"key": "startup-script", "value": "x"}, False),
     ({"uri": "https://h/p?code=abc"}, True),
     ({"header": "Bearer abc"}, True),
+    ({"dsn": "mysql://root:x@10.0.0.5/db"}, True),
+    ({"dsn": "redis://:-@h"}, True),
+    ({"a": ["alice@example.com", "http://host:8080/x"]}, False),
+    ({"key": "-----BEGIN OPENSSH PRIVATE KEY-----"}, True),
+    ({"key": "-----BEGIN CERTIFICATE-----"}, False),
+    ({"pw": "x"}, True),
+    ({"labels": {"secret-label": "x"}}, True),
+    ({"labels": {"team": "web", "Pwd_Policy": "3"}}, True),
+    ({"labels": {"team": "web"}}, False),
+    ({"tags": [{"key": "secret-label", "value": "x"}]}, True),
 ])
 def test_quick_test_cases(configuration: dict[str, Any], hit: bool) -> None:
     # A hit may be a false alarm ("Bearer abc" is too short a token); a miss means the walk changes nothing.

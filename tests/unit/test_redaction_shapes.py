@@ -68,6 +68,18 @@ GCP_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "app-engine-prefixed-keys": ("appengine.googleapis.com/Version", {
         "name": "apps/p1/services/default/versions/v1", "envVariables": {"A": "SEKRET45"},
         "handlers": [{"script": {"scriptPath": "auto"}, "apiKey": "SEKRET46", "DB_PASSWORD": "SEKRET47"}]}),
+    "instance-metadata-url-key-labels": ("compute.googleapis.com/Instance", {
+        "name": "vm2",
+        "labels": {"pw": "SEKRET80", "secret-label": "SEKRET81", "credentials": "SEKRET82", "team": "web"},
+        "metadata": {"items": [
+            {"key": "my-config", "value": "mysql://root:SEKRET83@10.0.0.5/db"},
+            {"key": "deploy-key", "value": "-----BEGIN OPENSSH PRIVATE KEY-----\nSEKRET84\n"
+                                          "-----END OPENSSH PRIVATE KEY-----\n"},
+            {"key": "ssh-keys", "value": "alice:ssh-ed25519 AAAAC3 alice@laptop"}]}}),
+    "sql-user-labels": ("sqladmin.googleapis.com/Instance", {
+        "name": "db2", "databaseVersion": "POSTGRES_15",
+        "settings": {"userLabels": {"pw": "SEKRET85", "pwd": "SEKRET86", "secret-label": "SEKRET87", "team": "db"},
+                     "databaseFlags": [{"name": "log_connections", "value": "off"}]}}),
 }
 
 
@@ -100,6 +112,19 @@ def test_gcp_secrets_redacted(tmp_path: Path, case: str, path: str) -> None:
     resource = _gcp_import(tmp_path, case) if path == "import" else _gcp_live(case)
 
     assert _leaks(resource) == []
+
+
+@pytest.mark.parametrize("path", ["import", "live"])
+def test_gcp_url_password_only_replaced(tmp_path: Path, path: str) -> None:
+    resource = _gcp_import(tmp_path, "instance-metadata-url-key-labels") if path == "import" \
+        else _gcp_live("instance-metadata-url-key-labels")
+
+    items = {item["key"]: item["value"] for item in resource.configuration["metadata"]["items"]}
+    assert items["my-config"] == f"mysql://root:{REDACTED}@10.0.0.5/db"
+    assert items["deploy-key"] == REDACTED
+    assert items["ssh-keys"] == "alice:ssh-ed25519 AAAAC3 alice@laptop"
+    assert resource.configuration["labels"]["team"] == "web"
+    assert resource.tags["team"] == "web"
 
 
 @pytest.mark.parametrize("path", ["import", "live"])
@@ -144,6 +169,12 @@ AWS_CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
     "prefixed-keys": ("AWS::RDS::DBInstance", {"dBInstanceIdentifier": "db", "settings": {
         "rootPassword": "SEKRET58", "DB_PASSWORD": "SEKRET59", "API_KEY": "SEKRET60", "x-api-key": "SEKRET61"}}, {}),
     "ssm-parameter": ("AWS::SSM::Parameter", {"name": "p1", "type": "String", "value": "SEKRET62"}, {}),
+    "url-and-label-tags": ("AWS::S3::Bucket", {"name": "web"}, {
+        "endpoint": "https://user:SEKRET63@example.com", "pw": "SEKRET64", "pwd": "SEKRET65",
+        "credentials": "SEKRET66", "secret-label": "SEKRET67", "team": "web"}),
+    "listed-tags-and-key": ("AWS::EC2::Instance", {
+        "instanceId": "i-1", "tags": [{"key": "secret-label", "value": "SEKRET68"}, {"key": "team", "value": "web"}],
+        "description": "-----BEGIN RSA PRIVATE KEY-----\nSEKRET69\n-----END RSA PRIVATE KEY-----"}, {}),
 }
 
 # The same settings as the AWS APIs return them to the collectors: Elastic Beanstalk returns them in PascalCase.
@@ -202,6 +233,9 @@ def test_aws_settings_and_names_kept(tmp_path: Path) -> None:
     # Settings outside the environment properties are not secret unless named so.
     assert beanstalk[2]["value"] == "t3.micro"
     assert bucket.tags == {"Password": REDACTED, "db_token": REDACTED, "team": "web"}
+    tagged = _aws_import(tmp_path, "url-and-label-tags")
+    assert tagged.tags["endpoint"] == f"https://user:{REDACTED}@example.com"
+    assert tagged.tags["team"] == "web"
 
 
 # Azure: Resource Manager documents -------------------------------------------------------------------------
@@ -243,6 +277,13 @@ AZURE_CASES: dict[str, dict[str, Any]] = {
         "id": f"{GROUP}/Microsoft.Automation/automationAccounts/aa/variables/v",
         "type": "Microsoft.Automation/automationAccounts/variables",
         "properties": {"value": "\"SEKRET15\"", "isEncrypted": False}},
+    "tags-urls-and-key": {
+        "id": f"{GROUP}/Microsoft.Storage/storageAccounts/st1", "type": "Microsoft.Storage/storageAccounts",
+        "location": "eastus",
+        "tags": {"db": "postgresql://u:SEKRET17@h/db", "cache": "redis://:SEKRET18@h:6379", "pwd": "SEKRET19",
+                 "secret-label": "SEKRET20", "owner": "alice@example.com"},
+        "properties": {"supportsHttpsTrafficOnly": True,
+                       "note": "-----BEGIN EC PRIVATE KEY-----\nSEKRET21\n-----END EC PRIVATE KEY-----"}},
     "automation-variable-graph-row": {
         "id": f"{GROUP}/Microsoft.Automation/automationAccounts/aa/variables/w",
         "type": "microsoft.automation/automationaccounts/variables",
@@ -295,6 +336,11 @@ def test_azure_settings_and_names_kept(tmp_path: Path, path: str) -> None:
     assert logic["state"] == "Enabled"
     assert logic["definition"]["actions"]["h"]["inputs"]["method"] == "GET"
     assert variable["isEncrypted"] is False
+    tagged = _azure_import(tmp_path, "tags-urls-and-key") if path == "import" else _azure_live("tags-urls-and-key")
+    assert tagged.tags["db"] == f"postgresql://u:{REDACTED}@h/db"
+    assert tagged.tags["owner"] == "alice@example.com"
+    assert tagged.configuration["tags"] == tagged.tags
+    assert tagged.configuration["properties"]["supportsHttpsTrafficOnly"] is True
 
 
 # Text that carries credentials --------------------------------------------------------------------------------

@@ -25,16 +25,31 @@ SECRET_KEYS = frozenset({
     "password", "masteruserpassword", "adminpassword", "secret", "secretaccesskey", "secretkey",
     "clientsecret", "connectionstring", "connectionstrings", "privatekey", "userdata", "sessiontoken",
     "accesstoken", "authtoken", "apikey", "sharedkey", "primarykey", "secondarykey", "sastoken",
+    "pw", "pwd", "credentials",
 })
 
 # Keys whose string values are secrets when the key ends with one of these words (rootPassword, API_KEY,
-# GITHUB_TOKEN, primaryReadonlyMasterKey). Only strings: `passwordEnabled: true` or a nested mapping under
-# a key such as `hasSecret` are facts that rules read.
+# GITHUB_TOKEN, primaryReadonlyMasterKey, DB_PWD). Only strings: `passwordEnabled: true` or a nested mapping
+# under a key such as `hasSecret` are facts that rules read. A key that only starts with a word is kept
+# (`pwd_policy_version`, `passwordLastUsed`, `secretArn`), except in tags and labels (SECRET_LABEL_PREFIXES).
 SECRET_SUFFIXES = (
     "password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey", "privatekey", "secretkey",
     "connectionstring", "connectionstrings", "sastoken", "masterkey", "sharedkey", "primarykey", "secondarykey",
-    "accountkey", "clientkey",
+    "accountkey", "clientkey", "pw", "pwd", "credentials",
 )
+
+# Tags and labels are named by people, not by a provider's schema, and a name that starts with a secret word
+# (`secret-label`, `password_db`) usually has the secret as its value. So a tag or label name also counts
+# when its normal form starts with one of these words. This redacts `pwd_policy_version` and `token-expiry`
+# too, because losing such a label's value costs less than storing a password. The mappings and lists under
+# LABEL_KEYS, or under a key that ends with LABEL_SUFFIX, are labels (GCP `labels`, Cloud SQL `userLabels`,
+# Azure and AWS `tags`).
+SECRET_LABEL_PREFIXES = (
+    "secret", "password", "passwd", "passphrase", "pwd", "credential", "token", "apikey", "accesskey",
+    "privatekey", "connectionstring",
+)
+LABEL_KEYS = frozenset({"tags", "taglist", "tagset"})
+LABEL_SUFFIX = "labels"
 
 # Keys whose string values carry credentials, compared whole: HTTP headers such as Authorization.
 SECRET_STRING_KEYS = frozenset({"authorization", "proxyauthorization"})
@@ -96,29 +111,52 @@ def _branches(node: dict[str, Any]) -> bytes:
     return alternatives[0] if len(alternatives) == 1 else b"(?:" + b"|".join(alternatives) + b")"
 
 
-# Text that only a connection string, a signed URL or an authorization header contains. A bearer or basic
-# token must hold a digit, one of + / = . _ ~ -, or a lower-case letter before a capital, which words of
-# prose ("Basic authentication") do not.
+# Text that only a connection string, a signed URL, an authorization header or a private key contains. A
+# bearer or basic token must hold a digit, one of + / = . _ ~ -, or a lower-case letter before a capital,
+# which words of prose ("Basic authentication") do not. A PEM private key ("-----BEGIN RSA PRIVATE KEY-----",
+# "BEGIN PRIVATE KEY", "BEGIN OPENSSH PRIVATE KEY", "BEGIN PGP PRIVATE KEY BLOCK") is replaced whole;
+# certificates and public keys are not secret.
 _TEXT_KEYS = ("accountkey", "sharedaccesskey", "sharedaccesssignature", "password", "pwd")
 # Query parameters of URLs that carry a credential: a SAS signature, tokens, API keys, function keys.
 _QUERY_KEYS = ("sig", "token", "access_token", "api_key", "apikey", "api-key", "key", "code", "client_secret")
 _TOKEN = r"(?=[A-Za-z0-9+/=._~-]*(?:[0-9+/=._~-]|[a-z][A-Z]))[A-Za-z0-9+/=._~-]{8,}"
 SECRET_TEXT = re.compile(
     r"(?i:" + "|".join(_TEXT_KEYS) + r")=|[?&](?i:" + "|".join(map(re.escape, _QUERY_KEYS)) + r")="
-    r"|\b(?:Bearer|bearer|BEARER|Basic|basic|BASIC) +" + _TOKEN)
+    r"|\b(?:Bearer|bearer|BEARER|Basic|basic|BASIC) +" + _TOKEN
+    + r"|(?i:-----BEGIN [A-Z0-9 ]*PRIVATE KEY)")
+# A password in the authority of a URL (RFC 3986 userinfo, `scheme://user:password@host`): the user part ends
+# at the first ":", the password at the last "@" before the path, query or fragment. Only the password is
+# replaced (`mysql://root:***redacted***@10.0.0.5/db`), so findings still name the user and the host. A port
+# (`http://host:8080/`), a user without a password (`ssh://git@host`), an e-mail address and scp-like
+# `git@github.com:org/repo` have no "://" followed by "user:password@", and stay.
+URL_PASSWORD = re.compile(r"(://[^\s/?#@:]*:)[^\s/?#]+@")
+_URL_REPLACEMENT = r"\g<1>" + REDACTED + "@"
 # The same in the reversed text of the quick test (see `Redactor.may_change`): each pattern there starts with
-# "=" or a space, which the regular expression engine skips to quickly. They may match where SECRET_TEXT
-# does not, never the reverse.
+# "=", "@" or a space, which the regular expression engine skips to quickly. They may match where
+# SECRET_TEXT and URL_PASSWORD do not, never the reverse. In that JSON text a quote inside a string is
+# escaped, and reads `"\` reversed.
 _SECRET_TEXT_HINT = re.compile(b"=" + _alternation(
     [*_TEXT_KEYS, *(separator + normal_key(key) for key in _QUERY_KEYS for separator in "?&")]))
-_AUTHORIZATION_HINT = re.compile(rb" (?:reraeb|cisab)")
+_AUTHORIZATION_HINT = re.compile(rb" (?:reraeb|cisab|etavirp [a-z0-9 ]*nigeb)")
+_URL_PASSWORD_HINT = re.compile(rb'@(?:[^"/?#]|"\\)*:(?:[^"/?#@:]|"\\)*//:')
+# Tags and labels whose names start with a word of SECRET_LABEL_PREFIXES, read in the text that is not
+# reversed (the start of a string is its end there). The quick test writes "{" as "," in that text, so that
+# one pattern finds every key from the "," or "{" before it, to which the engine skips faster than to every
+# quote. Listed labels ({key, value} items) are looked for in any string, only when a value field is there.
+_HINT_TABLE = bytes.maketrans(b"{", b",")
+_LABEL_WORDS = b"(?:" + b"|".join(word.encode() for word in SECRET_LABEL_PREFIXES) + b")"
+_LABEL_KEY_HINT = re.compile(b',"' + _LABEL_WORDS)
+_LABEL_ITEM_HINT = re.compile(b'"' + _LABEL_WORDS)
 # A {name, value} item can only change when a value field is there: a key that ends with "value" (both
 # VALUE_FIELDS do).
 _VALUE_FIELD_HINT = b':"eulav'
 
 # What the walk does with the value of a key, by the key's normal form.
 _PLAIN, _WHOLE, _STRING, _VARIABLES_HERE, _ENVIRONMENT_HERE, _NESTED_VARIABLES, _NAME, _VALUE, _NAMESPACE, \
-    _LISTED = range(10)
+    _LISTED, _LABELS = range(11)
+# Fields of a label in a list of labels (AWS `tags: [{key, value}]`, Config's `tagKey` and `tagValue`).
+_LABEL_NAME_FIELDS = NAME_FIELDS | {"tagkey"}
+_LABEL_VALUE_FIELDS = VALUE_FIELDS | {"tagvalue"}
 # A tuple, which isinstance() tests faster than `dict | list`.
 _NESTED = (dict, list)
 # Keys repeat across resources; the table stops growing at this size for input with endless distinct keys.
@@ -157,16 +195,18 @@ class Redactor:
         # The quick test reads orjson's text of a resource in lower case, without "_" and "-" (as the walk
         # compares keys and names), and reversed. There each key that ends with a word starts with `:"` and
         # the reversed word, and the regular expression engine skips to `:"` quickly. A key that contains
-        # variables counts only before a list or a mapping (`"env":[`), because `"env":"prod"` is a common
-        # label. Names of {name, value} items are strings that end with a word. They are looked for only
-        # when a value field is there, because searching every string is several times slower.
+        # variables counts only before a list or a mapping (`"env":[`, or `"env":,` since the text writes "{"
+        # as ","), because `"env":"prod"` is a common label. Names of {name, value} items are strings that end
+        # with a word. They are looked for only when a value field is there, because searching every string is
+        # several times slower.
         keys = {*self.secret_keys, *self.secret_suffixes, *SECRET_STRING_KEYS}
         # The whole key, from its opening quote, or its end.
         containers = {*(f'"{key}' for key in (*self.variable_keys, *self.listed_keys, _ENVIRONMENT)),
                       *ENVIRONMENT_SUFFIXES}
-        self._key_hint = re.compile(b':"(?:' + _alternation(keys) + rb'|(?<=[\[{]:")' + _alternation(containers) + b")")
+        self._key_hint = re.compile(b':"(?:' + _alternation(keys) + rb'|(?<=[\[,]:")' + _alternation(containers) + b")")
         self._name_hint = re.compile(b'"(?:' + _alternation(keys | self.secret_item_names) + b")")
         self._item_hints = tuple(text.encode()[::-1] for text in (*self.secret_item_prefixes, _ENVIRONMENT_NAMESPACE))
+        self._secret_labels: dict[str, bool] = {}
 
     def redact(self, resource: Resource) -> Resource:
         """Replace the secret values of `resource` in place (configuration, supplementary, tags); return it."""
@@ -178,16 +218,21 @@ class Redactor:
         return resource
 
     def redact_tags(self, resource: Resource) -> None:
-        """Replace the values of tags named like secrets, or that carry a connection string or token."""
-        kinds = self._kinds
+        """Replace the values of tags named like secrets, or that carry a connection string, token or key.
+
+        A password in a URL is replaced alone, as everywhere.
+        """
+        labels = self._secret_labels
         for key, value in resource.tags.items():
             if value == "" or value == REDACTED:
                 continue
-            kind = kinds.get(key)
-            if kind is None:
-                kind = self._kind(key)
-            if kind == _WHOLE or kind == _STRING or secret_text(value):
+            secret = labels.get(key)
+            if secret is None:
+                secret = self._secret_label(key)
+            if secret:
                 resource.tags[key] = REDACTED
+            elif "=" in value or " " in value or "@" in value:
+                resource.tags[key] = redact_text(value)
 
     def may_change(self, resource: Resource) -> bool:
         """Tell whether `redact` may change the configuration or supplementary values of `resource`."""
@@ -198,13 +243,16 @@ class Redactor:
         # Kelvin sign to "k"), so such text always counts as a hit.
         if text is None or not text.isascii():
             return True
-        backwards = text.translate(None, b"_-")[::-1]
+        plain = text.translate(_HINT_TABLE, b"_-")
+        backwards = plain[::-1]
         if self._key_hint.search(backwards) is not None or _SECRET_TEXT_HINT.search(backwards) is not None \
-                or _AUTHORIZATION_HINT.search(backwards) is not None:
+                or _AUTHORIZATION_HINT.search(backwards) is not None or _URL_PASSWORD_HINT.search(backwards) \
+                is not None or _LABEL_KEY_HINT.search(plain) is not None:
             return True
         if _VALUE_FIELD_HINT not in backwards:
             return False
-        return self._name_hint.search(backwards) is not None or any(hint in backwards for hint in self._item_hints)
+        return self._name_hint.search(backwards) is not None or any(hint in backwards for hint in self._item_hints) \
+            or _LABEL_ITEM_HINT.search(plain) is not None
 
     # The walk ---------------------------------------------------------------------------------------------
 
@@ -217,6 +265,8 @@ class Redactor:
             return _LISTED
         if name in self.variable_keys or name.endswith(ENVIRONMENT_SUFFIXES):
             return _VARIABLES_HERE
+        if name in LABEL_KEYS or name.endswith(LABEL_SUFFIX):
+            return _LABELS
         if name == _ENVIRONMENT:
             return _ENVIRONMENT_HERE
         if name == _VARIABLES:
@@ -245,7 +295,10 @@ class Redactor:
                 if kind == _WHOLE or kind == _STRING or (
                         ("=" in value or " " in value) and SECRET_TEXT.search(value) is not None):
                     mapping[key] = REDACTED
-                elif kind == _NAME:
+                    continue
+                if "@" in value and "://" in value:
+                    value = mapping[key] = URL_PASSWORD.sub(_URL_REPLACEMENT, value)
+                if kind == _NAME:
                     item_name = value
                 elif kind == _VALUE:
                     value_fields.append(key)
@@ -265,6 +318,8 @@ class Redactor:
                         self._redact_variables(value)
                 elif kind == _LISTED and isinstance(value, list):
                     self._redact_variables(value)
+                elif kind == _LABELS:
+                    self._redact_labels(value)
                 else:
                     if kind == _VALUE:
                         value_fields.append(key)
@@ -295,10 +350,43 @@ class Redactor:
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, str):
-                    if ("=" in item or " " in item) and SECRET_TEXT.search(item) is not None:
-                        value[index] = REDACTED
+                    if "=" in item or " " in item or "@" in item:
+                        value[index] = redact_text(item)
                 elif isinstance(item, _NESTED):
                     self._walk(item)
+
+    def _redact_labels(self, labels: dict[Any, Any] | list[Any]) -> None:
+        """Redact labels named like secrets: the values of a mapping, the value fields of listed items."""
+        if isinstance(labels, dict):
+            for name, value in labels.items():
+                if isinstance(name, str) and value is not None and value != "" and value != REDACTED \
+                        and self._secret_label(name):
+                    labels[name] = REDACTED
+            self._walk_mapping(labels, False)
+            return
+
+        for item in labels:
+            if not isinstance(item, dict):
+                continue
+            name = next((field_value for field, field_value in item.items()
+                         if isinstance(field, str) and normal_key(field) in _LABEL_NAME_FIELDS), None)
+            if isinstance(name, str) and self._secret_label(name):
+                for field, field_value in item.items():
+                    if isinstance(field, str) and normal_key(field) in _LABEL_VALUE_FIELDS \
+                            and field_value is not None and field_value != "":
+                        item[field] = REDACTED
+        self._walk(labels)
+
+    def _secret_label(self, name: str) -> bool:
+        """Tell whether the value of a tag or label called `name` is secret: a secret key, suffix or label prefix."""
+        secret = self._secret_labels.get(name)
+        if secret is None:
+            normal = normal_key(name)
+            secret = (normal in self.secret_keys or normal in SECRET_STRING_KEYS
+                      or normal.endswith(self.secret_suffixes) or normal.startswith(SECRET_LABEL_PREFIXES))
+            if len(self._secret_labels) < _KIND_LIMIT:
+                self._secret_labels[name] = secret
+        return secret
 
     def _redact_variables(self, variables: Any) -> None:
         """Redact variables: every value of a mapping, the value fields of listed items, `NAME=value` text."""
@@ -358,9 +446,18 @@ def _child(value: Any, key: str) -> Any:
 
 
 def secret_text(text: str) -> bool:
-    """Tell whether `text` carries a connection string, a SAS signature or an authorization token."""
+    """Tell whether `text` carries a connection string, a SAS signature, an authorization token or a private key."""
     # Each pattern contains "=" or a space, so the plain tests skip the regular expression for most strings.
     return ("=" in text or " " in text) and SECRET_TEXT.search(text) is not None
+
+
+def redact_text(text: str) -> str:
+    """Return `text` without credentials: REDACTED when `secret_text` finds some, else with URL passwords replaced."""
+    if secret_text(text):
+        return REDACTED
+    if "@" in text and "://" in text:
+        return URL_PASSWORD.sub(_URL_REPLACEMENT, text)
+    return text
 
 
 SHARED = Redactor()
@@ -373,12 +470,12 @@ def redact(resource: Resource) -> Resource:
 
 
 def json_text(*values: Any) -> bytes | None:
-    """Return the lower-case JSON text of `values` for a quick test, or None when orjson cannot write one.
+    """Return the lower-case JSON text of `values` as one array for a quick test, or None when orjson cannot.
 
     orjson rejects integers beyond 64 bits and keys that are not strings, which the json module accepts;
-    the caller then walks the values.
+    the caller then walks the values. One array is written faster than each value apart.
     """
     try:
-        return b"".join(orjson.dumps(value) for value in values).lower()
+        return orjson.dumps(values).lower()
     except TypeError:
         return None

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 # Words that name a secret when they appear as a whole part of a variable name (DB_PASSWORD, apiKey).
 _SECRET_WORDS = re.compile(
-    r"(^|[_\-.])(pass(word|wd)?|pwd|secret|token|api[_\-]?key|private[_\-]?key|access[_\-]?key|"
+    r"(^|[_\-.])(pass(word|wd)?|pwd|pw|secret|token|api[_\-]?key|private[_\-]?key|access[_\-]?key|"
     r"credentials?|connection[_\-]?string|client[_\-]?secret)($|[_\-.])",
     re.IGNORECASE,
 )

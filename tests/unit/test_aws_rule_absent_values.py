@@ -74,6 +74,7 @@ FILE_SYSTEM_ARN = f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT}:file-system/fs-
     ({"Encrypted": True, "KmsKeyId": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k"}, Status.PASS),
     ({"KmsKeyId": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k"}, Status.PASS),
     ({"Encrypted": False}, Status.FAIL),
+    ({"Encrypted": False, "KmsKeyId": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k"}, Status.FAIL),
     ({}, Status.FAIL),
 ])
 def test_file_system_encryption(tmp_path: Path, fields: dict[str, Any], expected: Status) -> None:

@@ -12,9 +12,21 @@ from ridgeline import __version__
 from ridgeline.cli import compliance, diff, permissions, report, rules, scan, scan_azure, scan_gcp, watch
 from ridgeline.cli.common import EXIT_GATE, EXIT_SETUP
 from ridgeline.report.text import escape_controls
+from ridgeline.store.database import StoreUnavailable
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The main group: a database that cannot be opened ends any command with a message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreUnavailable as error:
+            click.echo(f"error: {escape_controls(error)}", err=True)
+            ctx.exit(EXIT_SETUP)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ridgeline")
 @click.option("-v", "--verbose", count=True, help="Log more: -v for progress details, -vv for debugging.")
 def main(verbose: int) -> None:

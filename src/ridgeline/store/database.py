@@ -29,7 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
 from ridgeline.model.finding import Finding, Severity, Status
 from ridgeline.model.resource import Resource
@@ -37,6 +37,22 @@ from ridgeline.model.scan import CallError, Completeness, Coverage
 from ridgeline.store import schema
 
 logger = logging.getLogger(__name__)
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be opened: an invalid URL, an unreachable server, refused credentials.
+
+    The message shows the URL without its password.
+    """
+
+
+def _shown_url(url: str) -> str:
+    """Return `url` for messages, with the password of `scheme://user:password@host` hidden."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 _BATCH = 2000
 
@@ -142,10 +158,21 @@ class Store:
         self.url = url or default_database_url()
         if self.url.startswith("sqlite:///"):
             Path(self.url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(self.url, future=True)
+        try:
+            self.engine: Engine = create_engine(self.url, future=True)
+        except (ArgumentError, NoSuchModuleError, ImportError) as error:
+            raise StoreUnavailable(f"invalid database URL {_shown_url(self.url)}: {error}") from error
+        shown = self.engine.url.render_as_string(hide_password=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        schema.metadata.create_all(self.engine)
+        try:
+            schema.metadata.create_all(self.engine)
+        except OperationalError as error:
+            # The first statement is where an unreachable server, a wrong password or an unwritable file shows.
+            reason = " ".join(str(error.orig or error).split())
+            raise StoreUnavailable(f"cannot open the database {shown}: {reason}; check the "
+                                   "--database URL (or RIDGELINE_DATABASE_URL) and that the server is "
+                                   "reachable") from error
         self._add_columns()
         self._add_indexes()
         self._check_version()
@@ -181,8 +208,9 @@ class Store:
             if version is None:
                 connection.execute(insert(schema.schema_info).values(version=schema.SCHEMA_VERSION))
             elif version > schema.SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"database {self.url} has schema version {version}, newer than this Ridgeline "
+                raise StoreUnavailable(
+                    f"database {self.engine.url.render_as_string(hide_password=True)} has schema version "
+                    f"{version}, newer than this Ridgeline "
                     f"({schema.SCHEMA_VERSION}); upgrade Ridgeline"
                 )
             elif version < schema.SCHEMA_VERSION:

@@ -13,6 +13,7 @@ import io
 import json
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -29,11 +30,15 @@ from ridgeline.providers.aws.shape import iso_time
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ImportIssue", "ImportReport", "InvalidItem", "iter_aws_config_file", "iter_aws_config_items",
-           "iter_located_items", "resource_from_item"]
+__all__ = ["Deletion", "ImportIssue", "ImportReport", "InvalidItem", "iter_aws_config_file", "iter_aws_config_items",
+           "iter_located_items", "iter_located_records", "resource_from_item"]
 
 # Items describing a resource that no longer exists or is no longer recorded carry no configuration to judge.
 SKIPPED_STATUSES = frozenset({"ResourceDeleted", "ResourceNotRecorded", "ResourceDeletedNotRecorded"})
+
+# The skipped statuses that record the deletion of the resource. A newer item of either kind removes the
+# resource from an import, whereas ResourceNotRecorded means only that recording stopped.
+DELETED_STATUSES = frozenset({"ResourceDeleted", "ResourceDeletedNotRecorded"})
 
 # The fields an advanced query (SelectResourceConfig) must select for Ridgeline to judge its results.
 SELECT_ADVICE = ("resourceType, resourceId, arn, accountId, awsRegion, configuration and supplementaryConfiguration "
@@ -50,6 +55,26 @@ TEXT_SUPPLEMENTARY_KEYS = frozenset({"AccessControlList", "Policy"})
 
 class InvalidItem(ValueError):
     """A configuration item that cannot become a resource. The message names the missing or invalid field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A configuration item recording that a resource was deleted, with the fields that identify the resource.
+
+    The field names are those of `Resource`, so a deletion and an earlier item of its resource compare by
+    `collected_at` and share a key.
+    """
+
+    account: str
+    region: str
+    type: str
+    id: str
+    """The ARN, else the resource id, as `Resource.id` of the resource's other items."""
+    collected_at: str
+    """configurationItemCaptureTime as ISO 8601, or "" when the item has none."""
+    source: str
+    status: str
+    """ResourceDeleted or ResourceDeletedNotRecorded."""
 
 
 def iter_aws_config_items(source: str | Path, report: ImportReport | None = None) -> Iterator[Resource]:
@@ -80,6 +105,17 @@ def iter_located_items(input_file: InputFile, report: ImportReport, *,
     """Yield (location, resource) for every importable item of one file, as `iter_aws_config_file` does.
 
     The location is the one that the file's errors give: "item N", "line N" or "line N, item M".
+    """
+    for location, record in iter_located_records(input_file, report, json_lines=json_lines):
+        if isinstance(record, Resource):
+            yield location, record
+
+
+def iter_located_records(input_file: InputFile, report: ImportReport, *,
+                         json_lines: bool | None = None) -> Iterator[tuple[str, Resource | Deletion]]:
+    """Yield (location, resource or deletion) for every importable item and every deletion item of one file.
+
+    Deletion items are counted in `report.skipped` under their status, as `iter_located_items` counts them.
     """
     label = input_file.label
     if json_lines is None:
@@ -113,13 +149,13 @@ def iter_located_items(input_file: InputFile, report: ImportReport, *,
 
     # A file holding one item names it "item 0", as a one-item array would.
     for location, item in _document_items(document, label, report, single="item 0"):
-        resource = _import_item(item, location, label, report)
-        if resource is not None:
-            yield location, resource
+        record = _import_item(item, location, label, report)
+        if record is not None:
+            yield location, record
 
 
 def _salvaged(stream: IO[str], label: str, report: ImportReport, *, cut: TruncatedInput | None = None,
-              failure: json.JSONDecodeError | None = None) -> Iterator[tuple[str, Resource]]:
+              failure: json.JSONDecodeError | None = None) -> Iterator[tuple[str, Resource | Deletion]]:
     """Yield the resources of the whole items of a document that cannot be parsed whole (see `salvage_items`)."""
     items = salvage_items(stream, label, report, list_keys=_ITEM_LISTS, cut=cut, failure=failure)
     yield from _import_items(((f"item {index}", item) for index, item in items), label, report)
@@ -129,14 +165,14 @@ _ITEM_LISTS = ("configurationItems", "baseConfigurationItems", "Results")
 
 
 def _import_items(items: Iterable[tuple[str, Any]], label: str,
-                  report: ImportReport) -> Iterator[tuple[str, Resource]]:
+                  report: ImportReport) -> Iterator[tuple[str, Resource | Deletion]]:
     for location, item in items:
-        resource = _import_item(item, location, label, report)
-        if resource is not None:
-            yield location, resource
+        record = _import_item(item, location, label, report)
+        if record is not None:
+            yield location, record
 
 
-def _iter_line(line: str, number: int, label: str, report: ImportReport) -> Iterator[tuple[str, Resource]]:
+def _iter_line(line: str, number: int, label: str, report: ImportReport) -> Iterator[tuple[str, Resource | Deletion]]:
     if not line.strip():
         return
     location = f"line {number}"
@@ -149,9 +185,9 @@ def _iter_line(line: str, number: int, label: str, report: ImportReport) -> Iter
     # A line is usually one item, but a line holding a whole snapshot or query result works too.
     for item_location, item in _document_items(document, label, report, single=""):
         where = f"{location}, {item_location}" if item_location else location
-        resource = _import_item(item, where, label, report)
-        if resource is not None:
-            yield where, resource
+        record = _import_item(item, where, label, report)
+        if record is not None:
+            yield where, record
 
 
 def _document_items(document: Any, label: str, report: ImportReport, *, single: str) -> Iterable[tuple[str, Any]]:
@@ -197,7 +233,7 @@ def _indexed(items: Iterable[Any]) -> Iterator[tuple[str, Any]]:
         yield f"item {index}", item
 
 
-def _import_item(item: Any, location: str, label: str, report: ImportReport) -> Resource | None:
+def _import_item(item: Any, location: str, label: str, report: ImportReport) -> Resource | Deletion | None:
     # Advanced query results are JSON strings, one per item.
     if isinstance(item, str):
         try:
@@ -212,7 +248,7 @@ def _import_item(item: Any, location: str, label: str, report: ImportReport) -> 
     status = item.get("configurationItemStatus")
     if status in SKIPPED_STATUSES:
         report.skipped[status] = report.skipped.get(status, 0) + 1
-        return None
+        return _deletion(item, status, label) if status in DELETED_STATUSES else None
 
     try:
         resource = resource_from_item(item, source=_file_source(label))
@@ -231,6 +267,22 @@ def _import_item(item: Any, location: str, label: str, report: ImportReport) -> 
 
     report.imported[resource.type] = report.imported.get(resource.type, 0) + 1
     return redact(resource)
+
+
+def _deletion(item: dict[str, Any], status: str, label: str) -> Deletion | None:
+    """Return the deletion that `item` records, or None when the item does not identify its resource."""
+    # A deletion item has no configuration to check, so one lacking an identity field is left out without
+    # an error. It is still counted under its status.
+    # NOTE: a deletion item without the ARN does not remove an earlier item of its resource that has one.
+    resource_type = _text(item, "resourceType")
+    identity = _text(item, "arn") or _text(item, "ARN") or _text(item, "resourceId")
+    account = _text(item, "accountId") or _text(item, "awsAccountId")
+    region = _text(item, "awsRegion")
+    if not (resource_type and identity and account and region):
+        return None
+    return Deletion(account=account, region=region, type=resource_type, id=identity,
+                    collected_at=_capture_time(item.get("configurationItemCaptureTime")),
+                    source=_file_source(label), status=status)
 
 
 @lru_cache(maxsize=64)

@@ -27,7 +27,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -422,8 +422,8 @@ def is_certificate_item(item: Mapping[str, Any]) -> bool:
 
 
 @dataclass(slots=True)
-class _Truncation:
-    """A Resource Graph result whose `rows` fall short of its `count`, or of its `total` records."""
+class _ResultPage:
+    """One Resource Graph result (a page of a query) that `_record_incomplete_results` checks at the end."""
 
     label: str
     rows: int
@@ -435,7 +435,24 @@ class _Truncation:
     total: int | None
     """The result's `total_records` (`totalRecords`): the records of the whole query, over every page."""
 
+    last: bool
+    """No `skip_token` (`$skipToken`) and no `resultTruncated` true: no page of the query follows this one."""
+
     accounts: set[str]
+
+
+@dataclass(slots=True)
+class _PageGroup:
+    """The Resource Graph pages of one `total_records` value, taken as the pages of one query."""
+
+    ids: set[int] = field(default_factory=set)
+    """Hashes of the lower-case resource ids of the group's rows: each resource counts once."""
+
+    rows_without_id: int = 0
+    """Rows that have no id (a `summarize` query): each counts as a record of its own."""
+
+    last: bool = False
+    """Whether one of the pages is a last page (see `_ResultPage.last`)."""
 
 
 class _AzureImport:
@@ -453,7 +470,12 @@ class _AzureImport:
         self._folded_at: dict[tuple[str, str], int] = {}
         """(parent key, supplementary key) -> the position of the child folded there, while children fold."""
 
-        self.truncations: list[_Truncation] = []
+        # Resource Graph pages, and their rows' ids by `total_records`, to tell at the end whether the
+        # files contain every row. `_page_ids` collects the ids of the result being read, else it is None.
+        self.result_pages: list[_ResultPage] = []
+        self._page_groups: dict[int, _PageGroup] = {}
+        self._page_ids: set[int] | None = None
+        self._page_rows_without_id = 0
         self._file_accounts: set[str] = set()
         # Certificates of `az keyvault certificate` output, and the vaults they may belong to, by vault key.
         self.certificates: list[_PendingCertificate] = []
@@ -479,6 +501,7 @@ class _AzureImport:
     def read_file(self, input_file: InputFile) -> None:
         label = input_file.label
         self._file_accounts = set()
+        self._page_ids = None
         try:
             with input_file.open_text() as stream:
                 number, head = _first_content_line(stream)
@@ -547,6 +570,8 @@ class _AzureImport:
 
         listed = False
         value = document.get("value")
+        if isinstance(value, list) or "data" in document:
+            self._start_page()
         if isinstance(value, list):
             listed = True
             default_type = _graph_type(document.get("@odata.context"))
@@ -563,8 +588,9 @@ class _AzureImport:
             listed = True
             rows = self._add_table(data.get("columns"), data.get("rows"), label, where)
         if listed:
-            self._check_truncation(document, label, rows)
+            self._note_result_page(document, label, rows)
         else:
+            self._page_ids = None
             self.add_item(document, "", label, where)
 
     def _read_document(self, reader: JsonReader, label: str, *, cut: bool = False) -> None:
@@ -620,6 +646,8 @@ class _AzureImport:
         members: dict[str, Any] = {}
         listed = False
         rows: int | None = None
+        if isinstance(document.get("value"), list) or "data" in document:
+            self._start_page()
         for key, value in document.items():
             if key == "value" and isinstance(value, list):
                 listed = True
@@ -637,8 +665,9 @@ class _AzureImport:
             else:
                 members[key] = value
         if listed:
-            self._check_truncation(members, label, rows)
+            self._note_result_page(members, label, rows)
         else:
+            self._page_ids = None
             self.add_item(members, "", label, where)
 
     def _add_table_members(self, table: dict[str, Any], label: str) -> int:
@@ -670,6 +699,8 @@ class _AzureImport:
         rows: int | None = None
         for key in reader.iter_members():
             kind = reader.peek()
+            if key in ("value", "data") and kind in ("[", "{") and self._page_ids is None:
+                self._start_page()
             if key == "value" and kind == "[":
                 listed = True
                 default_type = _graph_type(members.get("@odata.context"))
@@ -687,8 +718,9 @@ class _AzureImport:
             else:
                 members[key] = reader.value()
         if listed:
-            self._check_truncation(members, label, rows)
+            self._note_result_page(members, label, rows)
         else:
+            self._page_ids = None
             self.add_item(members, "", label, where)
 
     def _stream_table(self, reader: JsonReader, label: str) -> int:
@@ -746,22 +778,37 @@ class _AzureImport:
                 self.add_item(dict(zip(names, row, strict=True)), "", label, location)
         return count
 
-    def _check_truncation(self, members: Mapping[str, Any], label: str, rows: int | None) -> None:
-        """Note a Resource Graph result that holds only part of the records, or an ARM list page with more pages.
+    def _start_page(self) -> None:
+        """Start collecting the ids of the rows of a result (see `_note_result_page`)."""
+        self._page_ids = set()
+        self._page_rows_without_id = 0
+
+    def _note_result_page(self, members: Mapping[str, Any], label: str, rows: int | None) -> None:
+        """Note a Resource Graph result, to check at the end that the files contain all its query's rows.
 
         `rows` is the number of rows (or items) in the result's `data`, None without `data` (an ARM list).
+        The ids of the result's rows, collected in `_page_ids`, go to the group of its `total_records`.
         """
-        count = _record_count(members.get("count"))
-        total = _record_count(members.get("total_records", members.get("totalRecords")))
-        if rows is None:
-            # An ARM list page has no `data` rows to count, so its own `count` is taken as the rows received.
-            rows = count
+        ids = self._page_ids or set()
+        rows_without_id = self._page_rows_without_id
+        self._page_ids = None
+        count = self._record_count(members, ("count",), label)
+        total = self._record_count(members, ("total_records", "totalRecords"), label)
         token = members.get("skip_token") or members.get("$skipToken")
         truncated = str(members.get("resultTruncated", "")).lower() == "true"
-        # `count` is the number of rows of this response, so fewer rows mean that rows were removed from the file.
-        short = rows is not None and count is not None and rows < count
-        if rows is not None and (short or (total is not None and (rows < total or token or truncated))):
-            self.truncations.append(_Truncation(label, rows, count, total, set(self._file_accounts)))
+        last = not token and not truncated
+        if rows is None and (total is not None or not last):
+            # A list response (`value`) that names a total or a next page is checked as a Resource Graph page,
+            # with its items as rows. Other list responses are Resource Manager pages, logged below.
+            rows = len(ids) + rows_without_id
+            count = None
+        if rows is not None and (count is not None or total is not None or not last):
+            if total is not None:
+                group = self._page_groups.setdefault(total, _PageGroup())
+                group.ids.update(ids)
+                group.rows_without_id += rows_without_id
+                group.last = group.last or last
+            self.result_pages.append(_ResultPage(label, rows, count, total, last, set(self._file_accounts)))
 
         next_link = members.get("nextLink") or members.get("@odata.nextLink")
         if next_link:
@@ -776,6 +823,12 @@ class _AzureImport:
         if not isinstance(item, dict):
             self.report.add_error(label, location, f"expected a resource object, found {json_kind(item)}")
             return
+        if self._page_ids is not None:
+            identity = item.get("id")
+            if isinstance(identity, str):
+                self._page_ids.add(hash(identity.lower()))
+            else:
+                self._page_rows_without_id += 1
         type_name = _type_of(item)
         if not default_type and not type_name:
             # The test of is_certificate_item, with the type read only once.
@@ -887,7 +940,7 @@ class _AzureImport:
         """Fold the children into their parents, mark what the files lack, and yield every resource redacted."""
         self._place_certificates()
         self._fold_children()
-        self._record_truncations()
+        self._record_incomplete_results()
 
         self._warn_no_properties()
 
@@ -900,7 +953,7 @@ class _AzureImport:
         assert self.stream is not None
         self._place_certificates()
         self._fold_children()
-        self._record_truncations()
+        self._record_incomplete_results()
         self._warn_no_properties()
         for key, resource in self.resources.items():
             self.stream.add(self._finished(resource), order=self._order[key])
@@ -968,29 +1021,78 @@ class _AzureImport:
                 resource.errors[f"supplementaryConfiguration.{key}"] = NOT_IMPORTED_REASON
                 self.report.count(self.report.not_imported, f"{resource.type} {key}")
 
-    def _record_truncations(self) -> None:
-        # Pages of one query share `total`: the files are complete when their rows add up to it.
-        received: dict[int, int] = {}
-        for truncation in self.truncations:
-            if truncation.total is not None:
-                received[truncation.total] = received.get(truncation.total, 0) + truncation.rows
-        for truncation in self.truncations:
-            if truncation.count is not None and truncation.rows < truncation.count:
-                of_total = f" and total_records {truncation.total}" if truncation.total is not None else ""
-                message = (f"the Resource Graph result is incomplete: data contains {truncation.rows} row(s), fewer "
-                           f"than its count {truncation.count}{of_total}, so rows were removed from the file; "
-                           "import the query's output as az or the API wrote it")
-            elif truncation.total is not None and received[truncation.total] < truncation.total:
-                message = (f"the Resource Graph result is truncated: {truncation.rows} of {truncation.total} "
-                           "records; export every page (az graph query --first 1000 with --skip-token) and import "
-                           "them together")
-            else:
+    def _record_incomplete_results(self) -> None:
+        """Report each Resource Graph result whose query the files do not contain whole, as an import error.
+
+        A result is complete when its `count` equals its rows and, when it names a `total_records`, the
+        group of pages with that total contains a last page and at least `total` distinct resource ids.
+        A result of a longer query (a skip token, or `resultTruncated`) without a total is incomplete,
+        because no set of files can be shown to contain every row of it.
+        """
+        for page in self.result_pages:
+            message = self._incompleteness(page)
+            if message is None:
                 continue
             # An error, not a warning: the missing rows may belong to any subscription, so every unit is partial.
-            self.report.add_error(truncation.label, "", message)
-            for account in truncation.accounts:
-                self.report.incomplete[(PROVIDER, account)] = f"{truncation.label}: {message}"
-        self.truncations = []
+            self.report.add_error(page.label, "", message)
+            for account in page.accounts:
+                self.report.incomplete[(PROVIDER, account)] = f"{page.label}: {message}"
+        self.result_pages = []
+        self._page_groups = {}
+
+    def _incompleteness(self, page: _ResultPage) -> str | None:
+        """Return why the files lack rows of the query of `page`, or None when they contain them all."""
+        of_total = f" and total_records {page.total}" if page.total is not None else ""
+        if page.count is not None and page.rows < page.count:
+            return (f"the Resource Graph result is incomplete: data contains {page.rows} row(s), fewer than its "
+                    f"count {page.count}{of_total}, so rows were removed from the file; import the query's output "
+                    "as az or the API wrote it")
+        if page.count is not None and page.rows > page.count:
+            return (f"the Resource Graph result is incomplete: data contains {page.rows} row(s), more than its "
+                    f"count {page.count}{of_total}, so the file is not the response the service returned and rows "
+                    "of the query may be missing; import the query's output as az or the API wrote it")
+        if page.total is None:
+            if page.last:
+                return None
+            return (f"the Resource Graph result is truncated: {page.rows} record(s) and a skip_token or "
+                    "resultTruncated, but no total_records, so the files cannot be shown to contain every page; "
+                    "export every page with az graph query (which writes total_records) and import them together")
+
+        # NOTE: pages of two different queries with the same total fall into one group, so a complete query
+        # can hide a missing page of the other one.
+        group = self._page_groups[page.total]
+        if not group.last:
+            return (f"the Resource Graph result is truncated: {page.rows} of {page.total} records, and none of the "
+                    f"pages with total_records {page.total} is the last one (each has a skip_token or "
+                    "resultTruncated); export every page (az graph query --first 1000 with --skip-token) and "
+                    "import them together")
+        received = len(group.ids) + group.rows_without_id
+        if received < page.total:
+            return (f"the Resource Graph result is truncated: {page.rows} of {page.total} records, and the pages "
+                    f"with total_records {page.total} contain {received} distinct record(s); export "
+                    "every page (az graph query --first 1000 with --skip-token) and import them together")
+        return None
+
+    def _record_count(self, members: Mapping[str, Any], names: tuple[str, ...], label: str) -> int | None:
+        """Return the first of the count members `names` that the result has, as an integer, or None.
+
+        A string of digits ("10") is read as its number. Any other value is reported as an import error
+        and read as None.
+        """
+        for name in names:
+            if name not in members:
+                continue
+            value = members[name]
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                return value
+            if isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
+                return int(value)
+            if value is not None:
+                self.report.add_error(label, "", f"invalid {name} {json.dumps(value)[:40]} ({json_kind(value)}): "
+                                      "expected a number of records; import the query's output as az or the API "
+                                      "wrote it")
+            return None
+        return None
 
 
 # Helpers --------------------------------------------------------------------------------------------
@@ -1063,11 +1165,6 @@ def _graph_type(context: Any) -> str:
         if candidate in TYPES_BY_LOWER_NAME:
             return TYPES_BY_LOWER_NAME[candidate].name
     return ""
-
-
-def _record_count(value: Any) -> int | None:
-    """Return a Resource Graph count (`count`, `total_records`) when it is an integer, else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _column_names(columns: Any, label: str, report: ImportReport) -> list[str] | None:

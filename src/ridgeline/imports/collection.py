@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ridgeline.imports.aws_config import SUPPLEMENTARY_PATH, iter_located_items
+from ridgeline.imports.aws_config import SUPPLEMENTARY_PATH, Deletion, iter_located_items, iter_located_records
 from ridgeline.imports.azure_arm import iter_azure_files
 from ridgeline.imports.detect import Detection, Format, detect_format
 from ridgeline.imports.gcp_cai import iter_gcp_cai_files
@@ -205,7 +205,7 @@ def import_files(sources: Iterable[str | Path]) -> ImportResult:
         if resources.get(provider):
             collection = build_collection(provider, resources[provider], report)
             collection.duration_s = duration
-            mark_unread_items(collection.coverage, [*unreadable_files, *issues.get(provider, [])])
+            mark_unread_items(collection, [*unreadable_files, *issues.get(provider, [])])
             result.collections.append(collection)
     return result
 
@@ -239,27 +239,39 @@ def _detect(input_file: InputFile, report: ImportReport) -> Detection | None:
 
 
 def read_aws(files: Sequence[tuple[InputFile, Detection]], report: ImportReport) -> list[Resource]:
-    """Read AWS Config files; of a resource given more than once, the newest configuration item is judged."""
-    resources: dict[tuple[str, str, str, str], Resource] = {}
+    """Read AWS Config files; of a resource given more than once, the newest configuration item is judged.
+
+    A resource whose newest item records its deletion is left out, so that no older item of it is judged.
+    """
+    newest: dict[tuple[str, str, str, str], Resource | Deletion] = {}
     # Where each kept item was read, to name it when another copy differs: one integer per resource.
     positions = Positions()
     kept_at: dict[tuple[str, str, str, str], int] = {}
     for input_file, detection in files:
         label = input_file.label
-        for location, resource in iter_located_items(input_file, report, json_lines=detection.json_lines or None):
-            key = (resource.type, resource.account, resource.region, resource.id)
+        for location, record in iter_located_records(input_file, report, json_lines=detection.json_lines or None):
+            key = (record.type, record.account, record.region, record.id)
             position = positions.add(label, location)
-            earlier = resources.get(key)
+            earlier = newest.get(key)
             if earlier is not None:
-                resource, position = _newest_item(_Copy(earlier, kept_at[key]), _Copy(resource, position),
-                                                  positions, report)
-            resources[key] = resource
+                record, position = _newest_item(_Copy(earlier, kept_at[key]), _Copy(record, position),
+                                                positions, report)
+            newest[key] = record
             kept_at[key] = position
-    # After the duplicates are dropped, so that the report counts each missing setting once per resource.
-    for key, resource in resources.items():
+
+    # The deletion items are counted under their status already, when they are read.
+    resources: list[Resource] = []
+    for key, record in newest.items():
+        if isinstance(record, Deletion):
+            logger.info("import: %s (account %s, region %s) is left out because its newest configuration item, "
+                        "captured at %s, is %s", record.id, record.account, record.region,
+                        record.collected_at or "an unknown time", record.status)
+            continue
+        # After the duplicates are dropped, so that the report counts each missing setting once per resource.
         position = kept_at[key]
-        mark_unrecorded(resource, report, at=(positions.file(position), positions.location(position)))
-    return list(resources.values())
+        mark_unrecorded(record, report, at=(positions.file(position), positions.location(position)))
+        resources.append(record)
+    return resources
 
 
 def _content(resource: Resource) -> dict[str, Any]:
@@ -276,15 +288,16 @@ CAPTURE_TIME = "configurationItemCaptureTime"
 class _Copy(NamedTuple):
     """One copy of a resource given more than once, and its position in the import's `Positions`."""
 
-    resource: Resource
+    resource: Resource | Deletion
     position: int
 
 
 def _newest_item(earlier: _Copy, later: _Copy, positions: Positions, report: ImportReport) -> _Copy:
     """Return the copy of a resource to judge: the one captured last, else the one read last.
 
-    A copy with a capture time wins over one without. Copies with other content are reported, and the older
-    versions in a history file are counted as left out.
+    A copy with a capture time wins over one without. A deletion item takes part by the same rules, and when it
+    wins the resource is left out. Copies with other content are reported, and the older versions in a history
+    file are counted as left out.
     """
     earlier_newer = later.resource.collected_at < earlier.resource.collected_at
     judged, other = (earlier, later) if earlier_newer else (later, earlier)
@@ -292,9 +305,15 @@ def _newest_item(earlier: _Copy, later: _Copy, positions: Positions, report: Imp
     if earlier.resource.source == later.resource.source and judged_time and other_time and judged_time != other_time:
         # A history file: the versions of a resource over time, of which the newest is its state now. A version
         # whose content equals the newest (only its capture time differs) is an older version all the same.
-        report.count(report.skipped, OLDER_VERSION_SKIPPED)
+        # A deletion item is counted under its status when it is read, so it is not counted again here.
+        if isinstance(other.resource, Resource):
+            report.count(report.skipped, OLDER_VERSION_SKIPPED)
         return judged
-    if _content(earlier.resource) == _content(later.resource):
+    earlier_resource, later_resource = earlier.resource, later.resource
+    if isinstance(earlier_resource, Deletion) or isinstance(later_resource, Deletion):
+        # A deletion is no copy to compare or to judge: it decides only whether the resource exists.
+        return judged
+    if _content(earlier_resource) == _content(later_resource):
         return earlier
 
     report.add_duplicate(positions.file(later.position), positions.location(later.position), later.resource.id,
@@ -498,21 +517,34 @@ def catalogue_coverage_of_counts(provider: str, counts: Mapping[tuple[str, str],
     return sorted(units.values(), key=lambda unit: (unit.account, unit.service))
 
 
-def mark_unread_items(coverage: Iterable[Coverage], issues: Sequence[ImportIssue]) -> None:
-    """Make every unit partial when files or items of the import could not be read.
+def mark_unread_items(collection: Collection, issues: Sequence[ImportIssue]) -> None:
+    """Make every unit of `collection` partial when files or items of the import could not be read.
 
     The resources an unreadable item held are missing from the scan, and which account they belonged to
     is unknown. No unit of the provider may count as complete, because a finding must not be resolved
     only because a corrupt line dropped its resource. Files of unknown format count for every provider.
+    A collection without units (every resource of a type outside the catalogue) gets one partial unit
+    per account, service "import", because a scan without units would read as complete.
     """
     if not issues:
         return
     reason = (f"{len(issues)} file(s) or item(s) of the import could not be read, so resources they held may "
               f"be missing (first: {issues[0].describe()})")
-    for unit in coverage:
+    if not collection.coverage:
+        collection.coverage = [Coverage(provider=collection.provider, account=account, region="global",
+                                        service=UNREAD_ITEMS_SERVICE)
+                               for account in collection.accounts or [UNREAD_ITEMS_ACCOUNT]]
+    for unit in collection.coverage:
         if unit.status is Completeness.COMPLETE:
             unit.status = Completeness.PARTIAL
         unit.errors.append(CallError(call="import", code="UnreadableItems", message=reason))
+
+
+UNREAD_ITEMS_SERVICE = "import"
+"""The service of the partial unit that `mark_unread_items` adds to a collection without units."""
+
+UNREAD_ITEMS_ACCOUNT = "unknown"
+"""Its account when the collection names none."""
 
 
 def mark_incomplete(coverage: Iterable[Coverage], incomplete: Mapping[tuple[str, str], str]) -> None:

@@ -151,7 +151,7 @@ def import_and_evaluate(sources: Iterable[str | Path], engine: Engine, *, keep_t
             collection, findings = evaluated[provider]
             collection.duration_s = duration
             # After the evaluation: a partial unit changes no finding, only which findings may be resolved.
-            mark_unread_items(collection.coverage, [*unreadable_files, *issues.get(provider, [])])
+            mark_unread_items(collection, [*unreadable_files, *issues.get(provider, [])])
             result.collections.append(collection)
             outcome.findings[provider] = findings
     return outcome

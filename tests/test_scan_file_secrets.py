@@ -1,11 +1,12 @@
 """`ridgeline scan file` keeps secrets out of the store, every report and the terminal, for each cloud.
 
-Each export contains the secrets that a trial found stored verbatim: passwords in URLs, tags and labels
-named `pw`, `pwd`, `credentials` or `secret-label`, PEM private keys, Cloud SQL labels beside the
-database flags. Each secret contains the marker "sekret" in some case. A rule of this file cites the
-whole configuration and the tags of every resource as evidence, so a secret that redaction missed
-would reach the reports. Values that are not secret carry "keep-" and must stay, which shows that the
-files are read as text where a marker could be found.
+Each export contains the secrets that trials found stored verbatim: passwords in URLs (with a raw "#",
+"?" or "/" too), tags, labels and GCP metadata items named `pw`, `pwd`, `credentials`, `credential` or
+`secret-label`, PEM private keys, Cloud SQL labels beside the database flags. Each secret contains the
+marker "sekret" in some case. A rule of this file cites the whole configuration and the tags of every
+resource as evidence, so a secret that redaction missed would reach the reports. Values that are not
+secret carry "keep-" and must stay, which shows that the files are read as text where a marker could be
+found.
 """
 
 from __future__ import annotations
@@ -59,12 +60,14 @@ def _aws_item(resource_type: str, resource_id: str, configuration: dict[str, Any
 def _aws_export(path: Path) -> Path:
     bucket = _aws_item("AWS::S3::Bucket", "web-bucket", {"name": "web-bucket"}, {
         "endpoint": "https://user:SeKrEt-A10@example.com", "pw": "SeKrEt-A11", "pwd": "SeKrEt-A12",
-        "credentials": "SeKrEt-A13", "secret-label": "SeKrEt-A14", "team": "keep-a1"})
+        "credentials": "SeKrEt-A13", "secret-label": "SeKrEt-A14", "team": "keep-a1",
+        "db": "mysql://root:QQV01#SeKrEt-A18@db.internal/app", "cache": "redis://:a/b?SeKrEt-A19@h:6379"})
     instance = _aws_item("AWS::EC2::Instance", "i-0123456789abcdef0", {
         "instanceId": "i-0123456789abcdef0", "instanceType": "t3.micro",
         "tags": [{"key": "secret-label", "value": "SeKrEt-A15"}, {"key": "team", "value": "keep-a2"}],
         "description": PEM.format(kind="RSA ", marker="SeKrEt-A16"),
-        "monitoring": {"state": "mongodb://app:SeKrEt-A17@db.internal/app"}}, {})
+        "monitoring": {"state": "mongodb://app:SeKrEt-A17@db.internal/app"},
+        "note": 'deploy with {"url": "https:\\/\\/app:SeKrEt-A20@h\\/db"}, Password: SeKrEt-A21'}, {})
     path.write_text(json.dumps({"fileVersion": "1.0", "configurationItems": [bucket, instance]}))
     return path
 
@@ -83,7 +86,10 @@ def _gcp_export(path: Path) -> Path:
         "metadata": {"items": [
             {"key": "my-config", "value": "mysql://root:SeKrEt-G05@10.0.0.5/db"},
             {"key": "deploy-key", "value": PEM.format(kind="", marker="SeKrEt-G06")},
-            {"key": "enable-oslogin", "value": "keep-g2"}]}})
+            {"key": "enable-oslogin", "value": "keep-g2"},
+            {"key": "secret-label", "value": "SeKrEt-G11"}, {"key": "Credentials-Prod", "value": "SeKrEt-G12"},
+            {"key": "credential", "value": "SeKrEt-G13"}, {"key": "SECRET_LABEL", "value": "SeKrEt-G14"},
+            {"key": "db-url", "value": "mysql://root:QQV01#SeKrEt-G15@10.0.0.6/db"}]}})
     database = _gcp_asset("sqladmin.googleapis.com/Instance", "instances/db1", {
         "name": "db1", "databaseVersion": "POSTGRES_15", "instanceType": "CLOUD_SQL_INSTANCE",
         "settings": {"tier": "db-custom-1-3840", "userLabels": {"pw": "SeKrEt-G07", "team": "keep-g3"},
@@ -99,6 +105,7 @@ def _azure_export(path: Path) -> Path:
         "id": f"{group}/Microsoft.Storage/storageAccounts/stsecrets", "name": "stsecrets",
         "type": "Microsoft.Storage/storageAccounts", "location": "eastus",
         "tags": {"db": "postgresql://u:SeKrEt-Z91@h/db", "cache": "redis://:SeKrEt-Z92@h:6379",
+                 "dsn": "mysql://root:QQV01#SeKrEt-Z97@h/db",
                  "pwd": "SeKrEt-Z93", "credentials": "SeKrEt-Z94", "secret-label": "SeKrEt-Z95", "team": "keep-z1"},
         "properties": {"supportsHttpsTrafficOnly": False, "minimumTlsVersion": "TLS1_0",
                        "customDomain": {"name": "keep-z2.example.com"},
@@ -164,6 +171,8 @@ def test_gcp_scan_keeps_url_user_and_host(tmp_path: Path) -> None:
     findings = json.loads(path.read_text())["findings"]
     cited = next(finding for finding in findings if finding["rule_id"] == "test-cites-gcp-compute")
     assert f"mysql://root:{REDACTED}@10.0.0.5/db" in json.dumps(cited["evidence"])
+    # A raw "#" in the password: the password alone goes, the user and the host stay.
+    assert f"mysql://root:{REDACTED}@10.0.0.6/db" in json.dumps(cited["evidence"])
     flags = next(finding for finding in findings if finding["rule_id"] == "gcp-sql-postgres-log-connections")
     assert flags["status"] == "FAIL"
     assert set(flags["evidence"]) <= {"configuration.settings.databaseFlags", "gcp.sql_flag_unsafe"}

@@ -150,6 +150,17 @@ def test_short_password_keys_redacted(key: str) -> None:
     ("see https://a:b@h1/x and ftp://c:d@h2", f"see https://a:{REDACTED}@h1/x and ftp://c:{REDACTED}@h2"),
     ("jdbc:mysql://root:pw1@db:3306/app", f"jdbc:mysql://root:{REDACTED}@db:3306/app"),
     (f"mysql://root:{REDACTED}@10.0.0.5/db", f"mysql://root:{REDACTED}@10.0.0.5/db"),
+    # A raw "#", "?" or "/" in the password: it ends at the last "@" that a host follows.
+    ("mysql://root:QQV01#x@h/db", f"mysql://root:{REDACTED}@h/db"),
+    ("mysql://root:a?b@h:3306/db?ssl=1", f"mysql://root:{REDACTED}@h:3306/db?ssl=1"),
+    ("mysql://root:a/b#c?d@h", f"mysql://root:{REDACTED}@h"),
+    ("redis://:#@h:6379/0", f"redis://:{REDACTED}@h:6379/0"),
+    ("postgres://u:p#1@db.internal.", f"postgres://u:{REDACTED}@db.internal."),
+    ("http://u:p@[::1]:5432/db", f"http://u:{REDACTED}@[::1]:5432/db"),
+    # A plain password keeps an "@" of the query, which is not part of the authority.
+    ("mysql://u:p@h/x?mail=a@b", f"mysql://u:{REDACTED}@h/x?mail=a@b"),
+    # A URL in JSON-escaped text.
+    ('{"url": "https:\\/\\/u:p@h\\/db"}', f'{{"url": "https:\\/\\/u:{REDACTED}@h\\/db"}}'),
 ])
 def test_url_password_replaced(text: str, expected: str) -> None:
     assert redact_text(text) == expected
@@ -159,7 +170,9 @@ def test_url_password_replaced(text: str, expected: str) -> None:
     "user@host", "alice@example.com", "git@github.com:org/repo.git", "ssh://git@github.com:22/org/repo",
     "http://host:8080/", "https://host:8443/path?next=a:b@c", "https://user@host/path", "https://u:@host/",
     "http://[::1]:8080/", "mailto:alice@example.com", "sa@project.iam.gserviceaccount.com",
-    "https://h/p#frag:x@y",
+    "https://h/p#frag:x@y", "https://host/path?x=a:b@c", "https://host?x=a:b@c", "http://[::1]:8080/p?a=b@c",
+    "https://host:443/?email=a@b.com", "mysql://root:pw@h:1:2",
+    "https:\\/\\/host\\/p?x=a:b@c",
 ])
 def test_text_without_url_password_kept(text: str) -> None:
     assert redact_text(text) == text
@@ -252,14 +265,50 @@ def test_listed_tags_redacted_like_tags(name_field: str, value_field: str) -> No
 
 
 def test_label_prefixes_only_in_labels() -> None:
-    # Outside tags and labels a key that starts with a secret word is a provider's field: kept.
+    # Outside tags, labels and {name, value} items a key that starts with a secret word is a provider's field.
     configuration = {"settings": {"pwd_policy_version": "3", "secretName": "db", "tokenExpiry": "1h"},
-                     "items": [{"key": "secret-label", "value": "v"}]}
+                     "items": [{"key": "team", "value": "v"}, {"key": "enable-oslogin", "value": "TRUE"}]}
     resource = make_resource("AWS::Custom::Thing", copy.deepcopy(configuration))
 
     redact(resource)
 
     assert resource.configuration == configuration
+
+
+ITEM_NAMES = {"secret-label": True, "SecretLabel": True, "SECRET_LABEL": True, "credential": True,
+              "Credentials-Prod": True, "pw": True, "credentials": True, "mysecret": True, "Password_DB": True,
+              "token-expiry": True, "team": False, "enable-oslogin": False, "my-config": False, "passthrough": False,
+              "secretary": True}
+
+
+@pytest.mark.parametrize(("name_field", "value_field"), [("key", "value"), ("name", "value"), ("Key", "Value"),
+                                                         ("keyName", "secureValue")])
+def test_items_named_like_labels_redacted(name_field: str, value_field: str) -> None:
+    # GCP metadata items are a store of {key, value} pairs that users name, as they name labels.
+    items = [{name_field: name, value_field: "v"} for name in ITEM_NAMES]
+    resource = make_resource("compute.googleapis.com/Instance", {"metadata": {"items": items}})
+
+    redact(resource)
+
+    kept = resource.configuration["metadata"]["items"]
+    for item, (name, secret) in zip(kept, ITEM_NAMES.items(), strict=True):
+        assert item == {name_field: name, value_field: REDACTED if secret else "v"}, name
+
+
+@pytest.mark.parametrize("text", [
+    "Password: hunter2", "password: hunter2", "DB_PWD: x1", "db-password:  x", 'config {"password": "x"}',
+    "password=x", "Password=x", "note PWD=x", 'yaml: "password" : x',
+])
+def test_labelled_password_in_text_replaced(text: str) -> None:
+    assert redact_text(text) == REDACTED
+
+
+@pytest.mark.parametrize("text", [
+    "Enter the password:", "password reset required", "passwordPolicy: strict", "password:x", "passwd: files",
+    "the pwd command", "lastPasswordChange: 2024-01-01",
+])
+def test_text_near_labelled_password_kept(text: str) -> None:
+    assert redact_text(text) == text
 
 
 def test_redaction_idempotent() -> None:
@@ -282,7 +331,8 @@ _CONTAINERS = ["env", "environment", "environmentVariables", "buildEnvironmentVa
                "runtimeEnvironmentVariables", "appSettings", "keys"]
 # Names of {name, value} items whose value is secret (GCP metadata scripts, variables named like secrets).
 _SECRET_NAMES = ["startup-script", "shutdown-script", "windows-startup-script-ps1", "sysprep-specialize-script-cmd",
-                 "user-data", "DB_PASSWORD", "apiKey", "token"]
+                 "user-data", "DB_PASSWORD", "apiKey", "token", "secret-label", "SecretLabel", "credential",
+                 "Credentials-Prod", "pwd_policy_version", "authorization"]
 # Plain keys, which no redaction changes whatever plain value they hold: item fields included, since items are
 # redacted by the name they carry, and `variables` outside an environment.
 _PLAIN = ["name", "id", "properties", "value", "keyName", "tokens", "passwordPolicy", "k", "secretName", "x\"y",
@@ -295,7 +345,12 @@ _SECRET_TEXTS = ["Server=db;Password=pw", "https://h/?sv=1&sig=a", "Endpoint=sb:
                  "mysql://root:s3cr3t@10.0.0.5/db", "redis://:pw@h:6379", "amqp://u:p@ss@h/v", "https://U:-@h",
                  'postgresql://u:pa"ss@h/db', "x https://u:p\\w@h y", "MONGODB+SRV://A_B:C-D@E",
                  "-----BEGIN RSA PRIVATE KEY-----\nMIIE", "-----BEGIN OPENSSH PRIVATE KEY-----",
-                 "key: -----begin ec private key-----", "-----BEGIN PRIVATE KEY-----"]
+                 "key: -----begin ec private key-----", "-----BEGIN PRIVATE KEY-----",
+                 # A raw "#", "?", "/" or quote in a URL password, and JSON-escaped URLs.
+                 "mysql://root:QQV01#x@h/db", "mysql://r:a?b/c@h:1/d?e=f@g", "redis://:#@h", 'x://:"/@h',
+                 "https:\\/\\/u:p@h\\/db", 'https:\\/\\/u:p\\"#@h', "s://U:1#@h",
+                 # Passwords labelled in text.
+                 "Password: hunter2", "DB_PWD:  x", 'conf {"password": "x"}', 'a "PWD" : b']
 # Names of tags and labels: a secret word at the start counts there only.
 _LABEL_CONTAINERS = ["labels", "userLabels", "resourceLabels", "tags", "tagList", "TagSet"]
 _LABEL_NAMES = [*SECRET_LABEL_PREFIXES, "secret-label", "pwd_policy_version", "Token-Expiry", "pw", "credentials"]
@@ -304,7 +359,8 @@ _LABEL_NAMES = [*SECRET_LABEL_PREFIXES, "secret-label", "pwd_policy_version", "T
 # Strings close to secrets that no redaction changes: addresses without passwords, ports, public keys.
 _PLAIN_TEXTS = ["user@host", "http://host:8080/", "git@github.com:org/repo", "ssh://git@github.com:22/x",
                 "https://u:@h/", "alice@example.com", "https://h/p?next=a:b@c", "-----BEGIN CERTIFICATE-----\nMII",
-                "-----BEGIN PUBLIC KEY-----", "http://[::1]:8080/"]
+                "-----BEGIN PUBLIC KEY-----", "http://[::1]:8080/", "https://host:443/p?x=a:b@c", "http://[::1]:80/?a@b",
+                "https:\\/\\/h\\/p?x=a:b@c", "https://user@host/"]
 
 
 def _plain_value(rng: random.Random, depth: int = 0) -> Any:
@@ -450,6 +506,16 @@ def test_hint_never_skips_needed_walk(seed: int) -> None:
     ({"labels": {"team": "web", "Pwd_Policy": "3"}}, True),
     ({"labels": {"team": "web"}}, False),
     ({"tags": [{"key": "secret-label", "value": "x"}]}, True),
+    ({"items": [{"key": "Credentials-Prod", "value": "x"}]}, True),
+    ({"items": [{"key": "credential", "value": "x"}]}, True),
+    ({"items": [{"key": "team", "value": "x"}]}, False),
+    ({"dsn": "mysql://root:QQV01#x@h/db"}, True),
+    ({"dsn": "mysql://root:a/b@h/db"}, True),
+    ({"doc": 'x {"url": "https:\\/\\/u:p@h"}'}, True),
+    ({"a": ["https://host/path?x=a:b@c", "ssh://git@host:22/x"]}, False),
+    ({"note": "Password: hunter2"}, True),
+    ({"note": 'x {"password": "y"}'}, True),
+    ({"note": "password reset"}, False),
 ])
 def test_quick_test_cases(configuration: dict[str, Any], hit: bool) -> None:
     # A hit may be a false alarm ("Bearer abc" is too short a token); a miss means the walk changes nothing.

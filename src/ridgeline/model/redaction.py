@@ -38,9 +38,10 @@ SECRET_SUFFIXES = (
     "accountkey", "clientkey", "pw", "pwd", "credentials",
 )
 
-# Tags and labels are named by people, not by a provider's schema, and a name that starts with a secret word
-# (`secret-label`, `password_db`) usually has the secret as its value. So a tag or label name also counts
-# when its normal form starts with one of these words. This redacts `pwd_policy_version` and `token-expiry`
+# Tags, labels and {name, value} items (GCP metadata items, listed tags) are named by people, not by a
+# provider's schema, and a name that starts with a secret word (`secret-label`, `password_db`,
+# `Credentials-Prod`) usually has the secret as its value. So such a name also counts when its normal form
+# starts with one of these words. This redacts `pwd_policy_version` and `token-expiry`
 # too, because losing such a label's value costs less than storing a password. The mappings and lists under
 # LABEL_KEYS, or under a key that ends with LABEL_SUFFIX, are labels (GCP `labels`, Cloud SQL `userLabels`,
 # Azure and AWS `tags`).
@@ -66,8 +67,8 @@ ENVIRONMENT_SUFFIXES = ("environmentvariables", "envvariables")
 _ENVIRONMENT = "environment"
 _VARIABLES = "variables"
 
-# Fields of a {name, value} item. An item whose name is a secret word has its value redacted wherever it
-# is (GCP metadata items, tag lists, option settings).
+# Fields of a {name, value} item. An item named like a secret label (see `Redactor._secret_label`) has its
+# value redacted wherever it is (GCP metadata items, tag lists, option settings).
 NAME_FIELDS = frozenset({"name", "key", "optionname", "keyname"})
 VALUE_FIELDS = frozenset({"value", "securevalue"})
 # Elastic Beanstalk option settings of this namespace are the environment properties, all of them values
@@ -111,34 +112,53 @@ def _branches(node: dict[str, Any]) -> bytes:
     return alternatives[0] if len(alternatives) == 1 else b"(?:" + b"|".join(alternatives) + b")"
 
 
-# Text that only a connection string, a signed URL, an authorization header or a private key contains. A
-# bearer or basic token must hold a digit, one of + / = . _ ~ -, or a lower-case letter before a capital,
-# which words of prose ("Basic authentication") do not. A PEM private key ("-----BEGIN RSA PRIVATE KEY-----",
-# "BEGIN PRIVATE KEY", "BEGIN OPENSSH PRIVATE KEY", "BEGIN PGP PRIVATE KEY BLOCK") is replaced whole;
-# certificates and public keys are not secret.
+# Text that only a connection string, a signed URL, an authorization header, a private key or a labelled
+# password contains. A bearer or basic token must hold a digit, one of + / = . _ ~ -, or a lower-case letter
+# before a capital, which words of prose ("Basic authentication") do not. A PEM private key
+# ("-----BEGIN RSA PRIVATE KEY-----", "BEGIN PRIVATE KEY", "BEGIN OPENSSH PRIVATE KEY", "BEGIN PGP PRIVATE KEY
+# BLOCK") is replaced whole; certificates and public keys are not secret.
 _TEXT_KEYS = ("accountkey", "sharedaccesskey", "sharedaccesssignature", "password", "pwd")
+# Words that label a password in prose, YAML or JSON text (`Password: x`, `db_pwd: x`, `"password": "x"`),
+# counted when a space and a value follow the colon. This replaces prose such as "Password: see the vault"
+# too, because such a string may as well hold the password.
+_LABELLED_KEYS = ("password", "pwd")
 # Query parameters of URLs that carry a credential: a SAS signature, tokens, API keys, function keys.
 _QUERY_KEYS = ("sig", "token", "access_token", "api_key", "apikey", "api-key", "key", "code", "client_secret")
 _TOKEN = r"(?=[A-Za-z0-9+/=._~-]*(?:[0-9+/=._~-]|[a-z][A-Z]))[A-Za-z0-9+/=._~-]{8,}"
 SECRET_TEXT = re.compile(
     r"(?i:" + "|".join(_TEXT_KEYS) + r")=|[?&](?i:" + "|".join(map(re.escape, _QUERY_KEYS)) + r")="
     r"|\b(?:Bearer|bearer|BEARER|Basic|basic|BASIC) +" + _TOKEN
-    + r"|(?i:-----BEGIN [A-Z0-9 ]*PRIVATE KEY)")
-# A password in the authority of a URL (RFC 3986 userinfo, `scheme://user:password@host`): the user part ends
-# at the first ":", the password at the last "@" before the path, query or fragment. Only the password is
-# replaced (`mysql://root:***redacted***@10.0.0.5/db`), so findings still name the user and the host. A port
-# (`http://host:8080/`), a user without a password (`ssh://git@host`), an e-mail address and scp-like
-# `git@github.com:org/repo` have no "://" followed by "user:password@", and stay.
-URL_PASSWORD = re.compile(r"(://[^\s/?#@:]*:)[^\s/?#]+@")
-_URL_REPLACEMENT = r"\g<1>" + REDACTED + "@"
+    + r"|(?i:-----BEGIN [A-Z0-9 ]*PRIVATE KEY)"
+    + r'|(?i:' + "|".join(_LABELLED_KEYS) + r')"? *: +\S')
+# A password in the authority of a URL (RFC 3986 userinfo, `scheme://user:password@host`). The user part ends
+# at the first ":", the password at the last "@" that a host follows before any "/", "?" or "#". When no such
+# "@" exists, a raw "#", "?" or "/" belongs to the password (`mysql://root:QQV01#x@h/db`), which then ends at
+# the last "@" that a host follows anywhere. Only the password is replaced (`mysql://root:***redacted***@h/db`),
+# so findings still name the user and the host. A URL in JSON-escaped text (`https:\/\/u:p@h`) counts too.
+# These stay: a port followed by a path or query (`https://host:8443/p?next=a:b@c`, where the "@" belongs to
+# the query), a user without a password (`ssh://git@host:22/x`), a host without a user
+# (`https://host/p?x=a:b@c`), IPv6 hosts, e-mail addresses and scp-like `git@github.com:org/repo`.
+# NOTE: a password of digits followed by "/" or "?" (`root:1234/x@h`) reads as a port and a path, and stays.
+# A password with a raw "#", "?" or "/" ends at an "@" in the path or query when there is one
+# (`u:p#x@h/x?mail=a@b`), so the host is replaced too.
+_URL_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[\w.~%-]+)(?::[0-9]*)?(?![\w.~%:@\[-])"
+URL_PASSWORD = re.compile(
+    r"(:(?://|\\/\\/)[^\s/?#@:\[\]\\]*:)(?![0-9]*(?:[/?]|\\/))(?:[^\s/?#]+|\S+)(?=@" + _URL_HOST + ")")
+_URL_REPLACEMENT = r"\g<1>" + REDACTED
 # The same in the reversed text of the quick test (see `Redactor.may_change`): each pattern there starts with
-# "=", "@" or a space, which the regular expression engine skips to quickly. They may match where
-# SECRET_TEXT and URL_PASSWORD do not, never the reverse. In that JSON text a quote inside a string is
-# escaped, and reads `"\` reversed.
+# "=", ":" or a space, which the regular expression engine skips to quickly. They may match where SECRET_TEXT
+# does not, never the reverse.
 _SECRET_TEXT_HINT = re.compile(b"=" + _alternation(
     [*_TEXT_KEYS, *(separator + normal_key(key) for key in _QUERY_KEYS for separator in "?&")]))
 _AUTHORIZATION_HINT = re.compile(rb" (?:reraeb|cisab|etavirp [a-z0-9 ]*nigeb)")
-_URL_PASSWORD_HINT = re.compile(rb'@(?:[^"/?#]|"\\)*:(?:[^"/?#@:]|"\\)*//:')
+# A quote inside a string is escaped in the JSON text, and reads `"\` reversed.
+_LABELLED_PASSWORD_HINT = re.compile(rb':(?: |"\\)*' + _alternation(_LABELLED_KEYS))
+# URL_PASSWORD in the text that is not reversed, from the literal "//" or its JSON-escaped `\/\/`, written
+# `\\/\\/` in the JSON text. A string ends at a quote that no backslash escapes, and a password at a space.
+# Both patterns may match where URL_PASSWORD does not, never the reverse.
+_URL_PASSWORD_TAIL = rb'(?:[^"/?#@:\[\] \\]|\\.)*:(?:[^" \\]|\\.)*?@'
+_URL_PASSWORD_HINT = re.compile(b"//" + _URL_PASSWORD_TAIL)
+_ESCAPED_URL_PASSWORD_HINT = re.compile(rb"\\\\/\\\\/" + _URL_PASSWORD_TAIL)
 # Tags and labels whose names start with a word of SECRET_LABEL_PREFIXES, read in the text that is not
 # reversed (the start of a string is its end there). The quick test writes "{" as "," in that text, so that
 # one pattern finds every key from the "," or "{" before it, to which the engine skips faster than to every
@@ -246,8 +266,11 @@ class Redactor:
         plain = text.translate(_HINT_TABLE, b"_-")
         backwards = plain[::-1]
         if self._key_hint.search(backwards) is not None or _SECRET_TEXT_HINT.search(backwards) is not None \
-                or _AUTHORIZATION_HINT.search(backwards) is not None or _URL_PASSWORD_HINT.search(backwards) \
+                or _AUTHORIZATION_HINT.search(backwards) is not None or _LABELLED_PASSWORD_HINT.search(backwards) \
                 is not None or _LABEL_KEY_HINT.search(plain) is not None:
+            return True
+        if b"@" in plain and (_URL_PASSWORD_HINT.search(plain) is not None
+                              or _ESCAPED_URL_PASSWORD_HINT.search(plain) is not None):
             return True
         if _VALUE_FIELD_HINT not in backwards:
             return False
@@ -296,7 +319,7 @@ class Redactor:
                         ("=" in value or " " in value) and SECRET_TEXT.search(value) is not None):
                     mapping[key] = REDACTED
                     continue
-                if "@" in value and "://" in value:
+                if "@" in value and ("://" in value or ":\\/\\/" in value):
                     value = mapping[key] = URL_PASSWORD.sub(_URL_REPLACEMENT, value)
                 if kind == _NAME:
                     item_name = value
@@ -414,11 +437,13 @@ class Redactor:
                 self._walk(item)
 
     def _secret_name(self, name: Any) -> bool:
+        # Items are named by people, like labels: `secret-label` and `Credentials-Prod` count.
         if not isinstance(name, str):
             return False
+        if self._secret_label(name):
+            return True
         normal = normal_key(name)
-        return (normal in self.secret_keys or normal in self.secret_item_names
-                or normal.endswith(self.secret_suffixes) or normal.startswith(self.secret_item_prefixes))
+        return normal in self.secret_item_names or normal.startswith(self.secret_item_prefixes)
 
 
 def _redact_path(value: Any, path: tuple[str, ...]) -> None:
@@ -446,7 +471,8 @@ def _child(value: Any, key: str) -> Any:
 
 
 def secret_text(text: str) -> bool:
-    """Tell whether `text` carries a connection string, a SAS signature, an authorization token or a private key."""
+    """Tell whether `text` carries a connection string, a SAS signature, an authorization token, a private key or a
+    labelled password (`Password: x`)."""
     # Each pattern contains "=" or a space, so the plain tests skip the regular expression for most strings.
     return ("=" in text or " " in text) and SECRET_TEXT.search(text) is not None
 
@@ -455,7 +481,7 @@ def redact_text(text: str) -> str:
     """Return `text` without credentials: REDACTED when `secret_text` finds some, else with URL passwords replaced."""
     if secret_text(text):
         return REDACTED
-    if "@" in text and "://" in text:
+    if "@" in text and ("://" in text or ":\\/\\/" in text):
         return URL_PASSWORD.sub(_URL_REPLACEMENT, text)
     return text
 

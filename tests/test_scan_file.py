@@ -20,6 +20,8 @@ from ridgeline.imports.collection import (
 )
 from ridgeline.imports.detect import Format, detect_format
 from ridgeline.imports.sources import InputFile
+from ridgeline.model.finding import Status
+from ridgeline.pipeline import evaluate_files
 from ridgeline.rules.loader import load_builtin_rules
 from ridgeline.store.database import Store
 
@@ -80,6 +82,24 @@ def test_scan_file_judges_an_export(tmp_path: Path) -> None:
     # A type the export lacks makes its rules ERROR instead of silence.
     assert {f["status"] for f in by_rule["aws-ec2-sg-admin-ports-open"]} == {"ERROR"}
     assert "s3" not in {unit["service"] for unit in report["collection"]}
+
+
+def test_rds_public_access_as_string_is_error(tmp_path: Path) -> None:
+    # A Config item that gives the flag as the string "true" must not PASS as if it were false.
+    as_string = _item("AWS::RDS::DBInstance", "db-text", {"dBInstanceIdentifier": "db-text",
+                                                          "publiclyAccessible": "true"})
+    as_boolean = _item("AWS::RDS::DBInstance", "db-flag", {"dBInstanceIdentifier": "db-flag",
+                                                           "publiclyAccessible": True})
+    snapshot = _snapshot(tmp_path / "snapshot.json.gz", [as_string, as_boolean])
+
+    scans = evaluate_files([snapshot], load_builtin_rules())
+
+    findings = {finding.resource_name: finding for result in scans.results for finding in result.findings
+                if finding.rule_id == "aws-rds-instance-public-access"}
+    assert findings["db-flag"].status is Status.FAIL
+    assert findings["db-text"].status is Status.ERROR
+    assert "configuration.publiclyAccessible (equals): expected a boolean, found string 'true'" in (
+        findings["db-text"].message)
 
 
 def test_scan_file_without_importable_items_is_an_error(tmp_path: Path) -> None:

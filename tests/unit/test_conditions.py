@@ -84,9 +84,20 @@ OPERATOR_CASES = [
     pytest.param("equals", None, None, True, id="equals-null-on-null"),
     pytest.param("equals", None, "a", False, id="equals-null-on-value"),
     pytest.param("equals", {"a": [1]}, {"a": [1]}, True, id="equals-mapping"),
-    pytest.param("equals", True, 1, False, id="equals-true-on-one"),
-    pytest.param("equals", 0, False, False, id="equals-zero-on-false"),
     pytest.param("equals", 1, 1.0, True, id="equals-int-on-float"),
+    # A null value is compared, never a type mismatch: it is the value of an unset flag.
+    pytest.param("equals", True, None, False, id="equals-true-on-null"),
+    pytest.param("not_equals", True, None, True, id="not-equals-true-on-null"),
+    pytest.param("equals", {"a": 1}, "a", False, id="equals-mapping-on-string"),
+    # Numbers and numeric strings compare as numbers: Cloud Asset Inventory gives int64 fields as text.
+    pytest.param("equals", 22, "22", True, id="equals-number-on-numeric-string"),
+    pytest.param("equals", 22, "23", False, id="equals-number-on-other-numeric-string"),
+    pytest.param("equals", 10, "10.0", True, id="equals-number-on-decimal-string"),
+    pytest.param("equals", 9007199254740993, "9007199254740993", True, id="equals-int64-string"),
+    pytest.param("equals", 9007199254740992, "9007199254740993", False, id="equals-int64-string-exact"),
+    pytest.param("not_equals", 22, "22", False, id="not-equals-number-on-numeric-string"),
+    pytest.param("equals", "1.2", 1.2, True, id="equals-numeric-string-on-number"),
+    pytest.param("equals", "1.2", 1.3, False, id="equals-numeric-string-on-other-number"),
     pytest.param("not_equals", "x", ABSENT, True, id="not-equals-missing"),
     pytest.param("not_equals", None, ABSENT, False, id="not-equals-null-on-missing"),
     pytest.param("not_equals", None, None, False, id="not-equals-null-on-null"),
@@ -97,7 +108,13 @@ OPERATOR_CASES = [
     pytest.param("in", ["a", "b"], "c", False, id="in-non-member"),
     pytest.param("in", ["a"], ABSENT, False, id="in-missing"),
     pytest.param("in", [None], None, True, id="in-null-listed"),
-    pytest.param("in", [0, 1], False, False, id="in-false-among-numbers"),
+    pytest.param("in", [22, 3389], "3389", True, id="in-numeric-string"),
+    pytest.param("not_in", [22, 3389], "80", True, id="not-in-numeric-string"),
+    pytest.param("in", [True, "true"], "true", True, id="in-both-types-string"),
+    pytest.param("in", [True, "true"], True, True, id="in-both-types-boolean"),
+    pytest.param("in", ["a", True], "b", False, id="in-mixed-one-comparable"),
+    pytest.param("in", [None, True], None, True, id="in-null-item-on-null"),
+    pytest.param("not_in", [True], None, True, id="not-in-boolean-on-null"),
     pytest.param("not_in", ["a", "b"], "a", False, id="not-in-member"),
     pytest.param("not_in", ["a", "b"], "c", True, id="not-in-non-member"),
     pytest.param("not_in", ["a"], ABSENT, True, id="not-in-missing"),
@@ -189,6 +206,23 @@ MISMATCH_CASES = [
     pytest.param("older_than_days", 90, "yesterday", "expected an ISO 8601 time", id="older-text"),
     pytest.param("older_than_days", 90, 1700000000, "expected an ISO 8601 time", id="older-epoch"),
     pytest.param("length_gt", 1, 5, "expected a list", id="length-number"),
+    # A boolean never matches another type, so a string "true" against `equals: true` is unknown.
+    pytest.param("equals", True, "true", "expected a boolean, found string 'true'", id="equals-true-on-string"),
+    pytest.param("equals", False, "false", "expected a boolean, found string 'false'", id="equals-false-on-string"),
+    pytest.param("equals", True, 1, "expected a boolean, found number 1", id="equals-true-on-one"),
+    pytest.param("equals", True, {"a": 1}, "expected a boolean, found mapping {'a': 1}", id="equals-true-on-mapping"),
+    pytest.param("equals", True, ["x"], "expected a boolean, found list ['x']", id="equals-true-on-list"),
+    pytest.param("not_equals", True, "true", "expected a boolean", id="not-equals-true-on-string"),
+    pytest.param("in", [True], "yes", "expected a boolean, found string 'yes'", id="in-boolean-on-string"),
+    pytest.param("not_in", [False], 0, "expected a boolean, found number 0", id="not-in-boolean-on-number"),
+    pytest.param("in", [None, True], "true", "expected a boolean", id="in-null-item-on-string"),
+    pytest.param("equals", 0, False, "expected a number, found boolean False", id="equals-zero-on-false"),
+    pytest.param("in", [0, 1], False, "expected a number, found boolean False", id="in-false-among-numbers"),
+    pytest.param("equals", 22, "ssh", "expected a number, found string 'ssh'", id="equals-number-on-text"),
+    pytest.param("equals", 22, "nan", "expected a number, found string 'nan'", id="equals-number-on-nan"),
+    pytest.param("equals", "Enabled", True, "expected a string, found boolean True", id="equals-string-on-boolean"),
+    pytest.param("equals", "Enabled", 5, "expected a string, found number 5", id="equals-string-on-number"),
+    pytest.param("not_in", ["1.2", "1.3"], ["1.2"], "expected a string, found list", id="not-in-string-on-list"),
 ]
 
 
@@ -200,6 +234,23 @@ def test_operator_type_mismatch_is_unknown(operator: str, expected: Any, actual:
     assert len(reasons) == 1
     assert reasons[0].startswith(f"configuration.value ({operator}):")
     assert message in reasons[0]
+
+
+def test_type_mismatch_reason_cuts_long_value() -> None:
+    document = {"Statement": [{"Sid": f"statement-{index}"} for index in range(50)]}
+
+    outcome, reasons = evaluate(leaf("equals", True), make_resource({"value": document}))
+
+    assert outcome is None
+    assert reasons[0].endswith("...(truncated)")
+    assert len(reasons[0]) < 200
+
+
+def test_type_mismatch_under_not_is_unknown() -> None:
+    outcome, reasons = evaluate({"not": leaf("equals", True)}, make_resource({"value": "false"}))
+
+    assert outcome is None
+    assert reasons == ["configuration.value (equals): expected a boolean, found string 'false'"]
 
 
 def test_leaf_operators_all_must_hold() -> None:
@@ -278,7 +329,8 @@ ITEM_CASES = [
     pytest.param("any_item", [{"port": 80}], False, id="any-none-matches"),
     pytest.param("any_item", [], False, id="any-empty"),
     pytest.param("any_item", None, False, id="any-null"),
-    pytest.param("any_item", [{"port": "x"}, {"port": 80}], False, id="any-text-is-not-22"),
+    pytest.param("any_item", [{"port": "80"}, {"port": 80}], False, id="any-numeric-text-is-not-22"),
+    pytest.param("any_item", [{"port": 80}, {"port": "22"}], True, id="any-numeric-text-is-22"),
     pytest.param("all_items", [{"port": 22}, {"port": 22}], True, id="all-every-match"),
     pytest.param("all_items", [{"port": 22}, {"port": 80}], False, id="all-one-differs"),
     pytest.param("all_items", [], True, id="all-empty-vacuous"),
@@ -297,6 +349,17 @@ def test_item_quantifier(quantifier: str, items: Any, result: bool) -> None:
 
     assert outcome is result
     assert reasons == []
+
+
+def test_item_port_range_text_is_unknown() -> None:
+    # "0-1000" is no number, and it includes port 22, so calling it unequal to 22 would hide an open port.
+    condition = {"any_item": "configuration.rules", "where": ITEM_MATCH}
+
+    outcome, reasons = evaluate(condition, items_subject([{"port": "0-1000"}, {"port": 80}]))
+
+    assert outcome is None
+    assert reasons == ["port (equals): expected a number, found string '0-1000'"]
+    assert evaluate(condition, items_subject([{"port": "0-1000"}, {"port": 22}]))[0] is True
 
 
 def test_items_missing_list_is_empty() -> None:

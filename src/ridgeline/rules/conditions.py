@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -275,18 +276,95 @@ def _same(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
+def _kind(value: Any) -> str:
+    """Name the JSON type of a value, as the reasons of `_equal` show it."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def _numeric_text(text: str) -> int | float:
+    """Read a number given as text; raise ValueError for other text, "nan" and "inf" included."""
+    # int first: int64 fields given as text ("9007199254740993") lose precision as floats.
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {text!r}")
+    return number
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    """Compare a present value with the value of `equals` or an item of `in`.
+
+    Raise _TypeMismatch when the expected value is a boolean, number or string and the value has another
+    type, because the rule cannot judge it. A string "true" is not the flag `true`, and calling it unequal
+    would PASS an RDS instance whose `publiclyAccessible` is "true". Numbers and numeric strings compare
+    as numbers, as `gt` reads them, because Cloud Asset Inventory gives int64 fields as text ("size": "10").
+    A null value, or an expected null, list or mapping, compares as it is.
+    """
+    if actual is None or expected is None or isinstance(expected, list | dict):
+        return _same(actual, expected)
+    expected_kind, actual_kind = _kind(expected), _kind(actual)
+    if expected_kind == actual_kind:
+        return bool(actual == expected)
+
+    try:
+        if expected_kind == "number" and actual_kind == "string":
+            return bool(_numeric_text(actual) == expected)
+        if expected_kind == "string" and actual_kind == "number":
+            return bool(actual == _numeric_text(expected))
+    except ValueError:
+        pass
+    raise _TypeMismatch(f"expected a {expected_kind}, found {actual_kind} {_evidence_text(actual)}")
+
+
+def _evidence_text(value: Any) -> str:
+    """Show a value of the wrong type in a reason, cut when long (a whole mapping, a policy document)."""
+    text = repr(value)
+    return text if len(text) <= 100 else text[:100] + "...(truncated)"
+
+
 def _op_equals(actual: Any, expected: Any) -> bool:
     if actual is MISSING:
         return expected is None
-    return _same(actual, expected)
+    return _equal(actual, expected)
 
 
 def _op_in(actual: Any, expected: Any) -> bool:
-    return actual is not MISSING and any(_same(actual, item) for item in expected)
+    if actual is MISSING:
+        return False
+
+    # A value that matches no item is out of the list only when some item has a type it compares with,
+    # and a null item compares with null alone. Otherwise the value is unknown, as for `equals`.
+    mismatch: _TypeMismatch | None = None
+    comparable = False
+    for item in expected:
+        try:
+            if _equal(actual, item):
+                return True
+        except _TypeMismatch as error:
+            mismatch = mismatch or error
+            continue
+        comparable = comparable or item is not None
+    if mismatch is not None and not comparable:
+        raise mismatch
+    return False
 
 
 def _op_in_any_case(actual: Any, expected: Any) -> bool:
     # Azure enum values are case-insensitive ("Enabled", "enabled"); strings compare folded.
+    # NOTE: a value of another type (the flag true against ["Enabled"]) is still just unequal here, not
+    # unknown as it is for `in`.
     if actual is MISSING or actual is None:
         return False
     if not isinstance(actual, str):

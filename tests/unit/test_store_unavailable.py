@@ -49,3 +49,23 @@ def test_read_command_with_unreachable_server(tmp_path: Path) -> None:
 
     assert result.exit_code == EXIT_SETUP, result.output
     assert "Hunter2pw" not in result.output
+
+
+def test_missing_driver_names_module_and_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_psycopg(name: str, *arguments: object, **keywords: object) -> object:
+        if name == "psycopg" or name.startswith("psycopg."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name="psycopg")
+        return real_import(name, *arguments, **keywords)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", without_psycopg)
+    with pytest.raises(StoreUnavailable) as raised:
+        Store("postgresql+psycopg://app:Hunter2pw@127.0.0.1:5432/db")
+
+    message = str(raised.value)
+    assert "needs the Python module psycopg, which is not installed" in message
+    assert "pip install 'ridgeline[postgres]'" in message
+    assert "Hunter2pw" not in message

@@ -160,7 +160,12 @@ class Store:
             Path(self.url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
         try:
             self.engine: Engine = create_engine(self.url, future=True)
-        except (ArgumentError, NoSuchModuleError, ImportError) as error:
+        except ImportError as error:
+            # A valid URL whose database driver is missing (psycopg for postgresql+psycopg://).
+            raise StoreUnavailable(f"the database URL {_shown_url(self.url)} needs the Python module "
+                                   f"{error.name or error}, which is not installed; for PostgreSQL, install "
+                                   "Ridgeline's postgres extra (pip install 'ridgeline[postgres]')") from error
+        except (ArgumentError, NoSuchModuleError) as error:
             raise StoreUnavailable(f"invalid database URL {_shown_url(self.url)}: {error}") from error
         shown = self.engine.url.render_as_string(hide_password=True)
         if self.engine.dialect.name == "sqlite":

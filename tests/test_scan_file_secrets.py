@@ -1,7 +1,7 @@
 """`ridgeline scan file` keeps secrets out of the store, every report and the terminal, for each cloud.
 
-Each export contains the secrets that trials found stored verbatim: passwords in URLs (with a raw "#",
-"?" or "/" too), tags, labels and GCP metadata items named `pw`, `pwd`, `credentials`, `credential` or
+Each export contains the secrets that trials found stored verbatim: passwords in URLs (with a raw "@",
+"#", "?" or "/" too), tags, labels and GCP metadata items named `pw`, `pwd`, `credentials`, `credential` or
 `secret-label`, PEM private keys, Cloud SQL labels beside the database flags. Each secret contains the
 marker "sekret" in some case. A rule of this file cites the whole configuration and the tags of every
 resource as evidence, so a secret that redaction missed would reach the reports. Values that are not
@@ -66,7 +66,8 @@ def _aws_export(path: Path) -> Path:
         "instanceId": "i-0123456789abcdef0", "instanceType": "t3.micro",
         "tags": [{"key": "secret-label", "value": "SeKrEt-A15"}, {"key": "team", "value": "keep-a2"}],
         "description": PEM.format(kind="RSA ", marker="SeKrEt-A16"),
-        "monitoring": {"state": "mongodb://app:SeKrEt-A17@db.internal/app"},
+        "monitoring": {"state": "mongodb://app:SeKrEt-A17@db.internal/app",
+                       "replica": "mongodb://app:p@SeKrEt-A22#w?o/rd@mongo/x"},
         "note": 'deploy with {"url": "https:\\/\\/app:SeKrEt-A20@h\\/db"}, Password: SeKrEt-A21'}, {})
     path.write_text(json.dumps({"fileVersion": "1.0", "configurationItems": [bucket, instance]}))
     return path

@@ -157,8 +157,16 @@ def test_short_password_keys_redacted(key: str) -> None:
     ("redis://:#@h:6379/0", f"redis://:{REDACTED}@h:6379/0"),
     ("postgres://u:p#1@db.internal.", f"postgres://u:{REDACTED}@db.internal."),
     ("http://u:p@[::1]:5432/db", f"http://u:{REDACTED}@[::1]:5432/db"),
-    # A plain password keeps an "@" of the query, which is not part of the authority.
-    ("mysql://u:p@h/x?mail=a@b", f"mysql://u:{REDACTED}@h/x?mail=a@b"),
+    # A raw "@" with "#", "?" or "/" in the password: it ends at the last "@" that a host follows.
+    ("mongodb://u:p@ss#w?o/rdPWX10@mongo/x", f"mongodb://u:{REDACTED}@mongo/x"),
+    ("postgresql://app:p@ssw0rd@db.internal:5432/app", f"postgresql://app:{REDACTED}@db.internal:5432/app"),
+    ("mongodb://u:p@ss@h1:27017,h2:27017/db?replicaSet=rs0",
+     f"mongodb://u:{REDACTED}@h1:27017,h2:27017/db?replicaSet=rs0"),
+    ("mysql://u:a@b/c@d#e@h/db", f"mysql://u:{REDACTED}@h/db"),
+    ("x mysql://u:p@ss/w@h/db y@z", f"x mysql://u:{REDACTED}@h/db y@z"),
+    ('{"url": "https:\\/\\/u:p@ss\\/x@h\\/db"}', f'{{"url": "https:\\/\\/u:{REDACTED}@h\\/db"}}'),
+    # An "@" in the query reads as the end of a password with a raw "@": the host and query go too.
+    ("mysql://u:p@h/x?mail=a@b", f"mysql://u:{REDACTED}@b"),
     # A URL in JSON-escaped text.
     ('{"url": "https:\\/\\/u:p@h\\/db"}', f'{{"url": "https:\\/\\/u:{REDACTED}@h\\/db"}}'),
 ])
@@ -173,6 +181,9 @@ def test_url_password_replaced(text: str, expected: str) -> None:
     "https://h/p#frag:x@y", "https://host/path?x=a:b@c", "https://host?x=a:b@c", "http://[::1]:8080/p?a=b@c",
     "https://host:443/?email=a@b.com", "mysql://root:pw@h:1:2",
     "https:\\/\\/host\\/p?x=a:b@c",
+    # Look-alikes with several "@": a user without a password, a port before the path, IPv6.
+    "ssh://git@host:22/x?ref=a@b", "https://user@host/p?x=a:b@c", "https://host:8443/p?next=a:b@c@d",
+    "http://[::1]:8080/a@b:c@d", "git@github.com:org/repo@v1", "alice@example.com, bob@example.com",
 ])
 def test_text_without_url_password_kept(text: str) -> None:
     assert redact_text(text) == text
@@ -349,6 +360,10 @@ _SECRET_TEXTS = ["Server=db;Password=pw", "https://h/?sv=1&sig=a", "Endpoint=sb:
                  # A raw "#", "?", "/" or quote in a URL password, and JSON-escaped URLs.
                  "mysql://root:QQV01#x@h/db", "mysql://r:a?b/c@h:1/d?e=f@g", "redis://:#@h", 'x://:"/@h',
                  "https:\\/\\/u:p@h\\/db", 'https:\\/\\/u:p\\"#@h', "s://U:1#@h",
+                 # A raw "@" in a URL password, with "#", "?", "/", a quote or "-" beside it.
+                 "mongodb://u:p@ss#w?o/rdPWX10@mongo/x", "postgresql://app:p@ssw0rd@db.internal:5432/app",
+                 "mysql://u:p@h/x?mail=a@b", "x://:@@h", 'r://U:@"/-@h:1', "https:\\/\\/u:p@s\\/x@h\\/d",
+                 "s://u:-@-#@h?a=@", "MONGODB://A:B@C?D@E",
                  # Passwords labelled in text.
                  "Password: hunter2", "DB_PWD:  x", 'conf {"password": "x"}', 'a "PWD" : b']
 # Names of tags and labels: a secret word at the start counts there only.
@@ -360,7 +375,8 @@ _LABEL_NAMES = [*SECRET_LABEL_PREFIXES, "secret-label", "pwd_policy_version", "T
 _PLAIN_TEXTS = ["user@host", "http://host:8080/", "git@github.com:org/repo", "ssh://git@github.com:22/x",
                 "https://u:@h/", "alice@example.com", "https://h/p?next=a:b@c", "-----BEGIN CERTIFICATE-----\nMII",
                 "-----BEGIN PUBLIC KEY-----", "http://[::1]:8080/", "https://host:443/p?x=a:b@c", "http://[::1]:80/?a@b",
-                "https:\\/\\/h\\/p?x=a:b@c", "https://user@host/"]
+                "https:\\/\\/h\\/p?x=a:b@c", "https://user@host/", "ssh://git@host:22/x?ref=a@b",
+                "https://host:8443/p?next=a:b@c@d"]
 
 
 def _plain_value(rng: random.Random, depth: int = 0) -> Any:
@@ -513,6 +529,7 @@ def test_hint_never_skips_needed_walk(seed: int) -> None:
     ({"dsn": "mysql://root:a/b@h/db"}, True),
     ({"doc": 'x {"url": "https:\\/\\/u:p@h"}'}, True),
     ({"a": ["https://host/path?x=a:b@c", "ssh://git@host:22/x"]}, False),
+    ({"dsn": "mongodb://u:p@ss#w?o/rdPWX10@mongo/x"}, True),
     ({"note": "Password: hunter2"}, True),
     ({"note": 'x {"password": "y"}'}, True),
     ({"note": "password reset"}, False),

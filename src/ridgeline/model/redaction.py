@@ -131,19 +131,25 @@ SECRET_TEXT = re.compile(
     + r"|(?i:-----BEGIN [A-Z0-9 ]*PRIVATE KEY)"
     + r'|(?i:' + "|".join(_LABELLED_KEYS) + r')"? *: +\S')
 # A password in the authority of a URL (RFC 3986 userinfo, `scheme://user:password@host`). The user part ends
-# at the first ":", the password at the last "@" that a host follows before any "/", "?" or "#". When no such
-# "@" exists, a raw "#", "?" or "/" belongs to the password (`mysql://root:QQV01#x@h/db`), which then ends at
-# the last "@" that a host follows anywhere. Only the password is replaced (`mysql://root:***redacted***@h/db`),
+# at the first ":", the password at the last "@" that a host follows before the next whitespace, because
+# passwords in pasted connection strings often contain a raw "@", "#", "?" or "/" (`mysql://root:QQV01#x@h/db`,
+# `mongodb://u:p@ss#w/x@mongo/db`). Only the password is replaced (`mysql://root:***redacted***@h/db`),
 # so findings still name the user and the host. A URL in JSON-escaped text (`https:\/\/u:p@h`) counts too.
 # These stay: a port followed by a path or query (`https://host:8443/p?next=a:b@c`, where the "@" belongs to
 # the query), a user without a password (`ssh://git@host:22/x`), a host without a user
 # (`https://host/p?x=a:b@c`), IPv6 hosts, e-mail addresses and scp-like `git@github.com:org/repo`.
 # NOTE: a password of digits followed by "/" or "?" (`root:1234/x@h`) reads as a port and a path, and stays.
-# A password with a raw "#", "?" or "/" ends at an "@" in the path or query when there is one
-# (`u:p#x@h/x?mail=a@b`), so the host is replaced too.
+# An "@" in the path or query of a URL with a password (`mysql://u:p@h/x?mail=a@b`) reads as the end of a
+# password with a raw "@", so the host, path and query up to that "@" are replaced too. That loses facts, but
+# ending such a password at an earlier "@" would store the rest of it.
 _URL_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[\w.~%-]+)(?::[0-9]*)?(?![\w.~%:@\[-])"
+# The user and password parts are bounded (_URL_PART_LIMIT characters), so that text packed with "://u:"
+# costs linear time: unbounded, every start scanned to the end of the string, quadratic in its length.
+# NOTE: a password longer than the bound, up to its last "@", is cut at an earlier "@" or not found.
+_URL_PART_LIMIT = 2048
 URL_PASSWORD = re.compile(
-    r"(:(?://|\\/\\/)[^\s/?#@:\[\]\\]*:)(?![0-9]*(?:[/?]|\\/))(?:[^\s/?#]+|\S+)(?=@" + _URL_HOST + ")")
+    rf"(:(?://|\\/\\/)[^\s/?#@:\[\]\\]{{0,{_URL_PART_LIMIT}}}:)(?![0-9]*(?:[/?]|\\/))\S{{1,{_URL_PART_LIMIT}}}"
+    + r"(?=@" + _URL_HOST + ")")
 _URL_REPLACEMENT = r"\g<1>" + REDACTED
 # The same in the reversed text of the quick test (see `Redactor.may_change`): each pattern there starts with
 # "=", ":" or a space, which the regular expression engine skips to quickly. They may match where SECRET_TEXT
@@ -153,10 +159,13 @@ _SECRET_TEXT_HINT = re.compile(b"=" + _alternation(
 _AUTHORIZATION_HINT = re.compile(rb" (?:reraeb|cisab|etavirp [a-z0-9 ]*nigeb)")
 # A quote inside a string is escaped in the JSON text, and reads `"\` reversed.
 _LABELLED_PASSWORD_HINT = re.compile(rb':(?: |"\\)*' + _alternation(_LABELLED_KEYS))
-# URL_PASSWORD in the text that is not reversed, from the literal "//" or its JSON-escaped `\/\/`, written
-# `\\/\\/` in the JSON text. A string ends at a quote that no backslash escapes, and a password at a space.
-# Both patterns may match where URL_PASSWORD does not, never the reverse.
-_URL_PASSWORD_TAIL = rb'(?:[^"/?#@:\[\] \\]|\\.)*:(?:[^" \\]|\\.)*?@'
+# The start of URL_PASSWORD in the text that is not reversed: "//" or its JSON-escaped `\/\/` (written
+# `\\/\\/` in the JSON text), the user part and its ":". A string ends at a quote that no backslash escapes.
+# The caller also tests for an "@" anywhere in the text, which every match of URL_PASSWORD has, so both
+# patterns may match where URL_PASSWORD does not, never the reverse. Scanning on to the "@" from every "//"
+# took time quadratic in a string packed with "//u:". The bound leaves room for JSON escapes, which take
+# up to six characters of the text for one.
+_URL_PASSWORD_TAIL = rb'(?:[^"/?#@:\[\] \\]|\\.){0,' + str(6 * _URL_PART_LIMIT).encode() + rb'}:'
 _URL_PASSWORD_HINT = re.compile(b"//" + _URL_PASSWORD_TAIL)
 _ESCAPED_URL_PASSWORD_HINT = re.compile(rb"\\\\/\\\\/" + _URL_PASSWORD_TAIL)
 # Tags and labels whose names start with a word of SECRET_LABEL_PREFIXES, read in the text that is not
@@ -164,6 +173,16 @@ _ESCAPED_URL_PASSWORD_HINT = re.compile(rb"\\\\/\\\\/" + _URL_PASSWORD_TAIL)
 # one pattern finds every key from the "," or "{" before it, to which the engine skips faster than to every
 # quote. Listed labels ({key, value} items) are looked for in any string, only when a value field is there.
 _HINT_TABLE = bytes.maketrans(b"{", b",")
+
+
+def _at_after(hint: re.Pattern[bytes], text: bytes) -> bool:
+    """Tell whether `hint` matches `text` with an "@" somewhere after its first match.
+
+    A later match starts later, so when no "@" follows the first one, none follows any: one search and one
+    scan keep the test linear in the length of the text.
+    """
+    match = hint.search(text)
+    return match is not None and text.find(b"@", match.end()) != -1
 _LABEL_WORDS = b"(?:" + b"|".join(word.encode() for word in SECRET_LABEL_PREFIXES) + b")"
 _LABEL_KEY_HINT = re.compile(b',"' + _LABEL_WORDS)
 _LABEL_ITEM_HINT = re.compile(b'"' + _LABEL_WORDS)
@@ -269,8 +288,7 @@ class Redactor:
                 or _AUTHORIZATION_HINT.search(backwards) is not None or _LABELLED_PASSWORD_HINT.search(backwards) \
                 is not None or _LABEL_KEY_HINT.search(plain) is not None:
             return True
-        if b"@" in plain and (_URL_PASSWORD_HINT.search(plain) is not None
-                              or _ESCAPED_URL_PASSWORD_HINT.search(plain) is not None):
+        if b"@" in plain and (_at_after(_URL_PASSWORD_HINT, plain) or _at_after(_ESCAPED_URL_PASSWORD_HINT, plain)):
             return True
         if _VALUE_FIELD_HINT not in backwards:
             return False

@@ -1,8 +1,8 @@
 """`ridgeline scan file` keeps secrets out of the store, every report and the terminal, for each cloud.
 
-Each export contains the secrets that trials found stored verbatim: passwords in URLs (with a raw "@",
-"#", "?" or "/" too), tags, labels and GCP metadata items named `pw`, `pwd`, `credentials`, `credential` or
-`secret-label`, PEM private keys, Cloud SQL labels beside the database flags. Each secret contains the
+Each export contains the kinds of secret that were once stored verbatim. These are passwords in URLs (with
+a raw "@", "#", "?" or "/" too), PEM private keys, Cloud SQL labels beside the database flags, and tags,
+labels and GCP metadata items named `pw`, `pwd`, `credentials`, `credential` or `secret-label`. Each secret contains the
 marker "sekret" in some case. A rule of this file cites the whole configuration and the tags of every
 resource as evidence, so a secret that redaction missed would reach the reports. Values that are not
 secret carry "keep-" and must stay, which shows that the files are read as text where a marker could be

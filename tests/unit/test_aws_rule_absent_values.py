@@ -1,4 +1,4 @@
-"""AWS rules on items that leave a value out: an absent value decides a verdict only where the API says so.
+"""AWS rules on items that leave a value out: an absent value decides a verdict only where the API documents it.
 
 DescribeDBClusters may leave MultiAZ out (BooleanOptional in the RDS service model), so a cluster item
 without it is unknown. An EFS file system with a KMS key is encrypted, whether or not the item says so.

@@ -354,7 +354,7 @@ def test_item_without_field_not_assessed(tmp_path: Path, engine: Engine, builtin
             assert missing_reason(case.provider, case.type_name, key) in finding.message, finding.message
         else:
             # Other values of the item decide the rule whatever the field's value (a rotating key passes
-            # whoever manages it), so the status is the whole item's, never a new PASS.
+            # whether AWS or the customer manages it), so the status is the whole item's, never a new PASS.
             assert finding.status is whole[rule_id].status, f"{rule_id}: {finding.status} {finding.message}"
 
 

@@ -92,7 +92,7 @@ def test_gzip_cut_in_first_item_names_cut(tmp_path: Path) -> None:
     assert error.message.startswith("the gzip data ends early")
 
 
-def test_plain_page_cut_in_first_item_is_cut_short(tmp_path: Path) -> None:
+def test_plain_page_cut_early(tmp_path: Path) -> None:
     text = azure_page(3)
     export = tmp_path / "page.json"
     export.write_text(text[:len(text.split('"name"')[0]) + 20])

@@ -206,7 +206,7 @@ def test_supplementary_tables_cover_the_keys_that_rules_read(rules: list[Rule]) 
     read = paths_read([rule for rule in rules if rule.provider == "aws"])
     prefix = "supplementaryConfiguration."
     # Keys whose absence the check function itself judges: without event selectors, a trail's
-    # hasCustomEventSelectors (always recorded) tells whether it records the default events.
+    # hasCustomEventSelectors (always recorded) shows whether it records the default events.
     judged_without = {"AWS::CloudTrail::Trail": {"EventSelectors", "AdvancedEventSelectors"}}
     for type_name in read:
         keys = {path.removeprefix(prefix).split(".")[0] for path in read.get(type_name, ()) if path.startswith(prefix)}

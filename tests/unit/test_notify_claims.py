@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class CountingReceiver(ThreadingHTTPServer):
-    """A webhook receiver on 127.0.0.1 that counts, per notification id, the deliveries it answered with 200.
+    """A webhook receiver on 127.0.0.1 that counts, per notification id, the deliveries it acknowledged with 200.
 
     Requests to /fail-first get HTTP 503 the first time. Requests to /hang get no answer until `release`
     is set, as from a receiver that stalls.
@@ -54,7 +54,7 @@ class CountingReceiver(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}{path}"
 
     def accept(self, path: str, ids: list[str]) -> int:
-        """Return the status to answer for a POST to `path`, counting the ids when it is 200."""
+        """Return the status of the response to a POST to `path`, counting the ids when it is 200."""
         if path == "/hang":
             self.hanging.set()
             self.release.wait(60)
@@ -112,7 +112,7 @@ def make_notification(index: int) -> Notification:
 
 
 def write_unclaimed(store: Store, count: int) -> list[str]:
-    """Store `count` pending rows for notifier webhook-1 that nobody holds, as a stopped run leaves them."""
+    """Store `count` pending rows for notifier webhook-1 that no watcher has claimed, as a stopped run leaves them."""
     writer = Dispatcher([WebhookNotifier("http://127.0.0.1:9/unused", name="webhook-1")], store=store)
     rows = writer.outbox_rows([make_notification(index) for index in range(count)], WHEN)
     store.save_finding_states([], outbox=rows)
@@ -262,7 +262,7 @@ def test_expired_claimer_sends_nothing_after_takeover(store: Store, second_store
 
 
 class GatedRecorder:
-    """A notifier that records what it is sent, and holds its first send until `gate` is set."""
+    """A notifier that records what it is sent, and blocks its first send until `gate` is set."""
 
     name = "webhook-1"
 

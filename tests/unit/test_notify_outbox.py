@@ -293,7 +293,7 @@ def test_recover_queues_earlier_pending_rows(store: Store, caplog: pytest.LogCap
         assert dispatcher.recover("aws", [ACCOUNT]) == 1
     assert dispatcher.close(timeout=10)
 
-    # Only the pending row of this account that nobody holds, for a notifier this run has.
+    # Only the pending row of this account that no watcher has claimed, for a notifier this run has.
     assert [batch[0].document() for batch in hook.batches] == [pending.document()]
     assert dispatcher.stats.recovered == 1
     stored = rows_by_id(store)

@@ -225,16 +225,6 @@ def watch_process(database: str, log: Path, *extra: str) -> subprocess.Popen[byt
     return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=dict(os.environ))
 
 
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-
 def lease_pid(store: Store, scope: str = SCOPE) -> int | None:
     record = read_lease(store, "aws", scope)
     return record.pid if record is not None else None
@@ -333,7 +323,7 @@ class _SlowHandler(_WebhookHandler):
 
 
 SLOW_ANSWER = 5.0
-"""Seconds the slow webhook receiver waits before it answers."""
+"""Seconds the slow webhook receiver waits before it responds."""
 
 
 @pytest.fixture

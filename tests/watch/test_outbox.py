@@ -225,16 +225,6 @@ def watch_process(database: str, queue_url: str, webhook_url: str, log: Path, *e
 
 
 @pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-
-@pytest.fixture
 def late_webhook() -> Iterator[list[WebhookReceiver]]:
     """Holds the webhook receiver a test starts late, and stops it afterwards."""
     started: list[WebhookReceiver] = []

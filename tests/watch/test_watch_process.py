@@ -6,11 +6,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
-
-import pytest
 
 from ridgeline.history.snapshot import increment_info
 from ridgeline.model.finding import finding_id
@@ -37,16 +34,6 @@ def watch_process(database: str, queue_url: str, log: Path, *extra: str) -> subp
                "--lease-duration", "3s", *extra]
     handle: IO[bytes] = log.open("ab")
     return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=dict(os.environ))
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
 
 
 def queue_counts(aws: AwsAccount, queue_url: str) -> tuple[int, int]:

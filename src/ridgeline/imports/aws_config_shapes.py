@@ -93,10 +93,10 @@ def _first_letter_lowered(*names: str) -> tuple[Rename, ...]:
 
 # Sources: the property lists of the awslabs/aws-config-resource-schema repository
 # (config/properties/resource-types/<type>.properties.json), which name the fields that advanced queries
-# can search, in AWS Config's spelling. Types whose rule fields AWS Config spells as the live envelope does
-# have no entry: trails, EC2 instances, security groups, network ACLs, VPCs and volumes, IAM users, groups,
-# roles and policies, KMS keys, Lambda functions, RDS DB instances, S3 buckets and the account's public
-# access block.
+# can search, in AWS Config's spelling. A type whose rule fields AWS Config spells as the live envelope does
+# has no entry. These are trails, EC2 instances, security groups, network ACLs, VPCs and volumes, IAM
+# users, groups, roles and policies, KMS keys, Lambda functions, RDS DB instances, S3 buckets and the
+# account's public access block.
 AWS_CONFIG_SHAPES: dict[str, ConfigShape] = {
     # CloudFormation spelling: AnalyzerName, Arn, Type, ArchiveRules (kept as recorded, because ListAnalyzers
     # has no archive rules), and no status. ListAnalyzers returns the status (ACTIVE, CREATING, DISABLED,

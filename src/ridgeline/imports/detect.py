@@ -57,7 +57,7 @@ class Detection:
     """Reason the format is unknown, for the error message (empty when `format` is set)."""
 
     location: str = ""
-    """Where in the file the reason applies ("line 8"), when the reason does not name it itself."""
+    """Position in the file that the reason applies to ("line 8"), when the reason does not name one."""
 
     empty: bool = False
     """True for an empty JSON array, which `az ... list` prints when nothing matches: no format, no error."""

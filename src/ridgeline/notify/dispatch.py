@@ -8,7 +8,7 @@ least once: a crash between a delivery and its mark sends that notification agai
 Several dispatchers can share one outbox without sending a row twice. Each row is claimed by one
 dispatcher (its instance id) with a lease: the rows a dispatcher writes are claimed by it from the start,
 it renews its claims while it runs, and it claims each row again, in one conditional UPDATE, before each
-attempt to send it. Another dispatcher takes only rows that nobody holds or whose lease expired, which
+attempt to send it. Another dispatcher takes only unclaimed rows or rows whose lease expired, which
 is how the rows of a watcher that died are delivered by the others.
 """
 
@@ -252,7 +252,7 @@ class Dispatcher:
         Call it at start, before submitting new work, so that old notifications go out first. It takes the
         pending rows that nobody holds (left by a run that stopped, or written by an older Ridgeline), whose
         claim expired (their dispatcher died), or that `taking_over_from` holds (the instance whose watcher
-        lease this run took over). Rows that another live dispatcher holds stay with it. Empty `accounts`
+        lease this run took over). Rows that another live dispatcher has claimed stay with it. Empty `accounts`
         means every account of the provider, for a watcher that learns its accounts from its first scan.
         Rows go out as they were stored, whatever the filters of this run. After this call, the claims
         thread repeats the takeover of expired claims for the same provider and accounts while it runs.
@@ -307,7 +307,7 @@ class Dispatcher:
             queued += self._queue_claimed(notifier, group, taking_over_from)
         self._count(recovered=queued)
         if queued and not at_start:
-            logger.info("notification outbox: took over %d notification(s) that no live watcher holds (a claim "
+            logger.info("notification outbox: took over %d notification(s) that no live watcher has claimed (a claim "
                         "expired or was released)", queued)
         return queued
 
@@ -388,7 +388,8 @@ class Dispatcher:
         """Stop the claims thread and, when nothing is sending any more, release the claims of this instance.
 
         Released rows are free at once for the next run or another watcher. While the worker may still be
-        sending, the claims stay and end with their lease, so that nobody sends a row that is in flight here.
+        sending, the claims stay and end with their lease, so that no other dispatcher sends a row that is in
+        flight here.
         """
         if self._claims_thread is None or self._store is None:
             return

@@ -432,7 +432,7 @@ class ServiceCoverage:
     A unit in the region "global" covers its whole account: IAM, S3, and every Azure and GCP unit are
     such units. A unit in another region covers that region. A lookup of a type whose service has no
     unit where it looks cannot conclude that the type has no resource there. A provider with no unit
-    at all is not judged: nothing says what its scan covered. That happens only for an index built
+    at all is not judged: no unit records what its scan covered. That happens only for an index built
     without coverage, because the engine runs no rule of a provider that has no unit.
     """
 

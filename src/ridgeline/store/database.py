@@ -146,7 +146,7 @@ class OutboxRow:
     last_error: str | None = None
     delivered_at: str | None = None
     claimed_by: str | None = None
-    """Instance id of the watcher that delivers the row, or None while no watcher holds it."""
+    """Instance id of the watcher that delivers the row, or None while no watcher has claimed it."""
     claim_expires_at: str | None = None
     """End of the claim's lease, after which another watcher may take the row over."""
 
@@ -418,7 +418,7 @@ class Store:
         """Return outbox rows, oldest first, filtered by state, provider, accounts, creation time and notifier.
 
         With `claimable_by` (an instance id) and `now`, only the rows that instance could take over are
-        returned: rows nobody holds, rows whose claim expired before `now`, and rows of `taking_over_from`.
+        returned: unclaimed rows, rows whose claim expired before `now`, and rows of `taking_over_from`.
         Rows it holds itself are left out, because it has them queued already.
         """
         table = schema.notification_outbox
@@ -456,8 +456,8 @@ class Store:
                             expires_at: str, taking_over_from: str | None = None) -> set[str]:
         """Claim the pending rows of `notifier` for the instance `claimant` until `expires_at`; return the ids won.
 
-        A row is won when it is pending and nobody holds it, `claimant` holds it already (the claim is
-        renewed), its claim expired before `now`, or `taking_over_from` holds it. The test and the write are
+        A row is won when it is pending and unclaimed, `claimant` has claimed it already (the claim is
+        renewed), its claim expired before `now`, or `taking_over_from` has claimed it. The test and the write are
         one conditional UPDATE, which the database runs atomically: of two instances that claim one row, one
         UPDATE changes it and the other's matches nothing. When the row count shows that some rows were not
         won, a SELECT in the same transaction finds which are held now.
@@ -538,7 +538,7 @@ class Store:
                                     final: bool, claimant: str | None = None) -> None:
         """Count one more failed attempt for the rows of `notifier`, and mark them failed when `final`.
 
-        With `claimant`, only the rows that instance holds are changed, so a row another watcher took over
+        With `claimant`, only the rows that instance has claimed are changed, so a row another watcher took over
         keeps its own count. A failed row loses its claim, so that a reset to pending makes it free to take.
         """
         table = schema.notification_outbox
@@ -566,7 +566,7 @@ class Store:
 
 
 def _claimable(now: str, taking_over_from: str | None) -> ColumnElement[bool]:
-    """Return the condition of an outbox row that nobody holds, whose claim expired, or that a dead instance held."""
+    """Return the condition of an outbox row that is unclaimed, whose claim expired, or that a dead instance claimed."""
     table = schema.notification_outbox
     # Times are ISO 8601 in UTC with microseconds, so comparing the text compares the times.
     conditions = [table.c.claimed_by.is_(None), table.c.claim_expires_at < now]

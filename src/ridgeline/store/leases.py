@@ -49,7 +49,7 @@ class LeaseRecord:
 
 
 def read_lease(store: Store, provider: str, scope: str) -> LeaseRecord | None:
-    """Return the lease of `provider` and `scope`, or None when nobody holds it."""
+    """Return the lease of `provider` and `scope`, or None when no watcher has it."""
     table = schema.watcher_leases
     with store.engine.connect() as connection:
         row = connection.execute(

@@ -86,9 +86,9 @@ class WatcherLease:
         self.started_at = utc_text()
         self.held = False
         self.taken_over: LeaseRecord | None = None
-        """The holder whose lease this instance took over (expired, or forced by `take_over`), if any."""
+        """Previous holder of the lease that this instance took over (expired, or forced by `take_over`), if any."""
         self.lost_to: LeaseRecord | None = None
-        """The watcher that took this instance's lease over while it ran, if that happened."""
+        """Watcher that took this instance's lease over while it ran, if any."""
         self._beat_stop = threading.Event()
         self._beat_thread: threading.Thread | None = None
 

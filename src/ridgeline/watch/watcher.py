@@ -209,9 +209,9 @@ class Watcher:
                     self.metrics.value("ridgeline_watch_events_coalesced_total"))
 
     def _take_lease(self) -> bool:
-        """Take the watcher lease and start its heartbeat; return False when a stop came first or it is held.
+        """Take the watcher lease and start its heartbeat. Return False when a stop came first or the lease is taken.
 
-        When another live watcher holds it and this one is not a standby, `lease_refused` names the holder.
+        When another live watcher has the lease and this one is not a standby, `lease_refused` names the holder.
         """
         assert self.lease is not None
         self.metrics.lease_held.labels(provider=self.backend.provider).set(0)
